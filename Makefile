@@ -1,0 +1,81 @@
+# Loupe: the two commands are `make run` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+.ONESHELL:
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+TEST_PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+PYTEST_ARGS ?=
+
+.PHONY: run test test-postgres test-sqlite test-browser lint bench venv chromium clean
+
+$(PY):
+	@echo "==> creating virtualenv in $(VENV)"
+	if ! $(PYTHON) -m venv $(VENV) 2>/dev/null; then \
+	  echo "==> python venv support missing; installing python3-venv"; \
+	  rm -rf $(VENV); \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq python3-venv; \
+	  $(PYTHON) -m venv $(VENV); \
+	fi
+
+$(STAMP): $(PY) requirements.txt requirements-dev.txt
+	@echo "==> installing Python requirements"
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "==> installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+run: $(STAMP)
+	@mkdir -p var
+	export DEBUG=$${DEBUG:-1}
+	echo "==> applying migrations"
+	$(PY) manage.py migrate --noinput
+	echo "==> loading demo data (only into an empty database)"
+	$(PY) manage.py seed_demo --if-empty
+	echo "==> starting the task worker and the web server (Ctrl-C stops both)"
+	$(PY) manage.py db_worker --queue-name '*' --no-reload &
+	worker=$$!
+	trap 'kill $$worker 2>/dev/null || true' EXIT INT TERM
+	$(PY) manage.py demo_logins --url "http://$(HOST):$(PORT)/"
+	$(PY) manage.py runserver --noreload "$(HOST):$(PORT)"
+
+test: $(STAMP) chromium
+	@echo "==> lint (ruff)"
+	$(VENV)/bin/ruff check .
+	echo "==> migrations match the models"
+	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run >/dev/null
+	echo "==> tests on PostgreSQL (including concurrency and browser tests)"
+	DEBUG=1 DATABASE_URL=$(TEST_PG_URL) TEST_DATABASE_NAME=test_loupe_$$$$ $(VENV)/bin/pytest $(PYTEST_ARGS)
+	echo "==> tests again on SQLite (PostgreSQL-only and browser tests skipped)"
+	DEBUG=1 DATABASE_URL=sqlite:///var/test.sqlite3 $(VENV)/bin/pytest -m "not postgres_only and not browser" $(PYTEST_ARGS)
+
+test-postgres: $(STAMP)
+	@DEBUG=1 DATABASE_URL=$(TEST_PG_URL) TEST_DATABASE_NAME=test_loupe_$$$$ $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-sqlite: $(STAMP)
+	@DEBUG=1 DATABASE_URL=sqlite:///var/test.sqlite3 $(VENV)/bin/pytest -m "not postgres_only and not browser" $(PYTEST_ARGS)
+
+test-browser: $(STAMP) chromium
+	@DEBUG=1 DATABASE_URL=$(TEST_PG_URL) TEST_DATABASE_NAME=test_loupe_$$$$ $(VENV)/bin/pytest -m browser $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	@$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf $(VENV) var/test.sqlite3

@@ -1,0 +1,48 @@
+"""The task-kind registry.
+
+A kind names its result schema, its template and what happens on submit. The annotator app
+registers `snippet_annotation`; the validation app registers `visit_validation` from its
+AppConfig.ready(), so nothing here imports validation.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from annotator.models import Annotation, Task
+
+
+@dataclass(frozen=True)
+class TaskKind:
+    name: str
+    label: str
+    # Validates a submitted result for a task; returns the cleaned result or raises
+    # catalog.errors.LoupeError with `field` set (400).
+    validate_result: Callable[["Task", Any], dict]
+    # Runs inside the submit transaction, after the annotation is stored.
+    on_submit: Callable[["Task", "Annotation"], None]
+    # Runs inside the submit transaction when the task has all its annotations.
+    on_done: Callable[["Task"], None] | None = None
+    template: str = ""
+
+
+_registry: dict[str, TaskKind] = {}
+
+
+def register(kind: TaskKind) -> None:
+    existing = _registry.get(kind.name)
+    if existing is not None and existing != kind:
+        raise ValueError(f"Task kind {kind.name!r} is already registered.")
+    _registry[kind.name] = kind
+
+
+def get(name: str) -> TaskKind:
+    try:
+        return _registry[name]
+    except KeyError:
+        raise LookupError(f"Unknown task kind {name!r}.") from None
+
+
+def names() -> list[str]:
+    return sorted(_registry)

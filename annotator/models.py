@@ -1,0 +1,214 @@
+"""Snippets, queues, tasks and the slots that leases hold.
+
+A task needs `overlap` annotations from distinct associates; each one is a `Slot`. A slot's
+lease lives on the slot row itself (holder, fencing token, expiry), so "held by at most one
+live lease" is a property of one row, and an expired lease is simply a row whose
+`lease_expires_at` is in the past: the claim query treats it as free, no sweeper needed.
+The slot also carries copies of its task's ordering columns so that the claim is a single
+index range scan (see `Slot.Meta.indexes` and `annotator.services.claim`).
+"""
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from catalog.models import Camera, Store
+
+
+class Snippet(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="snippets")
+    camera = models.ForeignKey(Camera, on_delete=models.PROTECT, related_name="snippets")
+    external_id = models.CharField(max_length=128)
+    started_at = models.DateTimeField()
+    file = models.FileField(upload_to="snippets/%Y/%m/%d/")
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.PositiveBigIntegerField()
+    container = models.CharField(max_length=16)
+    codec = models.CharField(max_length=16)
+    duration_s = models.FloatField()
+    fps = models.FloatField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    frame_count = models.PositiveIntegerField()
+    poster = models.ImageField(upload_to="snippets/posters/%Y/%m/%d/", blank=True)
+    thumbnail = models.ImageField(upload_to="snippets/thumbs/%Y/%m/%d/", blank=True)
+    predictions = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [models.UniqueConstraint(fields=["store", "external_id"], name="snippet_external_id_per_store")]
+
+    def __str__(self) -> str:
+        return f"{self.store.code}/{self.external_id}"
+
+
+class Queue(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="queues")
+    kind = models.CharField(max_length=32)
+    name = models.CharField(max_length=100)
+    is_paused = models.BooleanField(default=False)
+    lease_seconds = models.PositiveIntegerField(
+        default=300, validators=[MinValueValidator(30), MaxValueValidator(3600)]
+    )
+    overlap = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(10)])
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="QueueMembership", related_name="queues")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["store", "kind", "name"]
+        constraints = [models.UniqueConstraint(fields=["store", "kind", "name"], name="queue_name_per_store_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.store.code} · {self.name}"
+
+
+class QueueMembership(models.Model):
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["queue", "user"], name="queue_membership_unique")]
+
+
+class Task(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open"
+        DONE = "done"
+        CANCELLED = "cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="tasks")
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="tasks")
+    kind = models.CharField(max_length=32)
+    # What the task is about (a snippet, a visit); the kind knows how to read it.
+    subject_id = models.UUIDField()
+    # Higher first. Audits are negative, disputes high.
+    priority = models.IntegerField(default=0)
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    overlap = models.PositiveSmallIntegerField(default=1)
+    annotations_done = models.PositiveSmallIntegerField(default=0)
+    payload = models.JSONField(default=dict)
+    # Free-form tag of why the task exists ("review", "audit", "dispute", "annotate").
+    purpose = models.CharField(max_length=16, default="review")
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["kind", "subject_id"], name="task_subject"),
+            models.Index(fields=["queue", "status", "due_at"], name="task_queue_status_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.id}"
+
+
+class Slot(models.Model):
+    """One of a task's `overlap` places, and the lease on it.
+
+    `holder` stays set after a submit (state DONE), which is how "never twice by the same
+    associate" is enforced: at most one slot per (task, holder).
+    """
+
+    class State(models.TextChoices):
+        OPEN = "open"  # free, or leased (live or expired: see lease_expires_at)
+        DONE = "done"
+        CANCELLED = "cancelled"
+
+    id = models.BigAutoField(primary_key=True)
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="slots")
+    index = models.PositiveSmallIntegerField(default=0)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
+    # Copies of the task's ordering columns; kept in step by the services that change them.
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+")
+    priority = models.IntegerField(default=0)
+    due_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+    # The lease. All times come from the database clock.
+    holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="slots"
+    )
+    lease_token = models.PositiveBigIntegerField(default=0)
+    leased_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    active_seconds = models.FloatField(default=0)
+
+    class Meta:
+        indexes = [
+            # The claim scan: open slots of one queue in queue order.
+            models.Index(
+                "queue",
+                models.F("priority").desc(),
+                "due_at",
+                "created_at",
+                "id",
+                name="slot_claim_order",
+                condition=Q(state="open"),
+            ),
+            models.Index(fields=["holder", "state"], name="slot_holder_state"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "index"], name="slot_index_per_task"),
+            models.UniqueConstraint(fields=["task", "holder"], name="slot_one_per_associate_per_task"),
+        ]
+
+
+class TaskExclusion(models.Model):
+    """An associate who must not be offered a task again (released it, was rejected on it,
+    or validated the visit now disputed)."""
+
+    class Cause(models.TextChoices):
+        RELEASED = "released"
+        REJECTED = "rejected"
+        PREVIOUS_VALIDATOR = "previous_validator"
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="exclusions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    cause = models.CharField(max_length=24, choices=Cause.choices)
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["task", "user"], name="task_exclusion_unique")]
+
+
+class Annotation(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="annotations")
+    slot = models.OneToOneField(Slot, on_delete=models.CASCADE, related_name="annotation")
+    associate = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations")
+    kind = models.CharField(max_length=32)
+    result = models.JSONField()
+    submission_id = models.UUIDField()
+    active_seconds = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["associate", "submission_id"], name="annotation_submission_once")
+        ]
+        indexes = [models.Index(fields=["associate", "created_at"], name="annotation_associate_time")]
+
+
+class MediaView(models.Model):
+    """Audit log: every view of visit or snippet media (who, what, when)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    snippet = models.ForeignKey(Snippet, on_delete=models.PROTECT, related_name="views")
+    task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    what = models.CharField(max_length=16)  # video, poster, thumbnail
+    byte_range = models.CharField(max_length=64, blank=True)
+    viewed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["snippet", "viewed_at"], name="mediaview_snippet_time")]

@@ -1,0 +1,27 @@
+"""Who may see which store. Views and APIs never filter by store by hand: they go through
+these functions, which answer 404 (never 403) for a store the caller is not granted, so a
+caller cannot even learn that another store's object exists."""
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from catalog.models import Store
+
+
+def stores_for_user(user) -> QuerySet[Store]:
+    if not user.is_authenticated:
+        return Store.objects.none()
+    if user.is_superuser:
+        return Store.objects.all()
+    return Store.objects.filter(storeaccess__user=user)
+
+
+def store_for_user(user, code: str) -> Store:
+    try:
+        return stores_for_user(user).get(code=code)
+    except Store.DoesNotExist:
+        raise Http404("No such store.") from None
+
+
+def user_has_store(user, store: Store) -> bool:
+    return stores_for_user(user).filter(pk=store.pk).exists()

@@ -1,0 +1,86 @@
+"""Stores, their routing policy, cameras and products: the vocabulary every app shares.
+
+SKUs are per store: the same code may name different products (and prices) in two stores,
+and every visit event is checked against its own store's catalog.
+"""
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+
+code_validator = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$", "Use 1-32 letters, digits, '.', '_' or '-'.")
+currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use an ISO-4217 code such as EUR.")
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a known time zone.")
+
+
+unit_interval = [MinValueValidator(0.0), MaxValueValidator(1.0)]
+
+
+class Store(models.Model):
+    code = models.CharField(max_length=32, unique=True, validators=[code_validator])
+    name = models.CharField(max_length=200)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    currency = models.CharField(max_length=3, default="EUR", validators=[currency_validator])
+    # Routing policy: see validation.routing.
+    auto_accept_threshold = models.FloatField(default=0.90, validators=unit_interval)
+    sla_minutes = models.PositiveIntegerField(default=15, validators=[MinValueValidator(1)])
+    audit_rate = models.FloatField(default=0.02, validators=unit_interval)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="StoreAccess", related_name="stores")
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+
+class StoreAccess(models.Model):
+    """A person or integration granted one store. Superusers need no grant."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "user"], name="store_access_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.store.code}"
+
+
+class Camera(models.Model):
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="cameras")
+    code = models.CharField(max_length=32, validators=[code_validator])
+    name = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["store", "code"]
+        constraints = [models.UniqueConstraint(fields=["store", "code"], name="camera_code_per_store")]
+
+    def __str__(self) -> str:
+        return f"{self.store.code}/{self.code}"
+
+
+class Product(models.Model):
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="products")
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    price_minor = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, validators=[currency_validator])
+    image = models.ImageField(upload_to="products/", blank=True)
+    thumbnail = models.ImageField(upload_to="products/thumbs/", blank=True, editable=False)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["store", "sku"]
+        constraints = [models.UniqueConstraint(fields=["store", "sku"], name="product_sku_per_store")]
+
+    def __str__(self) -> str:
+        return f"{self.sku} · {self.name}"

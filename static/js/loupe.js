@@ -1,0 +1,1 @@
+// Loupe page behaviour (no inline scripts: CSP).

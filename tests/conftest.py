@@ -1,0 +1,91 @@
+"""Shared fixtures: the named personas of the access tests.
+
+Two stores, S001 and S002. `alice` is an associate of S001, `bob` an associate of S002,
+`sam` a supervisor of S002, `carol` a supervisor of S001, `s002_integration` an integration
+client of S002 and `s001_integration` one of S001. Tests about "another store's object" use
+S001's objects with the S002 personas.
+"""
+
+import pytest
+from django.db import connection
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from catalog import roles
+from tests.factories import CameraFactory, ProductFactory, StoreFactory, UserFactory
+
+
+def pytest_collection_modifyitems(config, items):
+    if connection.vendor != "postgresql":
+        skip = pytest.mark.skip(reason="needs PostgreSQL")
+        for item in items:
+            if "postgres_only" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture
+def s001(db):
+    store = StoreFactory(code="S001", name="Demo Market Central")
+    for code in ("C01", "C02"):
+        CameraFactory(store=store, code=code)
+    for n in range(1, 6):
+        ProductFactory(store=store, sku=f"SKU-{n:04d}", name=f"S001 product {n}", price_minor=100 * n)
+    return store
+
+
+@pytest.fixture
+def s002(db):
+    store = StoreFactory(code="S002", name="Demo Market North")
+    CameraFactory(store=store, code="C01")
+    for n in range(1, 4):
+        ProductFactory(store=store, sku=f"SKU-{n:04d}", name=f"S002 product {n}", price_minor=150 * n)
+    return store
+
+
+@pytest.fixture
+def alice(s001):
+    return UserFactory(username="alice", role=roles.ASSOCIATE, stores=[s001])
+
+
+@pytest.fixture
+def bob(s002):
+    return UserFactory(username="bob", role=roles.ASSOCIATE, stores=[s002])
+
+
+@pytest.fixture
+def carol(s001):
+    return UserFactory(username="carol", role=roles.SUPERVISOR, stores=[s001])
+
+
+@pytest.fixture
+def sam(s002):
+    return UserFactory(username="sam", role=roles.SUPERVISOR, stores=[s002])
+
+
+@pytest.fixture
+def s001_integration(s001):
+    return UserFactory(username="cv-s001", role=roles.INTEGRATION, stores=[s001])
+
+
+@pytest.fixture
+def s002_integration(s002):
+    return UserFactory(username="cv-s002", role=roles.INTEGRATION, stores=[s002])
+
+
+def token_client(user) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+def session_client(user) -> APIClient:
+    client = APIClient()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def api():
+    """Unauthenticated API client."""
+    return APIClient()

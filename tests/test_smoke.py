@@ -1,0 +1,28 @@
+from django.urls import reverse
+
+
+def test_healthz_answers_ok(client):
+    assert client.get("/healthz").status_code == 200
+
+
+def test_readyz_reaches_the_database(client, db):
+    assert client.get("/readyz").json() == {"status": "ok"}
+
+
+def test_home_requires_login(client, db):
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert reverse("login") in response["Location"]
+
+
+def test_associate_home_leads_to_work_queue(client, alice):
+    client.force_login(alice)
+    body = client.get(reverse("home")).content.decode()
+    assert reverse("annotator:work") in body
+    assert reverse("annotator:supervise") not in body
+
+
+def test_supervisor_home_leads_to_queues(client, carol):
+    client.force_login(carol)
+    body = client.get(reverse("home")).content.decode()
+    assert reverse("annotator:supervise") in body

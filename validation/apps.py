@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class ValidationConfig(AppConfig):
+    name = "validation"
+    verbose_name = "Visit validation"
+
+    def ready(self) -> None:
+        from validation import visit_kind
+
+        visit_kind.register()
