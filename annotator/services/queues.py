@@ -1,0 +1,63 @@
+import datetime as dt
+import uuid
+
+from django.db import transaction
+
+from annotator import kinds
+from annotator.models import Queue, Slot, Task
+from catalog.models import Store
+
+DEFAULT_QUEUE_NAMES = {
+    "visit_validation": "Visit validation",
+    "snippet_annotation": "Snippet annotation",
+}
+
+
+def queue_for(*, store: Store, kind: str) -> Queue:
+    """The store's default queue for a kind, created on first use."""
+    kinds.get(kind)  # refuse unknown kinds early
+    queue, _ = Queue.objects.get_or_create(
+        store=store, kind=kind, name=DEFAULT_QUEUE_NAMES.get(kind, kind.replace("_", " ").capitalize())
+    )
+    return queue
+
+
+@transaction.atomic
+def task_enqueue(
+    *,
+    queue: Queue,
+    subject_id: uuid.UUID,
+    due_at: dt.datetime,
+    payload: dict,
+    priority: int = 0,
+    purpose: str = "review",
+    overlap: int | None = None,
+) -> Task:
+    """Create a task with one slot per wanted annotation (the queue's overlap by default).
+
+    The slots copy the task's ordering columns so the claim query is one index scan.
+    """
+    overlap = overlap or queue.overlap
+    task = Task.objects.create(
+        queue=queue,
+        store_id=queue.store_id,
+        kind=queue.kind,
+        subject_id=subject_id,
+        priority=priority,
+        due_at=due_at,
+        overlap=overlap,
+        payload=payload,
+        purpose=purpose,
+    )
+    Slot.objects.bulk_create(
+        Slot(
+            task=task,
+            index=index,
+            queue=queue,
+            priority=priority,
+            due_at=due_at,
+            created_at=task.created_at,
+        )
+        for index in range(overlap)
+    )
+    return task
