@@ -98,6 +98,8 @@ class Task(models.Model):
     payload = models.JSONField(default=dict)
     # Free-form tag of why the task exists ("review", "audit", "dispute", "annotate").
     purpose = models.CharField(max_length=16, default="review")
+    # Media the holder of a live lease on this task may view (and nobody else but supervisors).
+    snippets = models.ManyToManyField(Snippet, blank=True, related_name="tasks")
     created_at = models.DateTimeField(auto_now_add=True)
     done_at = models.DateTimeField(null=True, blank=True)
 

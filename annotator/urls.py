@@ -1,10 +1,10 @@
 from django.urls import path
 
-from annotator import views
+from annotator.views import work
 
 app_name = "annotator"
 
 urlpatterns = [
-    path("work/", views.work_home, name="work"),
-    path("supervise/", views.supervise, name="supervise"),
+    path("work/", work.work_home, name="work"),
+    path("supervise/", work.supervise, name="supervise"),
 ]

@@ -1,10 +1,11 @@
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 
 from django.db import transaction
 
 from annotator import kinds
-from annotator.models import Queue, Slot, Task
+from annotator.models import Queue, Slot, Snippet, Task
 from catalog.models import Store
 
 DEFAULT_QUEUE_NAMES = {
@@ -32,6 +33,7 @@ def task_enqueue(
     priority: int = 0,
     purpose: str = "review",
     overlap: int | None = None,
+    snippets: Iterable[Snippet] = (),
 ) -> Task:
     """Create a task with one slot per wanted annotation (the queue's overlap by default).
 
@@ -49,6 +51,8 @@ def task_enqueue(
         payload=payload,
         purpose=purpose,
     )
+    if snippets := list(snippets):
+        task.snippets.add(*snippets)
     Slot.objects.bulk_create(
         Slot(
             task=task,
