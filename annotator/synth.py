@@ -104,7 +104,7 @@ def _frames(*, n: int, width: int, height: int, scene: str, rng: random.Random, 
     hand_w, hand_h = target.w * 1.1, target.h * 0.55
     # The hand's centre at rest (outside, below the frame) and at the product.
     start_x = _lerp(target.x, width / 2, 0.5) + rng.uniform(-width * 0.1, width * 0.1)
-    rest = (start_x, height + hand_h)
+    rest = (start_x, height + hand_h + target.h)  # wholly below the frame, product included
     grab = (target.x + target.w / 2, target.y + target.h * 0.6)
     t_in, t_reach, t_hold, t_out = [v + rng.uniform(-0.04, 0.04) for v in (0.1, 0.42, 0.56, 0.92)]
     for i in range(n):
