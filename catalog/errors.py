@@ -55,6 +55,8 @@ def first_validation_error(detail: Any, path: str = "") -> tuple[str, str, str |
         for key, value in detail.items():
             if key == "non_field_errors":
                 sub = path
+            elif isinstance(key, int):  # ListSerializer errors are {index: detail}
+                sub = f"{path}[{key}]"
             elif path:
                 sub = f"{path}.{key}"
             else:

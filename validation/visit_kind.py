@@ -1,5 +1,6 @@
 """The `visit_validation` task kind, registered with the annotator's registry."""
 
+import datetime as dt
 from typing import Any
 
 from annotator import kinds
@@ -26,3 +27,37 @@ def register() -> None:
             template="validation/visit_task.html",
         )
     )
+
+
+def visit_task_payload(visit, *, events=None) -> dict:
+    """The payload of a `visit_validation` task: what an associate needs to validate the visit.
+
+    Never the shopper token. `events` (with product, camera and snippet loaded) saves the
+    query when the caller already holds them, as ingestion does.
+    """
+    if events is None:
+        events = visit.events.select_related("product", "camera").order_by("seq")
+    due_at = visit.due_at or visit.exited_at + dt.timedelta(minutes=visit.store.sla_minutes)
+    return {
+        "visit": str(visit.id),
+        "store": visit.store.code,
+        "due_at": due_at.isoformat(),
+        "threshold": visit.threshold,
+        "events": [
+            {
+                "id": str(event.id),
+                "external_id": event.external_id,
+                "action": event.action,
+                "sku": event.sku,
+                "name": event.product.name,
+                "price_minor": event.product.price_minor,
+                "quantity": event.quantity,
+                "confidence": event.confidence,
+                "candidates": event.candidates,
+                "snippet": str(event.snippet_id) if event.snippet_id else None,
+                "occurred_at": event.occurred_at.isoformat(),
+                "camera": event.camera.code if event.camera_id else None,
+            }
+            for event in events
+        ],
+    }

@@ -1,0 +1,107 @@
+"""Receipts: the one place they are created. A receipt is never edited; a correction issues
+a new one that `supersedes` the old one (kind `receipt.corrected`)."""
+
+from collections.abc import Iterable, Mapping
+
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.errors import LoupeError
+from catalog.models import Product
+from validation.models import Receipt, ReceiptLine, Visit
+
+
+def _announce(receipt: Receipt) -> None:
+    """Tell billing about a new receipt.
+
+    Deliberately empty here: the webhook outbox (one event id per receipt, delivered
+    at-least-once) plugs in at this single call site, inside the transaction that created
+    the receipt, so the announcement commits with the receipt or not at all.
+    """
+
+
+def _net_quantities(lines: Iterable[Mapping]) -> dict[str, int]:
+    quantities: dict[str, int] = {}
+    for line in lines:
+        quantities[line["sku"]] = quantities.get(line["sku"], 0) + int(line["quantity"])
+    return {sku: quantity for sku, quantity in quantities.items() if quantity > 0}
+
+
+@transaction.atomic
+def receipt_issue(
+    *,
+    visit: Visit,
+    lines: Iterable[Mapping],
+    supersedes: Receipt | None = None,
+    products: Mapping[str, Product] | None = None,
+) -> Receipt:
+    """Issue a receipt for `lines` (`[{"sku", "quantity"}]`, e.g. a cart) of `visit`.
+
+    Unit prices and names come from the store's catalog (not from the lines), line totals
+    and the total are computed here, the currency is the store's. Lines of one sku are
+    merged; lines netting to zero or less are dropped, so an empty cart gives an empty
+    receipt with total 0. `products` lets a caller that already holds the catalog rows
+    skip the lookup. Locks nothing itself: a caller superseding a receipt must hold the
+    visit's row lock (the one-to-one `supersedes` is the backstop against two corrections
+    superseding the same receipt). Raises `unknown_sku` for an sku not in the store.
+    """
+    quantities = _net_quantities(lines)
+    catalog = dict(products or {})
+    if missing := [sku for sku in quantities if sku not in catalog]:
+        catalog.update((p.sku, p) for p in Product.objects.filter(store_id=visit.store_id, sku__in=missing))
+    receipt_lines = []
+    for position, (sku, quantity) in enumerate(quantities.items()):
+        product = catalog.get(sku)
+        if product is None:
+            raise LoupeError(f"No product {sku!r} in this store.", code="unknown_sku", field="lines")
+        receipt_lines.append(
+            ReceiptLine(
+                position=position,
+                sku=sku,
+                name=product.name,
+                quantity=quantity,
+                price_minor=product.price_minor,
+                total_minor=product.price_minor * quantity,
+            )
+        )
+    receipt = Receipt.objects.create(
+        visit=visit,
+        supersedes=supersedes,
+        kind=Receipt.Kind.CORRECTED if supersedes else Receipt.Kind.ISSUED,
+        total_minor=sum(line.total_minor for line in receipt_lines),
+        currency=visit.store.currency,
+        issued_at=timezone.now(),
+    )
+    for line in receipt_lines:
+        line.receipt = receipt
+    ReceiptLine.objects.bulk_create(receipt_lines)
+    # Kept on the instance so the response and the webhook body need no second read.
+    receipt.issued_lines = receipt_lines
+    _announce(receipt)
+    return receipt
+
+
+def receipt_data(receipt: Receipt) -> dict:
+    """The receipt as the API and the billing webhook show it."""
+    lines = getattr(receipt, "issued_lines", None)
+    if lines is None:
+        lines = list(receipt.lines.all())
+    return {
+        "id": str(receipt.id),
+        "visit": str(receipt.visit_id),
+        "kind": receipt.kind,
+        "lines": [
+            {
+                "sku": line.sku,
+                "name": line.name,
+                "quantity": line.quantity,
+                "price_minor": line.price_minor,
+                "total_minor": line.total_minor,
+            }
+            for line in lines
+        ],
+        "total_minor": receipt.total_minor,
+        "currency": receipt.currency,
+        "issued_at": receipt.issued_at.isoformat(),
+        "supersedes": str(receipt.supersedes_id) if receipt.supersedes_id else None,
+    }
