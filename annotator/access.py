@@ -1,0 +1,84 @@
+"""Which tasks and queues a caller may see. Views and APIs go through these functions, which
+answer 404 (never 403) for anything outside the caller's stores, so an associate cannot even
+learn that another store's task exists."""
+
+import uuid
+
+from django.db.models import QuerySet
+from django.db.models.functions import Now
+from django.http import Http404
+
+from annotator.models import Queue, Slot, Snippet, Task
+from catalog import roles
+from catalog.access import stores_for_user
+
+
+def _as_uuid(value) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise Http404("No such object.") from None
+
+
+def tasks_for_user(user) -> QuerySet[Task]:
+    return Task.objects.filter(store__in=stores_for_user(user))
+
+
+def task_for_associate(user, task_id) -> Task:
+    """A task of a store the user is granted, or 404."""
+    try:
+        return tasks_for_user(user).select_related("queue").get(pk=_as_uuid(task_id))
+    except Task.DoesNotExist:
+        raise Http404("No such task.") from None
+
+
+def queues_for_associate(user) -> QuerySet[Queue]:
+    """Queues the user works from: member of it and granted its store (paused ones included:
+    they are visible but offer nothing)."""
+    return Queue.objects.filter(store__in=stores_for_user(user), queuemembership__user=user)
+
+
+def queue_for_associate(user, queue_id) -> Queue:
+    """A queue the user works from, or 404."""
+    try:
+        return queues_for_associate(user).get(pk=_as_uuid(queue_id))
+    except Queue.DoesNotExist:
+        raise Http404("No such queue.") from None
+
+
+def snippet_for_user(user, snippet_id) -> Snippet:
+    """A snippet of a store the user is granted, or 404. Says nothing about its media:
+    see `snippet_for_viewer`."""
+    try:
+        return Snippet.objects.select_related("store", "camera").get(
+            pk=_as_uuid(snippet_id), store__in=stores_for_user(user)
+        )
+    except Snippet.DoesNotExist:
+        raise Http404("No such snippet.") from None
+
+
+def snippet_for_viewer(user, snippet_id) -> tuple[Snippet, Task | None]:
+    """A snippet whose media the user may view, and the task that grants it (None when the
+    user's role does), or 404.
+
+    Superusers, and supervisors and integrations granted the snippet's store, may view it;
+    an associate only while holding a live lease (an open slot whose lease has not expired
+    by the database clock) on a task the snippet is linked to through `Task.snippets`.
+    """
+    snippet = snippet_for_user(user, snippet_id)
+    if user.is_superuser or roles.is_supervisor(user) or roles.is_integration(user):
+        return snippet, None
+    slot = (
+        Slot.objects.filter(
+            holder=user,
+            state=Slot.State.OPEN,
+            lease_expires_at__gt=Now(),
+            task__snippets=snippet,
+            task__status=Task.Status.OPEN,
+        )
+        .select_related("task")
+        .first()
+    )
+    if slot is None:
+        raise Http404("No such snippet.")
+    return snippet, slot.task
