@@ -1,1 +1,20 @@
-// Loupe page behaviour (no inline scripts: CSP).
+// Loupe page behaviour. No inline scripts anywhere: the CSP allows only files from 'self'.
+"use strict";
+
+// Keyboard shortcuts: an element with data-hotkey="s" is clicked when S is pressed, unless
+// the user is typing in a field or holds a modifier.
+document.addEventListener("keydown", (event) => {
+  if (event.defaultPrevented || event.repeat || event.ctrlKey || event.metaKey || event.altKey) {
+    return;
+  }
+  const target = event.target;
+  if (target instanceof HTMLElement && (target.isContentEditable || target.closest("input, textarea, select"))) {
+    return;
+  }
+  const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+  const element = document.querySelector(`[data-hotkey="${CSS.escape(key)}"]`);
+  if (element instanceof HTMLElement && !element.hasAttribute("disabled")) {
+    event.preventDefault();
+    element.click();
+  }
+});
