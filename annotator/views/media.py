@@ -66,12 +66,11 @@ def parse_range(header: str, size: int) -> tuple[int, int] | bool | None:
             return False
         return max(0, size - suffix), size - 1
     start = int(first)
-    end = int(last) if last else size - 1
-    if end < start:
-        return None
+    if last and int(last) < start:
+        return None  # syntactically invalid: ignored, as RFC 9110 asks
     if start >= size:
         return False
-    return start, min(end, size - 1)
+    return start, min(int(last) if last else size - 1, size - 1)
 
 
 def _stream(name: str, start: int, length: int) -> Iterator[bytes]:

@@ -4,9 +4,10 @@ import uuid
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import IntegrityError, connection
 
 from annotator.models import Snippet, Task
+from annotator.services.snippets import snippet_ingest
 from annotator.synth import make_clip
 from tests.annotator.clips import FFCONCAT, HLS_PLAYLIST, audio_only_mp4, files_under, jpeg_bytes, mp4_with_codec
 from tests.conftest import token_client
@@ -130,6 +131,19 @@ def test_annotate_true_queues_a_snippet_annotation_task_with_its_payload(cv, s00
     assert payload["poster_url"] == f"/media/snippets/{snippet.pk}/poster"
     sla = (task.due_at - task.created_at).total_seconds()
     assert sla == pytest.approx(s001.sla_minutes * 60, abs=5)
+
+
+def test_files_written_for_a_transaction_that_fails_are_removed(s001, media_root):
+    with pytest.raises(IntegrityError):
+        snippet_ingest(
+            store=s001,
+            camera=s001.cameras.get(code="C01"),
+            external_id="snip-fails",
+            started_at=None,  # NOT NULL: the insert fails after the files were written
+            upload=SimpleUploadedFile("clip.mp4", CLIP.data),
+        )
+    assert Snippet.objects.count() == 0
+    assert files_under(media_root) == []
 
 
 def test_a_dotdot_filename_does_not_decide_where_the_file_goes(cv, s001, media_root):
