@@ -6,6 +6,7 @@ from django.db import transaction
 
 from annotator import kinds
 from annotator.models import Queue, Slot, Snippet, Task
+from annotator.services.people import queue_members_add_associates
 from catalog.models import Store
 
 DEFAULT_QUEUE_NAMES = {
@@ -14,12 +15,16 @@ DEFAULT_QUEUE_NAMES = {
 }
 
 
+@transaction.atomic
 def queue_for(*, store: Store, kind: str) -> Queue:
-    """The store's default queue for a kind, created on first use."""
+    """The store's default queue for a kind, created on first use (with the store's
+    associates as its members)."""
     kinds.get(kind)  # refuse unknown kinds early
-    queue, _ = Queue.objects.get_or_create(
+    queue, created = Queue.objects.get_or_create(
         store=store, kind=kind, name=DEFAULT_QUEUE_NAMES.get(kind, kind.replace("_", " ").capitalize())
     )
+    if created:
+        queue_members_add_associates(queue=queue)
     return queue
 
 
