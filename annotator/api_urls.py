@@ -1,8 +1,13 @@
 from django.urls import path
 
-from annotator.api import snippets
+from annotator.api import snippets, tasks
 
 urlpatterns: list = [
+    path("tasks/next/", tasks.TaskNextApi.as_view(), name="api-task-next"),
+    path("tasks/lookahead/", tasks.TaskLookaheadApi.as_view(), name="api-task-lookahead"),
+    path("tasks/<str:task_id>/heartbeat/", tasks.TaskHeartbeatApi.as_view(), name="api-task-heartbeat"),
+    path("tasks/<str:task_id>/submit/", tasks.TaskSubmitApi.as_view(), name="api-task-submit"),
+    path("tasks/<str:task_id>/release/", tasks.TaskReleaseApi.as_view(), name="api-task-release"),
     path("snippets/", snippets.SnippetCreateApi.as_view(), name="api-snippet-create"),
     path("snippets/<str:snippet_id>/", snippets.SnippetDetailApi.as_view(), name="api-snippet-detail"),
 ]

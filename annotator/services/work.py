@@ -1,0 +1,456 @@
+"""The queue engine: claim, heartbeat, submit, release, and the supervisor's lease actions.
+
+A lease lives on its `Slot` row (holder, fencing token, expiry). Rules every function here
+keeps:
+
+- **Database clock.** Every lease time is written by the database (`Now()`, i.e.
+  `STATEMENT_TIMESTAMP()` on PostgreSQL) and every "is it expired?" is asked of it, so app
+  servers with skewed clocks cannot disagree about a lease.
+- **Fencing.** Each claim of a slot bumps `lease_token`. Heartbeat, submit and release are
+  one conditional UPDATE on (slot, holder, token, state open): a stale holder changes
+  nothing and gets 409 `lease_lost`.
+- **Lazy expiry.** An expired lease is free for everyone else (the claim query says
+  `holder IS NULL OR lease_expires_at < now()`); no sweeper is needed.
+- **Late work counts.** A heartbeat or submit on an expired lease that nobody has taken yet
+  succeeds: the holder and token are unchanged, so nobody else's work can be overwritten,
+  and throwing away a finished annotation only because a heartbeat was late helps no one.
+  Once another associate claims the slot, the holder and token change and the late submit
+  gets 409 `lease_lost`, storing nothing.
+- **Lock order.** The associate's user row (claim, reassign), then the task row (submit,
+  reassign, set priority), then slot rows. Every function takes them in that order, so no two
+  of them deadlock.
+"""
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import (
+    Case,
+    DateTimeField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    PositiveBigIntegerField,
+    Q,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest, Least, Now
+from django.http import Http404
+from rest_framework import status
+
+from annotator import kinds
+from annotator.access import queues_for_associate
+from annotator.models import Annotation, Queue, Slot, Task, TaskExclusion
+from catalog.access import stores_for_user
+from catalog.errors import Conflict, LoupeError
+from catalog.roles import is_associate, is_supervisor
+
+# The claim order; it matches the partial index `slot_claim_order` column for column.
+CLAIM_ORDER = ("-priority", "due_at", "created_at", "id")
+# Active time added by one heartbeat is capped, so a page left open without heartbeats
+# (laptop asleep, tab frozen) does not accrue time.
+ACTIVE_CAP_SECONDS = 60.0
+
+OPEN = Slot.State.OPEN
+LEASE_FREE = Q(holder__isnull=True) | Q(lease_expires_at__lt=Now())
+
+
+@dataclass(frozen=True)
+class Lease:
+    task: Task
+    slot_id: int
+    token: int
+    expires_at: dt.datetime
+
+
+def lease_lost() -> Conflict:
+    return Conflict(
+        "You no longer hold this task: the lease expired and it went to someone else, or it is finished.",
+        code="lease_lost",
+    )
+
+
+class _SecondsSince(Func):
+    """Seconds from a timestamp to the database's current time."""
+
+    arity = 1
+    output_field = FloatField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = "EXTRACT(EPOCH FROM (STATEMENT_TIMESTAMP() - %(expressions)s))::double precision"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        template = "((julianday('now') - julianday(%(expressions)s)) * 86400.0)"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
+def _expires_in(seconds: int) -> ExpressionWrapper:
+    return ExpressionWrapper(
+        Now() + Value(dt.timedelta(seconds=seconds), output_field=DurationField()), output_field=DateTimeField()
+    )
+
+
+def _accrued_active_seconds() -> Func:
+    """active_seconds + min(now - last heartbeat, cap): time counts only while heartbeats flow."""
+    gap = Coalesce(_SecondsSince(F("last_heartbeat_at")), Value(0.0))
+    return F("active_seconds") + Least(Greatest(gap, Value(0.0)), Value(ACTIVE_CAP_SECONDS))
+
+
+def _lease_of(slot_id: int) -> Lease:
+    slot = Slot.objects.select_related("task").get(pk=slot_id)
+    return Lease(task=slot.task, slot_id=slot.pk, token=slot.lease_token, expires_at=slot.lease_expires_at)
+
+
+def _lock_user(user_id: int) -> None:
+    list(get_user_model().objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True))
+
+
+def claimable_slots(*, associate_id: int, queue_id: uuid.UUID):
+    """Open slots of one queue this associate may be offered, in claim order: lease free or
+    expired, no other slot of the task held (or done) by them, not excluded from the task."""
+    mine = Slot.objects.filter(task_id=OuterRef("task_id"), holder_id=associate_id)
+    excluded = TaskExclusion.objects.filter(task_id=OuterRef("task_id"), user_id=associate_id)
+    return (
+        Slot.objects.filter(queue_id=queue_id, state=OPEN)
+        .filter(LEASE_FREE)
+        .filter(~Exists(mine), ~Exists(excluded))
+        .order_by(*CLAIM_ORDER)
+    )
+
+
+def _claimable_queues(*, associate, queue: Queue | None) -> list[tuple[uuid.UUID, int]]:
+    queues = queues_for_associate(associate).filter(is_paused=False)
+    if queue is not None:
+        queues = queues.filter(pk=queue.pk)
+    return list(queues.values_list("id", "lease_seconds"))
+
+
+def _resume(*, associate, queues: dict[uuid.UUID, int]) -> Lease | None:
+    """The associate's own open slot in these queues, if they still hold it (live, or expired
+    and not yet taken by anyone). A live lease is extended like a heartbeat; an expired one is
+    leased afresh with a bumped token."""
+    held = (
+        Slot.objects.filter(holder_id=associate.pk, state=OPEN, queue_id__in=list(queues))
+        .order_by(*CLAIM_ORDER)
+        .values_list("id", "queue_id")
+        .first()
+    )
+    if held is None:
+        return None
+    slot_id, queue_id = held
+    expired = Q(lease_expires_at__lt=Now())
+    # Conditional on the holder: another associate may have claimed the expired slot since.
+    changed = Slot.objects.filter(pk=slot_id, holder_id=associate.pk, state=OPEN).update(
+        lease_token=Case(
+            When(expired, then=F("lease_token") + 1), default=F("lease_token"), output_field=PositiveBigIntegerField()
+        ),
+        leased_at=Case(When(expired, then=Now()), default=F("leased_at"), output_field=DateTimeField()),
+        active_seconds=Case(
+            When(expired, then=F("active_seconds")), default=_accrued_active_seconds(), output_field=FloatField()
+        ),
+        lease_expires_at=_expires_in(queues[queue_id]),
+        last_heartbeat_at=Now(),
+    )
+    return _lease_of(slot_id) if changed == 1 else None
+
+
+def _take_next(*, associate, queue_id: uuid.UUID, lease_seconds: int) -> Lease | None:
+    """Lease the first claimable slot of one queue: one SKIP LOCKED select, one conditional
+    UPDATE. The row is locked by us between the two, so the UPDATE changes exactly it."""
+    for _ in range(3):
+        slot_ids = list(
+            claimable_slots(associate_id=associate.pk, queue_id=queue_id)
+            .select_for_update(skip_locked=True)
+            .values_list("id", flat=True)[:1]
+        )
+        if not slot_ids:
+            return None
+        changed = (
+            Slot.objects.filter(pk=slot_ids[0], state=OPEN)
+            .filter(LEASE_FREE)
+            .update(
+                holder_id=associate.pk,
+                lease_token=F("lease_token") + 1,
+                leased_at=Now(),
+                lease_expires_at=_expires_in(lease_seconds),
+                last_heartbeat_at=Now(),
+                active_seconds=0,
+            )
+        )
+        if changed == 1:
+            return _lease_of(slot_ids[0])
+    return None
+
+
+def _queue_order(*, associate, queues: dict[uuid.UUID, int]) -> list[uuid.UUID]:
+    """With several queues, probe each queue's head (an index range scan each, no locks) and
+    visit the queues best head first: one `queue_id IN (...)` query would sort every open slot
+    of those queues instead of reading one index range."""
+    if len(queues) == 1:
+        return list(queues)
+    heads = []
+    for queue_id in queues:
+        head = (
+            claimable_slots(associate_id=associate.pk, queue_id=queue_id)
+            .values_list("priority", "due_at", "created_at", "id")
+            .first()
+        )
+        if head is not None:
+            priority, due_at, created_at, slot_id = head
+            heads.append(((-priority, due_at, created_at, slot_id), queue_id))
+    heads.sort(key=lambda item: item[0])
+    return [queue_id for _, queue_id in heads]
+
+
+@transaction.atomic
+def _claim(*, associate, queue: Queue | None) -> Lease | None:
+    _lock_user(associate.pk)
+    queues = dict(_claimable_queues(associate=associate, queue=queue))
+    if not queues:
+        return None
+    if (lease := _resume(associate=associate, queues=queues)) is not None:
+        return lease
+    for queue_id in _queue_order(associate=associate, queues=queues):
+        if (lease := _take_next(associate=associate, queue_id=queue_id, lease_seconds=queues[queue_id])) is not None:
+            return lease
+    return None
+
+
+def task_claim(*, associate, queue: Queue | None = None) -> Lease | None:
+    """Lease the next task for an associate, or resume the one they hold; None if none.
+
+    Locks the associate's user row (one claim at a time per associate), then the chosen slot
+    (`FOR UPDATE SKIP LOCKED`, so concurrent claimers never wait on each other's rows).
+    Guarantees: at most one live lease per slot; never two slots of one task for one
+    associate (the unique (task, holder) constraint is the backstop: on IntegrityError the
+    claim is retried once); queues are those of the associate's stores and memberships, not
+    paused; order is priority, then `due_at`, then age. A None means that, when the query
+    ran, every claimable slot was either leased or locked by a claimer about to lease it.
+    """
+    try:
+        return _claim(associate=associate, queue=queue)
+    except IntegrityError:
+        return _claim(associate=associate, queue=queue)
+
+
+@transaction.atomic
+def task_heartbeat(*, associate, task_id: uuid.UUID, token: int | None = None) -> dt.datetime:
+    """Extend the associate's lease on a task and add the active time since the last
+    heartbeat (capped). One conditional UPDATE on (holder, token, state open); 409
+    `lease_lost` if the slot went to someone else or is finished."""
+    row = (
+        Slot.objects.filter(task_id=task_id, holder_id=associate.pk, state=OPEN)
+        .values_list("id", "queue__lease_seconds")
+        .first()
+    )
+    if row is None:
+        raise lease_lost()
+    slot_id, lease_seconds = row
+    slots = Slot.objects.filter(pk=slot_id, holder_id=associate.pk, state=OPEN)
+    if token is not None:
+        slots = slots.filter(lease_token=token)
+    changed = slots.update(
+        active_seconds=_accrued_active_seconds(),
+        lease_expires_at=_expires_in(lease_seconds),
+        last_heartbeat_at=Now(),
+    )
+    if changed != 1:
+        raise lease_lost()
+    return Slot.objects.values_list("lease_expires_at", flat=True).get(pk=slot_id)
+
+
+def _get_task_for_update(task_id: uuid.UUID) -> Task:
+    try:
+        return Task.objects.select_for_update().get(pk=task_id)
+    except Task.DoesNotExist:
+        raise Http404("No such task.") from None
+
+
+@transaction.atomic
+def _submit(*, associate, task_id: uuid.UUID, result, submission_id: uuid.UUID, token: int | None) -> Annotation:
+    task = _get_task_for_update(task_id)
+    previous = Annotation.objects.filter(associate_id=associate.pk, submission_id=submission_id).first()
+    if previous is not None:
+        if previous.task_id != task.pk:
+            raise Conflict("This submission_id was already used for another task.", code="duplicate_submission")
+        return previous
+    kind = kinds.get(task.kind)
+    cleaned = kind.validate_result(task, result)
+
+    slots = Slot.objects.filter(task_id=task.pk, holder_id=associate.pk, state=OPEN)
+    if token is not None:
+        slots = slots.filter(lease_token=token)
+    if slots.update(state=Slot.State.DONE, active_seconds=_accrued_active_seconds(), last_heartbeat_at=Now()) != 1:
+        raise lease_lost()
+    slot_id, active_seconds = Slot.objects.values_list("id", "active_seconds").get(
+        task_id=task.pk, holder_id=associate.pk
+    )
+    annotation = Annotation.objects.create(
+        task=task,
+        slot_id=slot_id,
+        associate=associate,
+        kind=task.kind,
+        result=cleaned,
+        submission_id=submission_id,
+        active_seconds=round(active_seconds, 3),
+    )
+    done = task.annotations_done + 1 >= task.overlap
+    changes = {"annotations_done": F("annotations_done") + 1}
+    if done:
+        changes |= {"status": Task.Status.DONE, "done_at": Now()}
+    Task.objects.filter(pk=task.pk).update(**changes)
+    task.refresh_from_db(fields=["annotations_done", "status", "done_at"])
+    kind.on_submit(task, annotation)
+    if done and kind.on_done is not None:
+        kind.on_done(task)
+    return annotation
+
+
+def task_submit(
+    *, associate, task_id: uuid.UUID, result, submission_id: uuid.UUID, token: int | None = None
+) -> Annotation:
+    """Store the associate's result for a task they hold, once.
+
+    Locks the task row (submits of one task serialize; this also makes the idempotency check
+    exact), then checks, in this order: the same `submission_id` again returns the stored
+    annotation (a retry after success is a success); the result fits the kind (400 with
+    `field`); the slot is still this associate's (one conditional UPDATE to state done,
+    fencing on holder and token; otherwise 409 `lease_lost` and nothing is stored). Then
+    stores the annotation with the server-measured active time, counts it on the task
+    (marking the task done at its overlap) and runs the kind's on_submit (and on_done) hooks
+    in the same transaction.
+    """
+    try:
+        return _submit(associate=associate, task_id=task_id, result=result, submission_id=submission_id, token=token)
+    except IntegrityError:
+        # Backstop of unique (associate, submission_id): a concurrent twin got there first.
+        previous = Annotation.objects.filter(associate_id=associate.pk, submission_id=submission_id).first()
+        if previous is not None and str(previous.task_id) == str(task_id):
+            return previous
+        raise Conflict("This submission_id was already used.", code="duplicate_submission") from None
+
+
+@transaction.atomic
+def task_release(*, associate, task_id: uuid.UUID, reason: str, token: int | None = None) -> None:
+    """Give a held task back (skip). Frees the slot with a bumped token in one conditional
+    UPDATE (409 `lease_lost` if it is no longer theirs) and records a TaskExclusion so this
+    associate is not offered the task again."""
+    slots = Slot.objects.filter(task_id=task_id, holder_id=associate.pk, state=OPEN)
+    if token is not None:
+        slots = slots.filter(lease_token=token)
+    changed = slots.update(
+        holder=None,
+        lease_token=F("lease_token") + 1,
+        leased_at=None,
+        lease_expires_at=None,
+        last_heartbeat_at=None,
+        active_seconds=0,
+    )
+    if changed != 1:
+        raise lease_lost()
+    TaskExclusion.objects.get_or_create(
+        task_id=task_id, user_id=associate.pk, defaults={"cause": TaskExclusion.Cause.RELEASED, "reason": reason}
+    )
+
+
+# Supervisor actions -------------------------------------------------------------------------
+
+
+def _check_supervises(supervisor, store_id: int) -> None:
+    if not stores_for_user(supervisor).filter(pk=store_id).exists():
+        raise Http404("No such task.")
+    if not is_supervisor(supervisor):
+        raise LoupeError(
+            "Only supervisors may do this.", code="permission_denied", status_code=status.HTTP_403_FORBIDDEN
+        )
+
+
+@transaction.atomic
+def lease_release(*, supervisor, slot_id: int) -> None:
+    """Free a stuck lease (the holder's page is gone, or they are). Locks the slot; the
+    holder's next heartbeat or submit gets 409 `lease_lost`. The holder is not excluded: the
+    task may come back to them."""
+    slot = Slot.objects.select_for_update().filter(pk=slot_id).values_list("task__store_id", flat=True).first()
+    if slot is None:
+        raise Http404("No such lease.")
+    _check_supervises(supervisor, slot)
+    changed = Slot.objects.filter(pk=slot_id, state=OPEN, holder__isnull=False).update(
+        holder=None,
+        lease_token=F("lease_token") + 1,
+        leased_at=None,
+        lease_expires_at=None,
+        last_heartbeat_at=None,
+        active_seconds=0,
+    )
+    if changed != 1:
+        raise Conflict("This slot is not leased.", code="not_leased")
+
+
+@transaction.atomic
+def task_reassign(*, supervisor, task_id: uuid.UUID, associate) -> Lease:
+    """Give a task to a named associate, now.
+
+    The associate must be able to claim from the task's queue (associate role, store grant,
+    queue membership). Locks the associate's user row, the task, then the slot it moves: a
+    free slot if there is one, else the one whose holder was silent longest (that holder gets
+    409 `lease_lost`). A supervisor overrides an earlier skip: the associate's exclusion from
+    the task is lifted. 409 if the task is finished or the associate already annotated it.
+    """
+    task_row = Task.objects.filter(pk=task_id).values_list("store_id", "queue_id").first()
+    if task_row is None:
+        raise Http404("No such task.")
+    _check_supervises(supervisor, task_row[0])
+    if not is_associate(associate) or not queues_for_associate(associate).filter(pk=task_row[1]).exists():
+        raise LoupeError("This person cannot work on this queue.", code="not_eligible", field="associate")
+    _lock_user(associate.pk)
+    task = _get_task_for_update(task_id)
+    if task.status != Task.Status.OPEN:
+        raise Conflict("This task is finished.", code="task_closed")
+    lease_seconds = Queue.objects.values_list("lease_seconds", flat=True).get(pk=task.queue_id)
+    own = Slot.objects.filter(task_id=task.pk, holder_id=associate.pk).values_list("id", "state").first()
+    if own is not None and own[1] != OPEN:
+        raise Conflict("This associate already annotated this task.", code="already_annotated")
+    if own is not None:
+        slot_id = own[0]
+    else:
+        free_first = Case(When(LEASE_FREE, then=Value(0)), default=Value(1))
+        slot_id = (
+            Slot.objects.filter(task_id=task.pk, state=OPEN)
+            .select_for_update()
+            .order_by(free_first, F("last_heartbeat_at").asc(nulls_first=True), "index")
+            .values_list("id", flat=True)
+            .first()
+        )
+        if slot_id is None:
+            raise Conflict("This task has no open slot.", code="task_closed")
+    TaskExclusion.objects.filter(task_id=task.pk, user_id=associate.pk).delete()
+    Slot.objects.filter(pk=slot_id).update(
+        holder_id=associate.pk,
+        lease_token=F("lease_token") + 1,
+        leased_at=Now(),
+        lease_expires_at=_expires_in(lease_seconds),
+        last_heartbeat_at=Now(),
+        active_seconds=0,
+    )
+    return _lease_of(slot_id)
+
+
+@transaction.atomic
+def task_set_priority(*, supervisor, task_id: uuid.UUID, priority: int) -> Task:
+    """Change a task's priority and its slots' copies of it (the claim reads the copies).
+    Locks the task row."""
+    task = _get_task_for_update(task_id)
+    _check_supervises(supervisor, task.store_id)
+    task.priority = priority
+    task.save(update_fields=["priority"])
+    Slot.objects.filter(task_id=task.pk).update(priority=priority)
+    return task

@@ -1,0 +1,180 @@
+"""The work API end to end: real URLs, the database checked afterwards."""
+
+import uuid
+
+import pytest
+
+from annotator.models import Annotation, Slot, TaskExclusion
+from tests.annotator.work import add_tasks, associates, expire_leases, fast_password_hasher, none_result, work_queue  # noqa: F401
+from tests.conftest import session_client, token_client
+
+pytestmark = pytest.mark.django_db
+
+NEXT = "/api/v1/tasks/next/"
+
+
+def url(task_id, action: str) -> str:
+    return f"/api/v1/tasks/{task_id}/{action}/"
+
+
+@pytest.fixture
+def queue(s001, alice):
+    queue = work_queue(s001, alice)
+    add_tasks(queue, 3)
+    return queue
+
+
+def test_next_leases_a_task_and_answers_the_contract_shape(alice, queue):
+    response = token_client(alice).post(NEXT, {}, format="json")
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"task", "lease_expires_at", "token"}
+    assert set(body["task"]) == {"id", "kind", "queue", "due_at", "payload"}
+    assert body["task"]["queue"] == str(queue.pk)
+    assert body["task"]["kind"] == "snippet_annotation"
+    assert Slot.objects.get(holder=alice).task_id == uuid.UUID(body["task"]["id"])
+
+
+def test_next_again_returns_the_same_task(alice, queue):
+    client = session_client(alice)
+    first = client.post(NEXT, {}, format="json").json()
+    again = client.post(NEXT, {"queue": str(queue.pk)}, format="json").json()
+    assert again["task"]["id"] == first["task"]["id"]
+
+
+def test_next_answers_204_when_nothing_is_available(s001, alice):
+    work_queue(s001, alice)
+    response = token_client(alice).post(NEXT, {}, format="json")
+    assert response.status_code == 204
+
+
+def test_next_from_a_queue_the_associate_is_not_in_is_404(s001, alice, queue):
+    other = work_queue(s001, name="Other")
+    client = token_client(alice)
+    assert client.post(NEXT, {"queue": str(other.pk)}, format="json").status_code == 404
+    assert client.post(NEXT, {"queue": str(uuid.uuid4())}, format="json").status_code == 404
+    response = client.post(NEXT, {"queue": "nope"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "queue"
+
+
+def test_the_work_api_is_for_associates_only(api, carol, s001_integration, queue):
+    assert api.post(NEXT, {}, format="json").status_code == 401
+    assert token_client(carol).post(NEXT, {}, format="json").status_code == 403
+    assert token_client(s001_integration).post(NEXT, {}, format="json").status_code == 403
+
+
+def test_tasks_of_another_store_are_404(alice, bob, queue):
+    task_id = token_client(alice).post(NEXT, {}, format="json").json()["task"]["id"]
+    client = token_client(bob)
+    assert client.post(NEXT, {}, format="json").status_code == 204
+    for action in ("heartbeat", "submit", "release"):
+        assert client.post(url(task_id, action), {}, format="json").status_code == 404
+    assert client.post(url(uuid.uuid4(), "heartbeat"), {}, format="json").status_code == 404
+    assert client.post(url("not-a-uuid", "heartbeat"), {}, format="json").status_code == 404
+
+
+def test_heartbeat_extends_and_refuses_a_lease_lost(s001, alice, queue):
+    (bea,) = associates(s001, 1, "bea")
+    queue.members.add(bea)
+    client = token_client(alice)
+    lease = client.post(NEXT, {}, format="json").json()
+    response = client.post(url(lease["task"]["id"], "heartbeat"), {"token": lease["token"]}, format="json")
+    assert response.status_code == 200
+    assert set(response.json()) == {"lease_expires_at"}
+    expire_leases(holder=alice)
+    Slot.objects.exclude(holder=alice).update(state=Slot.State.CANCELLED)  # bea can only take alice's
+    assert token_client(bea).post(NEXT, {}, format="json").json()["task"]["id"] == lease["task"]["id"]
+    response = client.post(url(lease["task"]["id"], "heartbeat"), {}, format="json")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "lease_lost"
+
+
+def test_submit_is_idempotent_and_can_claim_the_next_task(alice, queue):
+    client = token_client(alice)
+    lease = client.post(NEXT, {}, format="json").json()
+    body = {"result": none_result(), "submission_id": str(uuid.uuid4()), "next": True}
+    first = client.post(url(lease["task"]["id"], "submit"), body, format="json")
+    assert first.status_code == 200
+    assert Annotation.objects.filter(pk=first.json()["annotation"]).exists()
+    following = first.json()["next"]
+    assert following["task"]["id"] != lease["task"]["id"]
+    assert Slot.objects.get(holder=alice, state=Slot.State.OPEN).task_id == uuid.UUID(following["task"]["id"])
+    again = client.post(url(lease["task"]["id"], "submit"), body | {"next": False}, format="json")
+    assert again.status_code == 200
+    assert again.json() == {"annotation": first.json()["annotation"]}
+    assert Annotation.objects.count() == 1
+
+
+def test_submit_next_is_null_when_the_queue_is_drained(s001, alice):
+    queue = work_queue(s001, alice)
+    add_tasks(queue, 1)
+    client = token_client(alice)
+    task_id = client.post(NEXT, {}, format="json").json()["task"]["id"]
+    body = {"result": none_result(), "submission_id": str(uuid.uuid4()), "next": True}
+    assert client.post(url(task_id, "submit"), body, format="json").json()["next"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"result": {"action": "none"}}, "submission_id"),
+        ({"result": {"action": "none"}, "submission_id": "123"}, "submission_id"),
+        ({"result": ["none"], "submission_id": str(uuid.uuid4())}, "result"),
+        ({"submission_id": str(uuid.uuid4())}, "result"),
+        ({"result": {"action": "take"}, "submission_id": str(uuid.uuid4())}, "sku"),
+        ({"result": {"action": "none", "boxes": [{"frame": 0}]}, "submission_id": str(uuid.uuid4())}, "boxes[0].label"),
+    ],
+)
+def test_bad_submit_input_is_400_in_the_error_shape(alice, queue, body, field):
+    client = token_client(alice)
+    task_id = client.post(NEXT, {}, format="json").json()["task"]["id"]
+    response = client.post(url(task_id, "submit"), body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == field
+    assert not Annotation.objects.exists()
+
+
+def test_submit_without_the_lease_is_409_and_stores_nothing(alice, queue):
+    task = queue.tasks.first()
+    body = {"result": none_result(), "submission_id": str(uuid.uuid4())}
+    response = token_client(alice).post(url(task.pk, "submit"), body, format="json")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "lease_lost"
+    assert not Annotation.objects.exists()
+
+
+def test_release_frees_the_task_and_it_is_not_offered_again(alice, queue):
+    client = token_client(alice)
+    task_id = client.post(NEXT, {}, format="json").json()["task"]["id"]
+    response = client.post(url(task_id, "release"), {"reason": "blurry video"}, format="json")
+    assert response.status_code == 200
+    exclusion = TaskExclusion.objects.get(user=alice)
+    assert (str(exclusion.task_id), exclusion.reason) == (task_id, "blurry video")
+    assert client.post(NEXT, {}, format="json").json()["task"]["id"] != task_id
+    assert client.post(url(task_id, "release"), {"reason": ""}, format="json").status_code == 409
+
+
+def test_release_reason_is_required_and_bounded(alice, queue):
+    client = token_client(alice)
+    task_id = client.post(NEXT, {}, format="json").json()["task"]["id"]
+    response = client.post(url(task_id, "release"), {"reason": "x" * 501}, format="json")
+    assert (response.status_code, response.json()["error"]["field"]) == (400, "reason")
+    response = client.post(url(task_id, "release"), {}, format="json")
+    assert (response.status_code, response.json()["error"]["field"]) == (400, "reason")
+
+
+def test_lookahead_previews_without_leasing(alice, queue):
+    client = token_client(alice)
+    response = client.get("/api/v1/tasks/lookahead/", {"limit": 2})
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 2
+    assert not Slot.objects.filter(holder=alice).exists()
+    assert client.get("/api/v1/tasks/lookahead/", {"limit": 9}).status_code == 400
+
+
+def test_the_schema_describes_the_work_api(client, alice):
+    client.force_login(alice)
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").content.decode()
+    for path in ("/api/v1/tasks/next/", "/api/v1/tasks/{task_id}/submit/", "/api/v1/tasks/lookahead/"):
+        assert path in schema
