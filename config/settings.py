@@ -175,6 +175,12 @@ TASKS = {
     }
 }
 
+# Billing webhooks go only to public addresses (SSRF guard, validation.outbound). Loopback,
+# link-local, metadata and private addresses need an explicit entry here: host names, IPs or
+# CIDRs in WEBHOOK_ALLOWED_HOSTS; WEBHOOK_ALLOW_PRIVATE_NETWORKS opens RFC 1918 / ULA ranges.
+WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS")
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", False)
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -9,15 +9,17 @@ from django.utils import timezone
 from catalog.errors import LoupeError
 from catalog.models import Product
 from validation.models import Receipt, ReceiptLine, Visit
+from validation.webhooks import webhook_announce
 
 
 def _announce(receipt: Receipt) -> None:
     """Tell billing about a new receipt.
 
-    Deliberately empty here: the webhook outbox (one event id per receipt, delivered
+    The webhook outbox (one event id per receipt, delivered
     at-least-once) plugs in at this single call site, inside the transaction that created
     the receipt, so the announcement commits with the receipt or not at all.
     """
+    webhook_announce(receipt=receipt, data=receipt_data(receipt))
 
 
 def _net_quantities(lines: Iterable[Mapping]) -> dict[str, int]:

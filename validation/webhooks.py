@@ -1,0 +1,176 @@
+"""Billing webhooks: endpoints, one event per receipt, deliveries, replay and recovery.
+
+Every receipt gets exactly one `WebhookEvent` (its id is the stable `webhook-id`), created in
+the receipt's own transaction together with one `WebhookDelivery` per subscribed endpoint and
+the django-tasks row that will deliver it: they commit or roll back together (transactional
+outbox). Delivery itself is `validation.tasks.webhook_deliver`, at-least-once.
+"""
+
+import base64
+import datetime as dt
+import secrets
+from collections.abc import Iterable, Mapping
+
+from django.db import transaction
+from django.utils import timezone
+from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from catalog.errors import Conflict, LoupeError
+from validation.models import DeliveryAttempt, Receipt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from validation.outbound import target_check
+from validation.tasks import LEASE, delivery_schedule
+
+EVENT_TYPES = tuple(Receipt.Kind.values)
+# A pending delivery this far past its due time (or its lease) with no task waiting for it
+# lost its run: the worker died mid-attempt, or the task crashed.
+RECOVERY_GRACE = dt.timedelta(seconds=30)
+
+
+def webhook_secret_generate() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def event_types_check(events: Iterable[str]) -> list[str]:
+    types = list(dict.fromkeys(e.strip() for e in events if e.strip()))
+    if not types:
+        raise LoupeError("Subscribe to at least one event type.", code="invalid", field="events")
+    if unknown := [t for t in types if t not in EVENT_TYPES]:
+        raise LoupeError(
+            f"Unknown event type {unknown[0]!r}; use {', '.join(EVENT_TYPES)}.", code="invalid", field="events"
+        )
+    return types
+
+
+def webhook_endpoint_create(*, url: str, events: Iterable[str]) -> tuple[WebhookEndpoint, str]:
+    """Create an active endpoint and its signing secret, returned here once for the admin to
+    hand to billing. Refuses (`webhook_url_refused`) a URL the SSRF guard would not call."""
+    types = event_types_check(events)
+    target_check(url)
+    secret = webhook_secret_generate()
+    endpoint = WebhookEndpoint.objects.create(url=url, secret=secret, event_types=types)
+    return endpoint, secret
+
+
+def _difference(old_lines: Iterable[Mapping], new_lines: Iterable[Mapping]) -> dict:
+    """What changed from the superseded receipt: per sku, quantity and money deltas."""
+    rows: dict[str, dict] = {}
+    for sign, lines in ((-1, old_lines), (1, new_lines)):
+        for line in lines:
+            row = rows.setdefault(
+                line["sku"], {"sku": line["sku"], "name": line["name"], "quantity": 0, "total_minor": 0}
+            )
+            row["quantity"] += sign * line["quantity"]
+            row["total_minor"] += sign * line["total_minor"]
+    changed = [row for row in rows.values() if row["quantity"] or row["total_minor"]]
+    return {"total_minor": sum(row["total_minor"] for row in rows.values()), "lines": changed}
+
+
+def _line(line) -> dict:
+    return {"sku": line.sku, "name": line.name, "quantity": line.quantity, "total_minor": line.total_minor}
+
+
+@transaction.atomic
+def webhook_announce(*, receipt: Receipt, data: Mapping) -> WebhookEvent:
+    """Create the receipt's one webhook event and a delivery per active subscribed endpoint,
+    each with its task enqueued. `data` is the receipt as the API renders it.
+
+    Call inside the transaction that issues the receipt, so they commit together. Locks
+    nothing; the one-to-one `receipt` is the backstop against a second event.
+    """
+    now = timezone.now()
+    data = dict(data)
+    if receipt.supersedes_id:
+        old = [_line(line) for line in receipt.supersedes.lines.all()]
+        data["difference"] = _difference(old, data["lines"])
+    event = WebhookEvent.objects.create(
+        type=receipt.kind,
+        receipt=receipt,
+        payload={"type": receipt.kind, "timestamp": now.isoformat(), "data": data},
+        created_at=now,
+    )
+    endpoints = [e for e in WebhookEndpoint.objects.filter(is_active=True) if event.type in e.event_types]
+    for endpoint in endpoints:
+        delivery = WebhookDelivery.objects.create(event=event, endpoint=endpoint, created_at=now)
+        delivery_schedule(delivery=delivery, at=now)
+    return event
+
+
+@transaction.atomic
+def delivery_replay(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send a delivery again from scratch (a fresh 24-hour retry window), whatever its end
+    state: failed, disabled (once the endpoint is active again) or even delivered. A pending
+    delivery is already on its way and is left alone. Locks the delivery row."""
+    delivery = WebhookDelivery.objects.select_for_update(of=("self",)).select_related("endpoint").get(id=delivery.id)
+    if delivery.status == WebhookDelivery.Status.PENDING:
+        return delivery
+    if not delivery.endpoint.is_active:
+        raise Conflict("The endpoint is disabled; enable it before replaying.", code="webhook_endpoint_disabled")
+    now = timezone.now()
+    delivery.status = WebhookDelivery.Status.PENDING
+    delivery.replayed_at = now
+    delivery.save(update_fields=["status", "replayed_at"])
+    delivery_schedule(delivery=delivery, at=now)
+    return delivery
+
+
+def deliveries_replay_failed(*, endpoint: WebhookEndpoint | None = None) -> int:
+    """Replay every failed delivery (of `endpoint`, or of all active endpoints). Returns how many."""
+    failed = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.FAILED, endpoint__is_active=True)
+    if endpoint is not None:
+        failed = failed.filter(endpoint=endpoint)
+    count = 0
+    for delivery in failed.only("id").iterator():
+        if delivery_replay(delivery=delivery).status == WebhookDelivery.Status.PENDING:
+            count += 1
+    return count
+
+
+def deliveries_recover(*, limit: int = 1000) -> int:
+    """Re-enqueue pending deliveries whose run was lost. Returns how many.
+
+    django-tasks-db has no reaper: a worker killed mid-task leaves its row RUNNING for ever
+    and nothing runs it again. Here a pending delivery past its due time (an in-flight one:
+    past its lease) by `RECOVERY_GRACE` whose task row is not READY lost its run. That row is
+    marked FAILED (if still RUNNING), the attempt that never reported back is logged, and a
+    new run is enqueued. The receiver may then see the same `webhook-id` twice: that is the
+    at-least-once promise. Run periodically: `manage.py webhooks_recover --every 60`.
+    """
+    now = timezone.now()
+    stale = WebhookDelivery.objects.filter(
+        status=WebhookDelivery.Status.PENDING, next_attempt_at__lt=now - RECOVERY_GRACE
+    ).order_by("next_attempt_at")
+    recovered = 0
+    for delivery_id in list(stale.values_list("id", flat=True)[:limit]):
+        with transaction.atomic():
+            delivery = (
+                WebhookDelivery.objects.select_for_update(skip_locked=True)
+                .filter(id=delivery_id, status=WebhookDelivery.Status.PENDING, next_attempt_at__lt=now - RECOVERY_GRACE)
+                .first()
+            )
+            if delivery is None:
+                continue
+            run = DBTaskResult.objects.filter(id=delivery.task_result_id).first() if delivery.task_result_id else None
+            if run is not None and run.status == TaskResultStatus.READY:
+                continue  # waiting for a free worker, not lost
+            if run is not None and run.status == TaskResultStatus.RUNNING:
+                DBTaskResult.objects.filter(id=run.id, status=TaskResultStatus.RUNNING).update(
+                    status=TaskResultStatus.FAILED,
+                    finished_at=now,
+                    exception_class_path="validation.webhooks.WorkerLost",
+                    traceback=f"The worker stopped during this run; webhooks_recover re-enqueued it at {now:%c}.",
+                )
+            number = delivery.attempts
+            if number and not DeliveryAttempt.objects.filter(delivery=delivery, number=number).exists():
+                lease_start = delivery.next_attempt_at - LEASE
+                DeliveryAttempt.objects.create(
+                    delivery=delivery,
+                    number=number,
+                    started_at=lease_start,
+                    status_code=None,
+                    latency_ms=0,
+                    error="no outcome recorded: the worker stopped during the attempt",
+                )
+            delivery_schedule(delivery=delivery, at=now)
+            recovered += 1
+    return recovered
