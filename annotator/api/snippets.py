@@ -73,7 +73,7 @@ class SnippetCreateApi(APIView):
     parser_classes = [MultiPartParser]
     permission_classes = [IsAuthenticated, IsIntegration]
 
-    class InputSerializer(serializers.Serializer):
+    class SnippetIn(serializers.Serializer):
         file = serializers.FileField(
             allow_empty_file=True,
             use_url=False,
@@ -106,7 +106,7 @@ class SnippetCreateApi(APIView):
 
     @extend_schema(
         operation_id="snippets_create",
-        request={"multipart/form-data": InputSerializer},
+        request={"multipart/form-data": SnippetIn},
         responses={
             201: SnippetOut,
             200: OpenApiResponse(SnippetOut, description="The same store + external_id + bytes again."),
@@ -120,7 +120,7 @@ class SnippetCreateApi(APIView):
     def post(self, request: Request) -> Response:
         if int(request.META.get("CONTENT_LENGTH") or 0) > settings.SNIPPET_MAX_BYTES + _ENVELOPE_BYTES:
             raise video_too_large(f"The file is larger than {settings.SNIPPET_MAX_BYTES} bytes.")
-        data = self.InputSerializer(data=request.data)
+        data = self.SnippetIn(data=request.data)
         data.is_valid(raise_exception=True)
         fields = data.validated_data
         store = store_for_user(request.user, fields["store"])
