@@ -1,0 +1,96 @@
+"""Browser tests: Playwright (sync API) driving Debian's Chromium against pytest-django's
+`live_server` on the test database.
+
+Mark tests `@pytest.mark.browser` and `@pytest.mark.django_db(transaction=True)` (the live
+server runs in another thread, so test data must be committed). Every page a test opens is
+watched: console errors, uncaught exceptions and Content-Security-Policy violations fail
+the test, and any request that leaves the live server is aborted (Loupe works offline).
+"""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1366, "height": 768}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+PASSWORD = "pw-loupe-test"  # tests.factories.UserFactory's password
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (make chromium installs Debian's)")
+    # Playwright's sync API runs an event loop in this thread; Django would then refuse ORM
+    # calls from the test body as "async unsafe". The tests are plain synchronous code.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def page(browser, live_server) -> Iterator:
+    """A fresh browser context at 1366x768 whose problems are collected in `page.problems`."""
+    context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    problems: list[str] = []
+    page.problems = problems
+    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    server = urlsplit(live_server.url).netloc
+
+    def offline(route):
+        if urlsplit(route.request.url).netloc == server or route.request.url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            problems.append(f"request outside Loupe: {route.request.url}")
+            route.abort()
+
+    page.route("**/*", offline)
+    yield page
+    context.close()
+
+
+def assert_clean(page) -> None:
+    """No console errors, uncaught exceptions, CSP violations or requests leaving Loupe."""
+    assert not page.problems, "\n".join(page.problems)
+
+
+def login(page, user, password: str = PASSWORD) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(user.get_username())
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    return path

@@ -1,0 +1,108 @@
+"""Sign in, the home page, the associate's work home and the supervisor's live queues."""
+
+import datetime as dt
+import uuid
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from annotator.models import QueueMembership
+from annotator.services.queues import queue_for, task_enqueue
+from tests.browser.conftest import assert_clean, login, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def enqueue(queue, *, minutes: float, events: int = 2):
+    return task_enqueue(
+        queue=queue,
+        subject_id=uuid.uuid4(),
+        due_at=timezone.now() + dt.timedelta(minutes=minutes),
+        payload={
+            "visit": str(uuid.uuid4()),
+            "store": queue.store.code,
+            "events": [
+                {"id": str(uuid.uuid4()), "action": "take", "sku": f"SKU-000{n + 1}", "quantity": 1, "confidence": 0.61}
+                for n in range(events)
+            ],
+        },
+    )
+
+
+@pytest.fixture
+def alice_queue(alice, s001):
+    queue = queue_for(store=s001, kind="visit_validation")
+    QueueMembership.objects.get_or_create(queue=queue, user=alice)
+    return queue
+
+
+def test_associate_signs_in_and_home_leads_to_work(page, alice):
+    page.goto("/")
+    expect(page).to_have_url("/accounts/login/?next=/")
+    expect(page.get_by_role("heading", name="Sign in to Loupe")).to_be_visible()
+    screenshot(page, "login")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill("wrong password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#login-error")).to_be_visible()
+    login(page, alice)
+    expect(page.get_by_role("heading", name="Welcome, alice")).to_be_visible()
+    expect(page.locator("#go-work")).to_be_visible()
+    expect(page.locator("#go-supervise")).to_have_count(0)
+    screenshot(page, "home")
+    page.locator("#go-work").click()
+    expect(page).to_have_url("/work/")
+    assert_clean(page)
+
+
+def test_work_home_lists_queues_and_s_starts_the_most_urgent_task(page, alice, alice_queue):
+    enqueue(alice_queue, minutes=30, events=1)
+    urgent = enqueue(alice_queue, minutes=3, events=3)
+    login(page, alice)
+    page.goto("/work/")
+    row = page.locator(f"#work-queues tr[data-queue='{alice_queue.pk}']")
+    expect(row).to_contain_text("S001")
+    expect(row.locator("td.num")).to_have_text("2")
+    expect(page.locator("#start")).to_be_visible()
+    screenshot(page, "work-home")
+    page.keyboard.press("s")
+    expect(page).to_have_url(f"/work/tasks/{urgent.pk}/")
+    expect(page.get_by_role("heading", name="Visit validation")).to_be_visible()
+    expect(page.locator("#task-events tbody tr")).to_have_count(3)
+    screenshot(page, "task")
+    assert_clean(page)
+
+
+def test_work_home_says_when_nothing_is_waiting(page, alice, alice_queue):
+    login(page, alice)
+    page.goto("/work/")
+    expect(page.locator("#nothing-waiting")).to_be_visible()
+    expect(page.locator("#start")).to_have_count(0)
+    screenshot(page, "work-home-empty")
+    assert_clean(page)
+
+
+def test_supervisor_queues_refresh_by_themselves(page, carol, s001):
+    queue = queue_for(store=s001, kind="visit_validation")
+    enqueue(queue, minutes=30)
+    login(page, carol)
+    page.goto("/supervise/")
+    depth = page.locator(f"#queue-table tr[data-queue='{queue.pk}'] td[data-col='depth']")
+    expect(depth).to_have_text("1")
+    enqueue(queue, minutes=2)  # at risk
+    enqueue(queue, minutes=-1)  # breached
+    expect(depth).to_have_text("3", timeout=12_000)  # the htmx poll runs every 5 s
+    row = page.locator(f"#queue-table tr[data-queue='{queue.pk}']")
+    expect(row.locator("td[data-col='at_risk']")).to_have_text("1")
+    expect(row.locator("td[data-col='breached']")).to_have_text("1")
+    screenshot(page, "supervise")
+    assert_clean(page)
+
+
+def test_api_docs_render_offline_under_their_policy(page, carol):
+    login(page, carol)
+    page.goto("/api/docs/")
+    expect(page.get_by_text("/api/v1/visits/", exact=True).first).to_be_visible()
+    screenshot(page, "api-docs")
+    assert_clean(page)

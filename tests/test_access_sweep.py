@@ -1,0 +1,576 @@
+"""The access sweep: every URL pattern × method × role against store S001's objects.
+
+Every URL pattern of `config.urls` must be classified here, or the sweep fails:
+
+- `URL_KWARGS`: patterns that name or act on store objects. Their kwargs (and, for writes,
+  a plausible body in `BODIES`) point at S001's objects. Every role that is not listed in
+  `REACHES_S001` for that pattern must get 401/403/404/405 (or a redirect to a login page
+  for HTML pages), must not change the database and must not see S001's data.
+- `NOT_OBJECT_SCOPED`: pages and endpoints that act only on the caller's own things (their
+  home, their queues, "give me the next task"). Roles outside S001 may reach them, but they
+  must not write anything and their answers must not contain S001's data.
+- `PUBLIC`: no login needed and no store data (health checks, the login page, the schema).
+
+Nothing may answer 500. Each request runs in a savepoint that is rolled back, so requests do
+not see each other's effects; a request counts as having changed the database when it issued
+an INSERT/UPDATE/DELETE on anything but the session table, or when the row counts of Loupe's
+models or the checksum of their key columns moved.
+"""
+
+import copy
+import dataclasses
+import json
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, transaction
+from django.test import Client
+from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from annotator.models import Annotation, MediaView, Queue, QueueMembership, Slot, Snippet, Task, TaskExclusion
+from annotator.services.queues import task_enqueue
+from catalog.models import Camera, Product, Store
+from validation.models import CartCorrection, Event, Receipt, ReceiptLine, Visit
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+ROLES = ("anonymous", "alice", "bob", "sam", "s002_integration")
+# Roles that belong to S001 may see its data; the others never may.
+OUTSIDERS = ("anonymous", "bob", "sam", "s002_integration")
+DENIED = {401, 403, 404, 405}
+SESSION_TABLES = {"django_session"}
+
+
+@dataclasses.dataclass
+class World:
+    s001: Store
+    s002: Store
+    validation_queue: Queue
+    snippet_queue: Queue
+    s002_queue: Queue
+    snippet: Snippet
+    visit: Visit
+    event: Event
+    receipt: Receipt
+    task: Task  # visit validation, slot 0 leased live by alice
+    snippet_task: Task  # snippet annotation, free
+    done_task: Task  # annotated by alice
+    annotation: Annotation
+    users: dict[str, User | None]
+
+    def secrets(self) -> list[str]:
+        """Strings that must never appear in an answer to someone outside S001."""
+        values = [
+            self.snippet.pk,
+            self.visit.pk,
+            self.event.pk,
+            self.receipt.pk,
+            self.task.pk,
+            self.snippet_task.pk,
+            self.done_task.pk,
+            self.annotation.pk,
+            self.validation_queue.pk,
+            self.snippet_queue.pk,
+        ]
+        return [str(v) for v in values] + [self.visit.external_id, self.visit.shopper, self.s001.name]
+
+
+# ----------------------------------------------------------------------------------------
+# The registry. Every URL pattern of config.urls appears in exactly one of these.
+# ----------------------------------------------------------------------------------------
+
+# Object-scoped patterns: url name -> kwargs pointing at S001's objects. Patterns without
+# kwargs are here when their body or query names an S001 object (a store, a queue).
+URL_KWARGS: dict[str, Callable[[World], dict[str, Any]]] = {
+    "annotator:claim_queue": lambda w: {"queue_id": w.validation_queue.pk},
+    "annotator:task": lambda w: {"task_id": w.task.pk},
+    "annotator:snippet_video": lambda w: {"snippet_id": w.snippet.pk},
+    "annotator:snippet_poster": lambda w: {"snippet_id": w.snippet.pk},
+    "annotator:snippet_thumbnail": lambda w: {"snippet_id": w.snippet.pk},
+    "api-task-next": lambda w: {},
+    "api-task-lookahead": lambda w: {},
+    "api-task-heartbeat": lambda w: {"task_id": w.task.pk},
+    "api-task-submit": lambda w: {"task_id": w.task.pk},
+    "api-task-release": lambda w: {"task_id": w.task.pk},
+    "api-snippet-create": lambda w: {},
+    "api-snippet-detail": lambda w: {"snippet_id": w.snippet.pk},
+    "api-visit-ingest": lambda w: {},
+    "api-visit-bulk": lambda w: {},
+    "api-visit-detail": lambda w: {"visit_id": w.visit.pk},
+    "api-receipt-detail": lambda w: {"receipt_id": w.receipt.pk},
+}
+
+
+def visit_body(w: World) -> dict[str, Any]:
+    now = timezone.now()
+    return {
+        "external_id": "sweep-visit",
+        "store": "S001",
+        "shopper": "anon-sweep",
+        "entered_at": (now - timedelta(minutes=9)).isoformat(),
+        "exited_at": (now - timedelta(minutes=1)).isoformat(),
+        "model_version": "sweep",
+        "events": [
+            {
+                "external_id": "e1",
+                "action": "take",
+                "sku": "SKU-0001",
+                "confidence": 0.5,
+                "occurred_at": (now - timedelta(minutes=5)).isoformat(),
+                "camera": "C01",
+                "snippet": w.snippet.external_id,
+            }
+        ],
+    }
+
+
+# Plausible bodies, so that a refusal comes from the access check and not from validation.
+BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
+    "api-task-next": lambda w: {"queue": str(w.validation_queue.pk)},
+    "api-task-heartbeat": lambda w: {"token": 1},
+    "api-task-submit": lambda w: {
+        "result": {"events": [{"event": str(w.event.pk), "verdict": "confirm"}], "missed": []},
+        "submission_id": str(uuid.uuid4()),
+    },
+    "api-task-release": lambda w: {"reason": "sweep"},
+    "api-snippet-create": lambda w: {
+        "file": SimpleUploadedFile("clip.mp4", b"\x00\x00\x00\x18ftypmp42", content_type="video/mp4"),
+        "store": "S001",
+        "camera": "C01",
+        "external_id": "sweep-snippet",
+        "started_at": timezone.now().isoformat(),
+        "annotate": "true",
+    },
+    "api-visit-ingest": visit_body,
+    "api-visit-bulk": lambda w: {"visits": [visit_body(w)]},
+}
+MULTIPART = {"api-snippet-create"}
+QUERIES: dict[str, Callable[[World], dict[str, str]]] = {
+    "api-task-lookahead": lambda w: {"queue": str(w.validation_queue.pk), "limit": "5"},
+}
+# Endpoints that answer 200 with one status per item: denied means every item was denied.
+PER_ITEM_STATUS: dict[str, Callable[[Any], list[int]]] = {
+    "api-visit-bulk": lambda response: [item["status_code"] for item in response.json()["results"]],
+}
+
+# (pattern, role) -> methods that legitimately reach S001's data: only S001's own people.
+# alice is S001's associate holding a live lease on `world.task`, which shows `world.snippet`.
+REACHES_S001: dict[tuple[str, str], set[str]] = {
+    ("annotator:claim_queue", "alice"): {"POST"},
+    ("annotator:task", "alice"): {"GET"},
+    ("annotator:snippet_video", "alice"): {"GET"},
+    ("annotator:snippet_poster", "alice"): {"GET"},
+    ("annotator:snippet_thumbnail", "alice"): {"GET"},
+    ("api-task-next", "alice"): {"POST"},
+    ("api-task-lookahead", "alice"): {"GET"},
+    ("api-task-heartbeat", "alice"): {"POST"},
+    ("api-task-submit", "alice"): {"POST"},
+    ("api-task-release", "alice"): {"POST"},
+}
+
+NOT_OBJECT_SCOPED: dict[str, str] = {
+    "home": "the signed-in home: the caller's own stores only",
+    "logout": "ends the caller's own session",
+    "annotator:work": "the associate's own queues",
+    "annotator:claim": "claims from the associate's own queues (claim_queue names one)",
+    "annotator:supervise": "queues of the supervisor's own stores",
+}
+
+PUBLIC: dict[str, str] = {
+    "healthz": "process liveness, no data",
+    "readyz": "database reachability, no data",
+    "login": "the sign-in form",
+    "api-schema": "the OpenAPI document describes endpoints, never data",
+    "api-docs": "Swagger UI over the schema",
+}
+
+# The admin is swept separately (tests below): every admin page is staff-only.
+SKIPPED_NAMESPACES = {"admin"}
+ADMIN_URLS = (
+    "admin:index",
+    "admin:auth_user_changelist",
+    "admin:catalog_store_changelist",
+    "admin:annotator_task_changelist",
+    "admin:validation_visit_changelist",
+)
+
+
+# ----------------------------------------------------------------------------------------
+# Walking the URLconf
+# ----------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Route:
+    key: str  # "namespace:name", or the route text for an unnamed pattern
+    named: bool
+
+
+def walk(resolver: URLResolver | None = None, namespace: str = "", prefix: str = "") -> list[Route]:
+    resolver = resolver or get_resolver()
+    routes = []
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            ns = entry.namespace
+            if ns in SKIPPED_NAMESPACES:
+                continue
+            routes += walk(entry, f"{namespace}{ns}:" if ns else namespace, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            if entry.name:
+                routes.append(Route(f"{namespace}{entry.name}", named=True))
+            else:
+                routes.append(Route(prefix + str(entry.pattern), named=False))
+    return routes
+
+
+def test_every_url_pattern_is_classified():
+    known = set(URL_KWARGS) | set(NOT_OBJECT_SCOPED) | set(PUBLIC)
+    unclassified = sorted({r.key for r in walk()} - known)
+    assert not unclassified, (
+        "URL patterns missing from the access sweep; add each to URL_KWARGS (object-scoped) or "
+        f"NOT_OBJECT_SCOPED / PUBLIC (with a reason) in {__name__}: {unclassified}"
+    )
+    stale = sorted(known - {r.key for r in walk()})
+    assert not stale, f"Registry entries for URL patterns that no longer exist: {stale}"
+
+
+def test_registry_lists_each_pattern_once():
+    assert not set(URL_KWARGS) & set(NOT_OBJECT_SCOPED)
+    assert not set(URL_KWARGS) & set(PUBLIC)
+    assert not set(NOT_OBJECT_SCOPED) & set(PUBLIC)
+    assert {name for name, _ in REACHES_S001} <= set(URL_KWARGS) | set(NOT_OBJECT_SCOPED)
+
+
+# ----------------------------------------------------------------------------------------
+# The world: S001 objects of every kind, and the personas.
+# ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def world(fast_passwords, settings, tmp_path, s001, s002, alice, bob, sam, s002_integration) -> World:
+    settings.MEDIA_ROOT = str(tmp_path)
+    now = timezone.now()
+    camera = Camera.objects.get(store=s001, code="C01")
+    product = Product.objects.get(store=s001, sku="SKU-0001")
+    snippet = Snippet.objects.create(
+        store=s001,
+        camera=camera,
+        external_id="s001-secret-snippet",
+        started_at=now - timedelta(minutes=20),
+        file=default_storage.save("snippets/s001-secret.mp4", ContentFile(b"\x00" * 64)),
+        poster=default_storage.save("snippets/posters/s001-secret.jpg", ContentFile(b"\xff\xd8\xff\xd9")),
+        thumbnail=default_storage.save("snippets/thumbs/s001-secret.jpg", ContentFile(b"\xff\xd8\xff\xd9")),
+        sha256="0" * 64,
+        size_bytes=1,
+        container="mp4",
+        codec="h264",
+        duration_s=2.0,
+        fps=10.0,
+        width=64,
+        height=48,
+        frame_count=20,
+    )
+    visit = Visit.objects.create(
+        store=s001,
+        external_id="s001-secret-visit",
+        shopper="anon-s001-secret-shopper",
+        entered_at=now - timedelta(minutes=30),
+        exited_at=now - timedelta(minutes=10),
+        model_version="test-1",
+        status=Visit.Status.PENDING_REVIEW,
+        decision=Visit.Decision.REVIEW,
+        threshold=0.9,
+        min_confidence=0.4,
+        due_at=now + timedelta(minutes=5),
+        body_sha256="1" * 64,
+        predicted_cart=[{"sku": "SKU-0001", "name": product.name, "quantity": 1, "price_minor": 100}],
+    )
+    event = Event.objects.create(
+        visit=visit,
+        seq=0,
+        external_id="e1",
+        action=Event.Action.TAKE,
+        product=product,
+        sku=product.sku,
+        confidence=0.4,
+        occurred_at=now - timedelta(minutes=20),
+        camera=camera,
+        snippet=snippet,
+    )
+    receipt = Receipt.objects.create(
+        visit=visit, kind=Receipt.Kind.ISSUED, total_minor=100, currency="EUR", issued_at=now - timedelta(minutes=9)
+    )
+    ReceiptLine.objects.create(
+        receipt=receipt, position=0, sku=product.sku, name=product.name, quantity=1, price_minor=100, total_minor=100
+    )
+    CartCorrection.objects.create(visit=visit, sku=product.sku, delta=-1, reason="reject", event=event)
+
+    validation_queue = Queue.objects.create(store=s001, kind="visit_validation", name="Visit validation", overlap=2)
+    snippet_queue = Queue.objects.create(store=s001, kind="snippet_annotation", name="Snippet annotation")
+    s002_queue = Queue.objects.create(store=s002, kind="visit_validation", name="Visit validation")
+    for queue in (validation_queue, snippet_queue):
+        QueueMembership.objects.create(queue=queue, user=alice)
+    QueueMembership.objects.create(queue=s002_queue, user=bob)
+
+    payload = {"visit": str(visit.pk), "store": "S001", "events": [{"id": str(event.pk), "sku": product.sku}]}
+    task = task_enqueue(
+        queue=validation_queue, subject_id=visit.pk, due_at=visit.due_at, payload=payload, snippets=[snippet]
+    )
+    Slot.objects.filter(task=task, index=0).update(
+        holder=alice, lease_token=1, leased_at=now, lease_expires_at=now + timedelta(minutes=5), last_heartbeat_at=now
+    )
+    snippet_task = task_enqueue(
+        queue=snippet_queue,
+        subject_id=snippet.pk,
+        due_at=now + timedelta(minutes=30),
+        payload={"snippet": str(snippet.pk), "width": 64, "height": 48, "fps": 10.0, "frame_count": 20},
+        purpose="annotate",
+        snippets=[snippet],
+    )
+    done_task = task_enqueue(
+        queue=snippet_queue,
+        subject_id=snippet.pk,
+        due_at=now - timedelta(minutes=1),
+        payload={"snippet": str(snippet.pk)},
+        purpose="annotate",
+        snippets=[snippet],
+    )
+    done_slot = done_task.slots.get()
+    done_slot.state = Slot.State.DONE
+    done_slot.holder = alice
+    done_slot.save(update_fields=["state", "holder"])
+    done_task.status = Task.Status.DONE
+    done_task.annotations_done = 1
+    done_task.done_at = now
+    done_task.save(update_fields=["status", "annotations_done", "done_at"])
+    annotation = Annotation.objects.create(
+        task=done_task,
+        slot=done_slot,
+        associate=alice,
+        kind="snippet_annotation",
+        result={"action": "take", "sku": "SKU-0001", "boxes": []},
+        submission_id=uuid.uuid4(),
+    )
+    TaskExclusion.objects.create(task=snippet_task, user=User.objects.get(username="alice"), cause="released")
+    MediaView.objects.create(user=alice, snippet=snippet, task=task, what="poster")
+
+    return World(
+        s001=s001,
+        s002=s002,
+        validation_queue=validation_queue,
+        snippet_queue=snippet_queue,
+        s002_queue=s002_queue,
+        snippet=snippet,
+        visit=visit,
+        event=event,
+        receipt=receipt,
+        task=task,
+        snippet_task=snippet_task,
+        done_task=done_task,
+        annotation=annotation,
+        users={"anonymous": None, "alice": alice, "bob": bob, "sam": sam, "s002_integration": s002_integration},
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# Measuring change
+# ----------------------------------------------------------------------------------------
+
+
+def loupe_models() -> list:
+    app_labels = {"catalog", "annotator", "validation", "auth", "authtoken", "django_tasks_db"}
+    return [m for m in apps.get_models() if m._meta.app_label in app_labels and not m._meta.proxy]
+
+
+# The columns other people's requests might flip (leases, task and visit states, policies),
+# as SQL aggregates that read the same on PostgreSQL and SQLite.
+KEY_COLUMNS = {
+    Slot: [
+        "SUM(lease_token)",
+        "COUNT(holder_id)",
+        "MAX(lease_expires_at)",
+        "MAX(last_heartbeat_at)",
+        "SUM(CASE WHEN state = 'open' THEN 1 ELSE 0 END)",
+    ],
+    Task: [
+        "SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END)",
+        "SUM(annotations_done)",
+        "SUM(priority)",
+        "MAX(due_at)",
+        "MAX(done_at)",
+    ],
+    Queue: ["SUM(CASE WHEN is_paused THEN 1 ELSE 0 END)", "SUM(lease_seconds)", "SUM(overlap)"],
+    Visit: ["SUM(CASE WHEN status = 'pending_review' THEN 1 ELSE 0 END)", "COUNT(final_cart)", "MAX(due_at)"],
+    Store: ["SUM(sla_minutes)", "SUM(auto_accept_threshold)", "SUM(audit_rate)"],
+    Product: ["SUM(price_minor)", "SUM(CASE WHEN active THEN 1 ELSE 0 END)"],
+    User: ["SUM(CASE WHEN is_active THEN 1 ELSE 0 END)", "SUM(CASE WHEN is_staff THEN 1 ELSE 0 END)"],
+}
+
+
+def fingerprint_sql() -> str:
+    """One statement: the row count of every Loupe model and the key-column aggregates."""
+    quote = connection.ops.quote_name
+    parts = [f"(SELECT COUNT(*) FROM {quote(m._meta.db_table)})" for m in loupe_models()]  # noqa: S608
+    for model, aggregates in KEY_COLUMNS.items():
+        parts += [f"(SELECT {aggregate} FROM {quote(model._meta.db_table)})" for aggregate in aggregates]  # noqa: S608
+    # Table names and aggregates come from this module and the model registry, not from input.
+    return "SELECT " + ", ".join(parts)
+
+
+def fingerprint() -> tuple:
+    with connection.cursor() as cursor:
+        cursor.execute(fingerprint_sql())
+        return tuple(cursor.fetchone())
+
+
+class WriteRecorder:
+    """Records every INSERT/UPDATE/DELETE statement but session writes."""
+
+    def __init__(self) -> None:
+        self.writes: list[str] = []
+
+    def __call__(self, execute, sql, params, many, context):
+        head = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
+        if head in {"INSERT", "UPDATE", "DELETE", "REPLACE"} and not any(t in sql for t in SESSION_TABLES):
+            self.writes.append(sql[:160])
+        return execute(sql, params, many, context)
+
+
+# ----------------------------------------------------------------------------------------
+# The sweep
+# ----------------------------------------------------------------------------------------
+
+
+def clients(world: World) -> dict[str, Client]:
+    result = {}
+    for role, user in world.users.items():
+        client = Client(raise_request_exception=False)
+        if role == "s002_integration":
+            token, _ = Token.objects.get_or_create(user=user)
+            client.defaults["HTTP_AUTHORIZATION"] = f"Token {token.key}"
+        elif user is not None:
+            client.force_login(user)
+        result[role] = client
+    return result
+
+
+def send(client: Client, method: str, path: str, name: str, world: World):
+    body = BODIES[name](world) if name in BODIES and (method == "POST" or name not in MULTIPART) else {}
+    if method == "GET":
+        return client.get(path, QUERIES[name](world) if name in QUERIES else None)
+    if method == "POST" and name in MULTIPART:
+        return client.post(path, body)
+    return client.generic(method, path, json.dumps(body), content_type="application/json")
+
+
+def is_login_redirect(response, path: str) -> bool:
+    if response.status_code != 302 or path.startswith("/api/"):
+        return False
+    location = response.headers.get("Location", "")
+    return location.startswith((reverse("login"), reverse("admin:login")))
+
+
+def is_denied(name: str, response, path: str) -> bool:
+    if response.status_code in DENIED or is_login_redirect(response, path):
+        return True
+    if name in PER_ITEM_STATUS and response.status_code == 200:
+        return all(code in DENIED for code in PER_ITEM_STATUS[name](response))
+    return False
+
+
+def body_text(response) -> str:
+    if getattr(response, "streaming", False):
+        return ""  # media: a denied request never streams
+    return response.content.decode("utf-8", "replace")
+
+
+def sweep(world: World, names: list[str], *, scoped: bool, roles: tuple[str, ...] = ROLES) -> list[str]:
+    problems: list[str] = []
+    by_role = {role: client for role, client in clients(world).items() if role in roles}
+    secrets = world.secrets()
+    baseline = fingerprint()
+    for name in names:
+        kwargs = URL_KWARGS[name](world) if scoped else {}
+        path = reverse(name, kwargs=kwargs)
+        for role, client in by_role.items():
+            for method in METHODS:
+                allowed = method in REACHES_S001.get((name, role), set())
+                recorder = WriteRecorder()
+                cookies = copy.deepcopy(client.cookies)  # a swept logout must not sign the persona out
+                with transaction.atomic():
+                    with connection.execute_wrapper(recorder):
+                        response = send(client, method, path, name, world)
+                    changed = fingerprint() != baseline
+                    transaction.set_rollback(True)
+                client.cookies = cookies
+                where = f"{method} {path} ({name}) as {role} → {response.status_code}"
+                if response.status_code >= 500:
+                    problems.append(f"{where}: server error")
+                    continue
+                if allowed or (role == "alice" and not scoped):
+                    continue
+                if scoped and not is_denied(name, response, path):
+                    problems.append(f"{where}: expected 401/403/404/405 or a login redirect")
+                if recorder.writes or changed:
+                    problems.append(f"{where}: changed the database {recorder.writes[:3]}")
+                if role in OUTSIDERS and response.status_code != 302:
+                    text = body_text(response)
+                    leaked = [s for s in secrets if s in text and s not in path]
+                    if leaked:
+                        problems.append(f"{where}: shows S001 data {leaked}")
+    return problems
+
+
+@pytest.mark.django_db
+def test_no_role_reaches_another_stores_objects(world):
+    problems = sweep(world, sorted(URL_KWARGS), scoped=True)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.django_db
+def test_unscoped_pages_show_outsiders_nothing_of_s001(world):
+    problems = sweep(world, sorted(NOT_OBJECT_SCOPED), scoped=False)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.django_db
+def test_public_pages_never_fail_and_never_write(world):
+    # Two roles are enough for pages that ignore who asks (and the schema is slow to build).
+    problems = sweep(world, sorted(PUBLIC), scoped=False, roles=("anonymous", "bob"))
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.django_db
+def test_admin_is_for_staff_only(world):
+    admin_login = reverse("admin:login")
+    problems = []
+    for role, client in clients(world).items():
+        for name in ADMIN_URLS:
+            try:
+                path = reverse(name)
+            except NoReverseMatch:
+                continue  # that model has no admin yet
+            response = client.get(path)
+            if response.status_code != 302 or not response.headers["Location"].startswith(admin_login):
+                problems.append(f"GET {path} as {role} → {response.status_code}: expected the admin login")
+    assert not problems, "\n".join(problems)
+
+
+def test_sweep_settings_are_not_debug():
+    # A DEBUG 404 page echoes the URLconf, which would make the leak check meaningless.
+    assert not settings.DEBUG
