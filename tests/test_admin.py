@@ -17,7 +17,17 @@ from annotator.models import Annotation, MediaView, Snippet
 from annotator.services.queues import queue_for, task_enqueue
 from catalog.models import Product
 from tests.images import image_bytes
-from validation.models import CartCorrection, Event, Receipt, ReceiptLine, Visit
+from validation.models import (
+    CartCorrection,
+    DeliveryAttempt,
+    Event,
+    Receipt,
+    ReceiptLine,
+    Visit,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 SHOPPER = "anon-7f3a9c-shopper-token"
 
@@ -116,6 +126,10 @@ def world(s001, alice, carol, s001_integration):
         exception_class_path="",
         traceback="",
     )
+    endpoint = WebhookEndpoint.objects.create(url="https://billing.example.com/hooks", secret="whsec_dGVzdA==")
+    webhook_event = WebhookEvent.objects.create(type=receipt.kind, receipt=receipt, payload={})
+    delivery = WebhookDelivery.objects.create(event=webhook_event, endpoint=endpoint)
+    DeliveryAttempt.objects.create(delivery=delivery, number=1, started_at=now, status_code=503, latency_ms=5)
     return visit
 
 
