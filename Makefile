@@ -50,8 +50,10 @@ run: $(STAMP)
 	echo "==> starting the task worker and the web server (Ctrl-C stops both)"
 	$(PY) manage.py db_worker --queue-name '*' --no-reload &
 	worker=$$!
-	trap 'kill $$worker 2>/dev/null || true' EXIT INT TERM
+	# Stop the worker with the server, and wait for it, so nothing outlives `make run`.
+	trap 'kill $$worker 2>/dev/null || true; wait $$worker 2>/dev/null || true' EXIT INT TERM
 	$(PY) manage.py demo_logins --url "http://$(HOST):$(PORT)/"
+	# DEBUG=1: runserver serves static files (app and vendored assets) straight from the finders.
 	$(PY) manage.py runserver --noreload "$(HOST):$(PORT)"
 
 test: $(STAMP) chromium

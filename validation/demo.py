@@ -37,7 +37,7 @@ from catalog import roles
 from catalog.models import Camera, Product, Store
 from catalog.services import integration_create, product_set_image
 from validation.models import Visit
-from validation.services import visit_ingest
+from validation.services import StoreCatalog, visit_ingest
 
 Log = Callable[[str], None]
 
@@ -326,7 +326,9 @@ def _predictions(boxes: list[dict], *, sku: str, width: int, height: int, rng: r
     return predictions
 
 
-def seed_snippets(*, stores: dict[str, Store], count: int, seed: int, now: dt.datetime, log: Log, summary: DemoSummary):
+def seed_snippets(
+    *, stores: dict[str, Store], count: int, seed: int, now: dt.datetime, log: Log, summary: DemoSummary
+) -> None:
     plan = snippet_plan(count=count, seed=seed)
     existing = set(Snippet.objects.values_list("store__code", "external_id"))
     colors = {p.sku: p.color for p in _catalog(max(n for *_, n in STORES))}
@@ -439,11 +441,26 @@ def visit_payload(*, n: int, seed: int, now: dt.datetime, snippets: list[Planned
 
 
 def seed_visits(
-    *, stores: dict[str, Store], count: int, n_snippets: int, seed: int, now: dt.datetime, log: Log, summary
-):
+    *,
+    stores: dict[str, Store],
+    count: int,
+    n_snippets: int,
+    seed: int,
+    now: dt.datetime,
+    log: Log,
+    summary: DemoSummary,
+) -> None:
     existing = set(Visit.objects.values_list("store__code", "external_id"))
     present = set(Snippet.objects.values_list("store__code", "external_id"))
     snippets = [s for s in snippet_plan(count=n_snippets, seed=seed) if (s.store_code, s.external_id) in present]
+    # One catalog per store, loaded once, shared by all its visits (as the bulk endpoint does).
+    catalogs = {code: StoreCatalog(store) for code, store in stores.items()}
+    for code, _, n_cameras, n_products in STORES:
+        catalogs[code].load(
+            skus=[f"SKU-{m:04d}" for m in range(1, n_products + 1)],
+            cameras=[f"C{m:02d}" for m in range(1, n_cameras + 1)],
+            snippets=[s.external_id for s in snippets if s.store_code == code],
+        )
     chunk = 50
     for start in range(0, count, chunk):
         # One outer transaction per chunk: on SQLite, one commit per visit would dominate.
@@ -452,7 +469,8 @@ def seed_visits(
                 payload = visit_payload(n=n, seed=seed, now=now, snippets=snippets)
                 if (payload["store"], payload["external_id"]) in existing:
                     continue
-                result = visit_ingest(store=stores[payload["store"]], payload=payload)
+                code = payload["store"]
+                result = visit_ingest(store=stores[code], payload=payload, catalog=catalogs[code])
                 summary.add(f"visits {result.visit.status}")
         log(f"    {min(count, start + chunk)}/{count} visits")
 
