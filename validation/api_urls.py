@@ -1,1 +1,10 @@
-urlpatterns: list = []
+from django.urls import path
+
+from validation import api
+
+urlpatterns = [
+    path("visits/", api.VisitIngestApi.as_view(), name="api-visit-ingest"),
+    path("visits/bulk/", api.VisitBulkIngestApi.as_view(), name="api-visit-bulk"),
+    path("visits/<str:visit_id>/", api.VisitDetailApi.as_view(), name="api-visit-detail"),
+    path("receipts/<str:receipt_id>/", api.ReceiptDetailApi.as_view(), name="api-receipt-detail"),
+]

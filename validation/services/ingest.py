@@ -221,22 +221,17 @@ def visit_ingest(
     if visit.status == Visit.Status.AUTO_ACCEPTED:
         visit.final_cart = visit.predicted_cart
 
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                visit.save(force_insert=True)
-        except IntegrityError:
-            existing = _replay(store, data["external_id"], digest)
-            if existing is None:
-                raise
-            return IngestResult(visit=existing, created=False)
-        Event.objects.bulk_create(events)
-        products = {sku: product for sku, product in catalog.products.items() if product is not None}
-        routed = visit_route(
-            visit=visit, events=events, products=products, queue=catalog.queue if _needs_queue(visit) else None
-        )
+    try:
+        with transaction.atomic():
+            # The visit row goes first: a unique-constraint race on it fails before anything
+            # else is written, and rolling back this block is all the cleanup there is.
+            visit.save(force_insert=True)
+            Event.objects.bulk_create(events)
+            products = {sku: product for sku, product in catalog.products.items() if product is not None}
+            queue = catalog.queue if visit.status == Visit.Status.PENDING_REVIEW or visit.audited else None
+            routed = visit_route(visit=visit, events=events, products=products, queue=queue)
+    except IntegrityError:
+        if (existing := _replay(store, data["external_id"], digest)) is None:
+            raise
+        return IngestResult(visit=existing, created=False)
     return IngestResult(visit=visit, created=True, task=routed.task, receipt=routed.receipt)
-
-
-def _needs_queue(visit: Visit) -> bool:
-    return visit.status == Visit.Status.PENDING_REVIEW or visit.audited

@@ -1,0 +1,217 @@
+"""The visit and receipt API (see docs/API.md). Thin: parse, check access, call a service,
+shape the answer.
+
+Access: posting visits is for integrations (and superusers); reading visits and receipts is
+for integrations and supervisors. Any other authenticated caller (associates) gets 403
+before anything is looked up, whatever the store; a store or object outside the caller's
+grants is 404. The shopper token is only ever returned to integrations.
+"""
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog import roles
+from catalog.access import store_for_user, stores_for_user
+from catalog.errors import LoupeError, error_body
+from validation import schemas
+from validation.access import can_read_visits, can_see_shopper, receipt_for_user, visit_for_user
+from validation.models import Receipt, Visit
+from validation.selectors import visit_latest_receipt, visit_status, visit_task_id
+from validation.services import IngestResult, StoreCatalog, receipt_data, visit_ingest
+
+
+class VisitJSONParser(JSONParser):
+    """Lets the `NaN`/`Infinity` literals through the parser so that the visit checks can
+    refuse them with the field at fault (`events[3].confidence`) instead of a bare 400."""
+
+    strict = False
+
+
+class IsIntegration(BasePermission):
+    message = "Only integration clients may send visits."
+
+    def has_permission(self, request, view) -> bool:
+        return roles.is_integration(request.user)
+
+
+class CanReadVisits(BasePermission):
+    message = "Only integrations and supervisors may read visits and receipts."
+
+    def has_permission(self, request, view) -> bool:
+        return can_read_visits(request.user)
+
+
+_ERRORS = {code: OpenApiResponse(schemas.ErrorOut) for code in (400, 401, 403, 404, 409, 413, 415)}
+_NOT_FOUND = error_body("not_found", "Not found.")
+
+
+def _store_code(body: object) -> str:
+    code = body.get("store") if isinstance(body, dict) else None
+    if not isinstance(code, str) or not code:
+        raise LoupeError("Name the store (its code).", code="required", field="store")
+    return code
+
+
+def ingest_answer(result: IngestResult) -> tuple[int, dict]:
+    """What POST /visits/ answers for an ingest result: 201 with what was just decided, or
+    200 with the visit's current state for a replay."""
+    visit = result.visit
+    if result.created:
+        task = result.task if result.task is not None and result.task.purpose != "audit" else None
+        status_code, current, task_id, receipt = 201, visit.status, task and task.id, result.receipt
+    else:
+        status_code, current = 200, visit_status(visit)
+        task_id, receipt = visit_task_id(visit), visit_latest_receipt(visit)
+    return status_code, {
+        "id": str(visit.id),
+        "external_id": visit.external_id,
+        "status": current,
+        "due_at": visit.due_at.isoformat() if visit.due_at else None,
+        "task_id": str(task_id) if task_id else None,
+        "receipt": receipt_data(receipt) if receipt else None,
+    }
+
+
+class VisitIngestApi(APIView):
+    permission_classes = [IsAuthenticated, IsIntegration]
+    parser_classes = [VisitJSONParser]
+
+    @extend_schema(
+        operation_id="visits_create",
+        summary="Send a finished shopping visit",
+        request=schemas.VisitIn,
+        responses={201: schemas.VisitIngestedOut, 200: schemas.VisitIngestedOut, **_ERRORS},
+        description="201 when stored (auto-accepted with its receipt, or pending review with "
+        "its task); 200 when the same body was received before; 409 `duplicate_external_id` "
+        "when the external_id was received with another body.",
+    )
+    def post(self, request: Request) -> Response:
+        store = store_for_user(request.user, _store_code(request.data))
+        status_code, body = ingest_answer(visit_ingest(store=store, payload=request.data))
+        return Response(body, status=status_code)
+
+
+class VisitBulkIngestApi(APIView):
+    permission_classes = [IsAuthenticated, IsIntegration]
+    parser_classes = [VisitJSONParser]
+
+    @extend_schema(
+        operation_id="visits_bulk_create",
+        summary="Send up to 500 visits at once",
+        request=schemas.BulkVisitsIn,
+        responses={200: schemas.BulkVisitsOut, **_ERRORS},
+        description="Each result is what POST /api/v1/visits/ would have answered for that "
+        "visit; each visit is stored (or not) on its own.",
+    )
+    def post(self, request: Request) -> Response:
+        body = request.data
+        visits = body.get("visits") if isinstance(body, dict) else None
+        if not isinstance(visits, list):
+            raise LoupeError('Send {"visits": [...]}.', code="required", field="visits")
+        if len(visits) > schemas.MAX_BULK_VISITS:
+            raise LoupeError(
+                f"At most {schemas.MAX_BULK_VISITS} visits per request.", code="too_many_visits", field="visits"
+            )
+        catalogs = _catalogs_for(request.user, visits)
+        return Response({"results": [_bulk_item(item, catalogs) for item in visits]})
+
+
+def _catalogs_for(user, visits: list) -> dict[str, StoreCatalog]:
+    """One catalog per granted store named in the batch, preloaded with every code the
+    batch mentions (one query per kind and store), and its queue resolved up front so no
+    visit's rollback can take a freshly created queue with it."""
+    codes = {item.get("store") for item in visits if isinstance(item, dict) and isinstance(item.get("store"), str)}
+    catalogs = {store.code: StoreCatalog(store) for store in stores_for_user(user).filter(code__in=codes)}
+    for code, catalog in catalogs.items():
+        events = [
+            event
+            for item in visits
+            if isinstance(item, dict) and item.get("store") == code and isinstance(item.get("events"), list)
+            for event in item["events"][: schemas.MAX_EVENTS]
+            if isinstance(event, dict)
+        ]
+        catalog.load(
+            skus=_strings(events, "sku"), cameras=_strings(events, "camera"), snippets=_strings(events, "snippet")
+        )
+        catalog.queue  # noqa: B018
+    return catalogs
+
+
+def _strings(events: list[dict], key: str) -> set[str]:
+    return {value for event in events if isinstance(value := event.get(key), str)}
+
+
+def _bulk_item(item: object, catalogs: dict[str, StoreCatalog]) -> dict:
+    external_id = item.get("external_id") if isinstance(item, dict) else None
+    try:
+        if not isinstance(item, dict):
+            raise LoupeError("Each visit must be a JSON object.", code="invalid")
+        catalog = catalogs.get(_store_code(item))
+        if catalog is None:
+            raise Http404("No such store.")
+        status_code, body = ingest_answer(visit_ingest(store=catalog.store, payload=item, catalog=catalog))
+    except LoupeError as exc:
+        status_code, body = exc.status_code, error_body(exc.code, exc.detail, exc.field)
+    except Http404:
+        status_code, body = status.HTTP_404_NOT_FOUND, _NOT_FOUND
+    return {
+        "external_id": external_id if isinstance(external_id, str) else None,
+        "status_code": status_code,
+        "body": body,
+    }
+
+
+def visit_body(visit: Visit, *, with_shopper: bool) -> dict:
+    _, body = ingest_answer(IngestResult(visit=visit, created=False))
+    body.update(
+        {
+            "store": visit.store.code,
+            "entered_at": visit.entered_at.isoformat(),
+            "exited_at": visit.exited_at.isoformat(),
+            "model_version": visit.model_version,
+            "decision": visit.decision,
+            "threshold": visit.threshold,
+            "min_confidence": visit.min_confidence,
+            "received_at": visit.received_at.isoformat(),
+            "validated_at": visit.validated_at.isoformat() if visit.validated_at else None,
+            "predicted_cart": visit.predicted_cart,
+            "final_cart": visit.final_cart,
+            "corrections": [
+                {"sku": c.sku, "delta": c.delta, "reason": c.reason, "event": str(c.event_id) if c.event_id else None}
+                for c in visit.corrections.all()
+            ],
+        }
+    )
+    if with_shopper:
+        body["shopper"] = visit.shopper
+    return body
+
+
+class VisitDetailApi(APIView):
+    permission_classes = [IsAuthenticated, CanReadVisits]
+
+    @extend_schema(
+        operation_id="visits_retrieve",
+        summary="A visit, its carts, corrections and latest receipt",
+        responses={200: schemas.VisitOut, **_ERRORS},
+    )
+    def get(self, request: Request, visit_id: str) -> Response:
+        visit = visit_for_user(request.user, visit_id)
+        return Response(visit_body(visit, with_shopper=can_see_shopper(request.user)))
+
+
+class ReceiptDetailApi(APIView):
+    permission_classes = [IsAuthenticated, CanReadVisits]
+
+    @extend_schema(
+        operation_id="receipts_retrieve", summary="A receipt", responses={200: schemas.ReceiptOut, **_ERRORS}
+    )
+    def get(self, request: Request, receipt_id: str) -> Response:
+        receipt: Receipt = receipt_for_user(request.user, receipt_id)
+        return Response(receipt_data(receipt))
