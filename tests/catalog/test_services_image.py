@@ -4,8 +4,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from catalog import services
 from catalog.services import InvalidImage, image_check, product_set_image
+from catalog.services import images as services
 from tests.factories import ProductFactory
 from tests.images import image_bytes, png_claiming_size, stored_files
 

@@ -1,157 +1,24 @@
-"""Every write of the catalog that spans rows or files: product images, catalog imports and
-integration credentials.
-
-Errors are `catalog.errors.LoupeError`s with a stable code, so a command, the admin and an
-API view can all report them the same way.
-"""
+"""The catalog import: CSV rows checked first, then written all together or not at all."""
 
 import csv
-import io
 import re
-import uuid
-import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 from typing import IO
 
-from django.contrib.auth.models import Group, User
-from django.contrib.auth.validators import UnicodeUsernameValidator
-from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile, File
 from django.db import transaction
-from PIL import Image, ImageOps, UnidentifiedImageError
-from rest_framework.authtoken.models import Token
 
-from catalog import roles
-from catalog.errors import Conflict, LoupeError
-from catalog.models import Product, Store, StoreAccess
-
-# Product images: what we accept and how big. The pixel cap refuses decompression bombs
-# before a single pixel is decoded (Pillow reads the size from the header).
-IMAGE_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
-IMAGE_MAX_BYTES = 10 * 1024 * 1024
-IMAGE_MAX_PIXELS = 40_000_000
-THUMBNAIL_SIZE = (96, 96)
+from catalog.errors import LoupeError
+from catalog.models import Product, Store
+from catalog.services.images import InvalidImage, image_check, product_set_image
 
 IMPORT_COLUMNS = ("sku", "name", "price_minor", "currency")
 IMPORT_OPTIONAL_COLUMNS = ("image",)
 PRICE_MINOR_MAX = 2_147_483_647  # PositiveIntegerField's ceiling on every database
 _DIGITS = re.compile(r"^[0-9]+$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
-
-
-class InvalidImage(LoupeError):
-    code = "invalid_image"
-
-
-# --- product images -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CheckedImage:
-    data: bytes
-    format: str
-    width: int
-    height: int
-
-    @property
-    def extension(self) -> str:
-        return IMAGE_FORMATS[self.format]
-
-
-def image_check(*, image_file: File | IO[bytes]) -> CheckedImage:
-    """Read an uploaded or opened file and make sure it is a whole image we accept.
-
-    Refuses (InvalidImage, field `image`): files over IMAGE_MAX_BYTES, anything Pillow cannot
-    identify, formats outside IMAGE_FORMATS, more than IMAGE_MAX_PIXELS pixels, and
-    truncated or corrupt data. Writes nothing.
-    """
-    if hasattr(image_file, "seek"):
-        image_file.seek(0)
-    data = image_file.read(IMAGE_MAX_BYTES + 1)
-    if len(data) > IMAGE_MAX_BYTES:
-        raise InvalidImage(f"The image is larger than {IMAGE_MAX_BYTES // (1024 * 1024)} MB.", field="image")
-    if not data:
-        raise InvalidImage("The image file is empty.", field="image")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                width, height, fmt = image.width, image.height, image.format
-                if fmt not in IMAGE_FORMATS:
-                    raise InvalidImage(
-                        f"{fmt} images are not accepted; use one of {', '.join(sorted(IMAGE_FORMATS))}.",
-                        field="image",
-                    )
-                if width * height > IMAGE_MAX_PIXELS:
-                    raise InvalidImage(
-                        f"The image has {width}x{height} pixels, more than the {IMAGE_MAX_PIXELS} allowed.",
-                        field="image",
-                    )
-                image.verify()
-            # verify() leaves the image unusable; decoding once more catches truncated data.
-            with Image.open(io.BytesIO(data)) as image:
-                image.load()
-    except InvalidImage:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InvalidImage("The image has too many pixels.", field="image") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise InvalidImage(f"The file is not a readable image ({exc.__class__.__name__}).", field="image") from None
-    return CheckedImage(data=data, format=fmt, width=width, height=height)
-
-
-def _thumbnail_jpeg(checked: CheckedImage) -> bytes:
-    with Image.open(io.BytesIO(checked.data)) as image:
-        image = ImageOps.exif_transpose(image)
-        image.thumbnail(THUMBNAIL_SIZE)
-        if image.mode in ("RGBA", "LA", "P"):
-            image = image.convert("RGBA")
-            flat = Image.new("RGB", image.size, "white")
-            flat.paste(image, mask=image.getchannel("A"))
-            image = flat
-        elif image.mode != "RGB":
-            image = image.convert("RGB")
-        out = io.BytesIO()
-        image.save(out, format="JPEG", quality=85, optimize=True)
-        return out.getvalue()
-
-
-@transaction.atomic
-def product_set_image(*, product: Product, image_file: File | IO[bytes]) -> Product:
-    """Give a saved product a new image and a ~96px JPEG thumbnail.
-
-    The image is checked with `image_check` (InvalidImage otherwise) and stored through the
-    default storage under a generated name (`products/<uuid>.<ext>`), never the uploader's.
-    Locks the product row. The previous files are deleted only once the transaction commits;
-    if anything fails after the new files were written, they are deleted again.
-    """
-    checked = image_check(image_file=image_file)
-    thumbnail = _thumbnail_jpeg(checked)
-    locked = Product.objects.select_for_update().get(pk=product.pk)
-    old_names = [name for name in (locked.image.name, locked.thumbnail.name) if name]
-    stem = uuid.uuid4().hex
-    try:
-        product.image.save(f"{stem}.{checked.extension}", ContentFile(checked.data), save=False)
-        product.thumbnail.save(f"{stem}.jpg", ContentFile(thumbnail), save=False)
-        product.save(update_fields=["image", "thumbnail"])
-    except Exception:
-        _delete_files(product, [product.image.name, product.thumbnail.name], keep=old_names)
-        raise
-    transaction.on_commit(lambda: _delete_files(product, old_names))
-    return product
-
-
-def _delete_files(product: Product, names: Iterable[str], keep: Iterable[str] = ()) -> None:
-    storage = product.image.storage
-    for name in set(names) - set(keep):
-        if name:
-            storage.delete(name)
-
-
-# --- catalog import -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -431,81 +298,3 @@ def _write(*, store: Store, rows: list[_Row]) -> ImportReport:
             Product.image.field.storage.delete(name)
         raise
     return ImportReport(created=len(created), updated=len(updated), skus=[row.sku for row in rows])
-
-
-# --- store grants and integrations --------------------------------------------------------
-
-
-def stores_from_codes(*, codes: Iterable[str]) -> list[Store]:
-    """The stores named by `codes`, in that order. Refuses an empty list and unknown codes
-    (LoupeError `unknown_store`, naming every unknown code)."""
-    wanted = list(dict.fromkeys(code.strip() for code in codes if code.strip()))
-    if not wanted:
-        raise LoupeError("Name at least one store code.", code="no_store", field="stores")
-    found = {store.code: store for store in Store.objects.filter(code__in=wanted)}
-    if unknown := [code for code in wanted if code not in found]:
-        raise LoupeError(f"Unknown store code(s): {', '.join(unknown)}.", code="unknown_store", field="stores")
-    return [found[code] for code in wanted]
-
-
-def username_check(*, username: str) -> str:
-    """The username as Django's user model accepts it, or LoupeError `invalid_username`."""
-    username = username.strip()
-    if not username or len(username) > User._meta.get_field("username").max_length:
-        raise LoupeError("A username has 1-150 characters.", code="invalid_username", field="username")
-    try:
-        UnicodeUsernameValidator()(username)
-    except ValidationError as exc:
-        raise LoupeError(" ".join(exc.messages), code="invalid_username", field="username") from None
-    return username
-
-
-def store_access_set(*, user: User, stores: Iterable[Store]) -> None:
-    """Make `user`'s grants exactly `stores` (adds the missing, removes the others)."""
-    stores = list(stores)
-    StoreAccess.objects.filter(user=user).exclude(store__in=stores).delete()
-    StoreAccess.objects.bulk_create([StoreAccess(user=user, store=store) for store in stores], ignore_conflicts=True)
-
-
-@dataclass(frozen=True)
-class IntegrationCredentials:
-    user: User
-    token: str
-    created: bool
-
-
-@transaction.atomic
-def integration_create(*, name: str, store_codes: Iterable[str] | None, rotate: bool = False) -> IntegrationCredentials:
-    """Create a machine client: user `name` in group `integration` with no usable password,
-    granted `store_codes`, with a new API token whose key is returned (and stored nowhere
-    else in clear but the token table, as DRF does).
-
-    An existing `name` is refused (Conflict `integration_exists`) unless `rotate`: then its
-    token is replaced (the old key stops working at once) and, when `store_codes` is given,
-    its grants become exactly those stores. Only integrations can be rotated, never a
-    person's account. Unknown store codes refuse the whole call. Locks the user row.
-    """
-    stores = stores_from_codes(codes=store_codes) if store_codes is not None else None
-    user = User.objects.select_for_update().filter(username=name.strip()).first()
-    if user is None:
-        if stores is None:
-            raise LoupeError("Name the stores of a new integration.", code="no_store", field="stores")
-        user = User(username=username_check(username=name))
-        user.set_unusable_password()
-        user.save()
-        user.groups.add(Group.objects.get_or_create(name=roles.INTEGRATION)[0])
-        store_access_set(user=user, stores=stores)
-        return IntegrationCredentials(user=user, token=Token.objects.create(user=user).key, created=True)
-
-    if not rotate:
-        raise Conflict(
-            f"{user.username} already exists; rotate its token to get a new one (--rotate).",
-            code="integration_exists",
-        )
-    group_names = set(user.groups.values_list("name", flat=True))
-    if user.is_superuser or user.is_staff or group_names != {roles.INTEGRATION}:
-        raise Conflict(f"{user.username} is not an integration; its token is not rotated here.", code="not_integration")
-    if stores is not None:
-        store_access_set(user=user, stores=stores)
-    Token.objects.filter(user=user).delete()
-    return IntegrationCredentials(user=user, token=Token.objects.create(user=user).key, created=False)
