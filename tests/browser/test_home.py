@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from annotator.models import QueueMembership
 from annotator.services.queues import queue_for, task_enqueue
+from annotator.services.work import task_claim
 from tests.browser.conftest import assert_clean, login, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -83,17 +84,25 @@ def test_work_home_says_when_nothing_is_waiting(page, alice, alice_queue):
     assert_clean(page)
 
 
-def test_supervisor_queues_refresh_by_themselves(page, carol, s001):
-    queue = queue_for(store=s001, kind="visit_validation")
+def test_supervisor_queues_refresh_by_themselves(page, carol, alice, alice_queue, s001):
+    queue = alice_queue
     enqueue(queue, minutes=30)
+    enqueue(queue, minutes=12)
+    assert task_claim(associate=alice) is not None  # one live lease
+    paused = queue_for(store=s001, kind="snippet_annotation")
+    paused.is_paused = True
+    paused.save(update_fields=["is_paused"])
+    task_enqueue(queue=paused, subject_id=uuid.uuid4(), due_at=timezone.now() + dt.timedelta(hours=1), payload={})
     login(page, carol)
     page.goto("/supervise/")
-    depth = page.locator(f"#queue-table tr[data-queue='{queue.pk}'] td[data-col='depth']")
+    row = page.locator(f"#queue-table tr[data-queue='{queue.pk}']")
+    depth = row.locator("td[data-col='depth']")
     expect(depth).to_have_text("1")
+    expect(row.locator("td[data-col='in_progress']")).to_have_text("1")
+    expect(page.locator(f"#queue-table tr[data-queue='{paused.pk}']")).to_contain_text("paused")
     enqueue(queue, minutes=2)  # at risk
     enqueue(queue, minutes=-1)  # breached
     expect(depth).to_have_text("3", timeout=12_000)  # the htmx poll runs every 5 s
-    row = page.locator(f"#queue-table tr[data-queue='{queue.pk}']")
     expect(row.locator("td[data-col='at_risk']")).to_have_text("1")
     expect(row.locator("td[data-col='breached']")).to_have_text("1")
     screenshot(page, "supervise")
