@@ -48,10 +48,13 @@ run: $(STAMP)
 	echo "==> loading demo data (only into an empty database)"
 	$(PY) manage.py seed_demo --if-empty
 	echo "==> starting the task worker and the web server (Ctrl-C stops both)"
-	$(PY) manage.py db_worker --queue-name '*' --no-reload &
+	$(PY) manage.py db_worker --queue-name '*' --no-reload --interval 0.2 &
 	worker=$$!
-	# Stop the worker with the server, and wait for it, so nothing outlives `make run`.
-	trap 'kill $$worker 2>/dev/null || true; wait $$worker 2>/dev/null || true' EXIT INT TERM
+	# Re-queues webhook deliveries whose worker died mid-flight (django-tasks-db does not).
+	$(PY) manage.py webhooks_recover --every 60 &
+	recover=$$!
+	# Stop the helpers with the server, and wait for them, so nothing outlives `make run`.
+	trap 'kill $$worker $$recover 2>/dev/null || true; wait $$worker $$recover 2>/dev/null || true' EXIT INT TERM
 	$(PY) manage.py demo_logins --url "http://$(HOST):$(PORT)/"
 	# DEBUG=1: runserver serves static files (app and vendored assets) straight from the finders.
 	$(PY) manage.py runserver --noreload "$(HOST):$(PORT)"
