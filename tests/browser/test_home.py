@@ -109,6 +109,17 @@ def test_supervisor_queues_refresh_by_themselves(page, carol, alice, alice_queue
     assert_clean(page)
 
 
+def test_supervisor_page_goes_to_sign_in_when_the_session_ends(page, carol, s001):
+    login(page, carol)
+    page.goto("/supervise/")
+    expect(page.locator("#queues")).to_be_visible()
+    page.context.clear_cookies()
+    page.wait_for_url("**/accounts/login/?next=/supervise/", timeout=12_000)  # at the next poll
+    expect(page.locator("#queues")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Sign in to Loupe")).to_be_visible()
+    assert_clean(page)
+
+
 def test_api_docs_render_offline_under_their_policy(page, carol):
     login(page, carol)
     page.goto("/api/docs/")
