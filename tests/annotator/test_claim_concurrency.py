@@ -1,0 +1,180 @@
+"""The claim under real concurrency, on PostgreSQL: threads, each with its own connection."""
+
+import threading
+import uuid
+from collections import Counter
+
+import pytest
+from django.db import connections, transaction
+
+from annotator.models import Annotation, Slot, Task
+from annotator.services.work import claimable_slots, task_claim, task_submit
+from catalog.errors import Conflict
+from tests.annotator.work import add_tasks, associates, expire_leases, fast_password_hasher, none_result, work_queue  # noqa: F401
+from tests.conftest import session_client
+
+pytestmark = [pytest.mark.postgres_only, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def run_threads(count: int, target) -> list[BaseException]:
+    """Run target(n) in `count` threads started together; return what they raised."""
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(count)
+
+    def body(n: int) -> None:
+        try:
+            barrier.wait()
+            target(n)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=body, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return errors
+
+
+def claimable_left(associate, queue) -> list[int]:
+    """Slots this associate could still claim, waiting for in-flight claims to commit first
+    (a plain FOR UPDATE blocks on rows other claimers hold locked)."""
+    with transaction.atomic():
+        return list(
+            claimable_slots(associate_id=associate.pk, queue_id=queue.pk)
+            .select_for_update()
+            .values_list("id", flat=True)
+        )
+
+
+def drain(workers, queue, claimed: dict, premature: list):
+    def work(n: int) -> None:
+        me = workers[n]
+        while True:
+            lease = task_claim(associate=me, queue=queue)
+            if lease is None:
+                if left := claimable_left(me, queue):
+                    premature.append((me.username, left))
+                    continue
+                return
+            claimed.setdefault(n, []).append(lease.task.pk)
+            task_submit(associate=me, task_id=lease.task.pk, result=none_result(), submission_id=uuid.uuid4())
+
+    return work
+
+
+def test_sixteen_claimers_drain_two_thousand_tasks_each_exactly_once(s001):
+    workers = associates(s001, 16)
+    queue = work_queue(s001, *workers)
+    add_tasks(queue, 2000)
+    claimed: dict = {}
+    premature: list = []
+    errors = run_threads(16, drain(workers, queue, claimed, premature))
+    assert errors == []
+    assert premature == []  # nobody was told "nothing left" while work remained
+    every_claim = [task_id for tasks in claimed.values() for task_id in tasks]
+    assert len(every_claim) == 2000
+    assert len(set(every_claim)) == 2000
+    assert Annotation.objects.count() == 2000
+    assert Task.objects.filter(status=Task.Status.DONE, annotations_done=1).count() == 2000
+    assert not Slot.objects.exclude(state=Slot.State.DONE).exists()
+    assert len(claimed) > 1  # the work was actually shared
+
+
+def test_with_overlap_three_eight_claimers_give_each_task_three_distinct_annotations(s001):
+    workers = associates(s001, 8)
+    queue = work_queue(s001, *workers, overlap=3)
+    add_tasks(queue, 200)
+    premature: list = []
+    errors = run_threads(8, drain(workers, queue, {}, premature))
+    assert errors == []
+    assert premature == []
+    assert Annotation.objects.count() == 600
+    per_task = Counter(Annotation.objects.values_list("task_id", flat=True))
+    assert set(per_task.values()) == {3}
+    distinct = Annotation.objects.values("task_id").distinct().count()
+    assert distinct == 200
+    pairs = set(Annotation.objects.values_list("task_id", "associate_id"))
+    assert len(pairs) == 600  # never twice by the same associate
+    assert Task.objects.filter(status=Task.Status.DONE).count() == 200
+
+
+def test_a_lease_expiring_while_its_holder_submits_and_another_claims_has_one_winner(s001, alice):
+    (bea,) = associates(s001, 1, "bea")
+    queue = work_queue(s001, alice, bea)
+    outcomes = Counter()
+    for _ in range(15):
+        (task,) = add_tasks(queue, 1)
+        lease = task_claim(associate=alice)
+        assert lease.task == task
+        expire_leases(holder=alice, task=task)
+        result = {}
+
+        def race(n: int, task=task, lease=lease, result=result) -> None:
+            if n == 0:
+                try:
+                    task_submit(
+                        associate=alice,
+                        task_id=task.pk,
+                        result=none_result(),
+                        submission_id=uuid.uuid4(),
+                        token=lease.token,
+                    )
+                    result["alice"] = "stored"
+                except Conflict as error:
+                    result["alice"] = error.code
+            else:
+                result["bea"] = task_claim(associate=bea)
+
+        assert run_threads(2, race) == []
+        if result["alice"] == "stored":
+            assert result["bea"] is None
+        else:
+            assert result["alice"] == "lease_lost"
+            assert result["bea"].task == task
+            task_submit(associate=bea, task_id=task.pk, result=none_result(), submission_id=uuid.uuid4())
+        assert Annotation.objects.filter(task=task).count() == 1
+        outcomes[result["alice"]] += 1
+    assert sum(outcomes.values()) == 15
+
+
+def test_one_associate_in_two_tabs_gets_one_task_and_stores_one_annotation(s001, alice):
+    queue = work_queue(s001, alice)
+    add_tasks(queue, 5)
+    tabs = [session_client(alice), session_client(alice)]
+    leases: dict = {}
+    errors = run_threads(2, lambda n: leases.__setitem__(n, tabs[n].post("/api/v1/tasks/next/", {}, format="json")))
+    assert errors == []
+    assert leases[0].status_code == leases[1].status_code == 200
+    task_id = leases[0].json()["task"]["id"]
+    assert leases[1].json()["task"]["id"] == task_id
+    assert Slot.objects.filter(holder=alice).count() == 1
+
+    submits: dict = {}
+
+    def submit(n: int) -> None:
+        body = {"result": none_result(), "submission_id": str(uuid.uuid4())}
+        submits[n] = tabs[n].post(f"/api/v1/tasks/{task_id}/submit/", body, format="json").status_code
+
+    assert run_threads(2, submit) == []
+    assert sorted(submits.values()) == [200, 409]
+    assert Annotation.objects.count() == 1
+
+
+def test_idempotent_submit_under_concurrent_retries(s001, alice):
+    queue = work_queue(s001, alice)
+    (task,) = add_tasks(queue, 1)
+    task_claim(associate=alice)
+    submission_id = uuid.uuid4()
+    ids: list = []
+
+    def retry(n: int) -> None:
+        annotation = task_submit(associate=alice, task_id=task.pk, result=none_result(), submission_id=submission_id)
+        ids.append(annotation.pk)
+
+    assert run_threads(6, retry) == []
+    assert len(set(ids)) == 1
+    assert Annotation.objects.count() == 1
+    assert Task.objects.get(pk=task.pk).annotations_done == 1
