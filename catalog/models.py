@@ -84,3 +84,47 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku} · {self.name}"
+
+
+class PolicyChange(models.Model):
+    """One change of a store's routing policy: who, when, which field, old → new. Written only
+    by `catalog.services.policy.store_policy_update`, in the transaction of the change."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="policy_changes")
+    field = models.CharField(max_length=32)
+    old = models.JSONField()
+    new = models.JSONField()
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    changed_at = models.DateTimeField(auto_now_add=True)
+    # Why, when the change came with one (e.g. "calibration: target event error rate 0.5 %").
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["store", "-changed_at"], name="policychange_store_time")]
+
+    def __str__(self) -> str:
+        return f"{self.store.code}.{self.field}: {self.old} → {self.new}"
+
+
+class ControlAction(models.Model):
+    """The audit trail of supervisors' queue control (pause, priority, lease release,
+    reassign, membership, store grants, rejections): who did what to which object of which
+    store, old → new. One generic table in catalog so every app's control actions share it;
+    `target` names the object (`queue:<id>`, `task:<id>`, `user:<id>`)."""
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="control_actions")
+    action = models.CharField(max_length=32)
+    target = models.CharField(max_length=80)
+    old = models.JSONField(null=True, blank=True)
+    new = models.JSONField(null=True, blank=True)
+    comment = models.CharField(max_length=500, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["store", "-created_at"], name="controlaction_store_time")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target}: {self.old} → {self.new}"

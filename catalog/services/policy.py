@@ -1,0 +1,86 @@
+"""A store's routing policy (auto-accept threshold, SLA minutes, audit rate) and its history.
+
+Every change is one `PolicyChange` row per field that actually changed, written in the same
+transaction as the change, so the history can never disagree with the store.
+"""
+
+import math
+from typing import Any
+
+from django.db import transaction
+
+from catalog.errors import LoupeError
+from catalog.models import ControlAction, PolicyChange, Store
+
+POLICY_FIELDS = ("auto_accept_threshold", "sla_minutes", "audit_rate")
+MAX_SLA_MINUTES = 24 * 60
+
+
+def _unit_interval(field: str, value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise LoupeError(f"{field} must be a number between 0 and 1.", code="invalid_policy", field=field) from None
+    if not math.isfinite(number) or not 0.0 <= number <= 1.0:
+        raise LoupeError(f"{field} must be between 0 and 1.", code="invalid_policy", field=field)
+    return number
+
+
+def _sla_minutes(value: Any) -> int:
+    if isinstance(value, bool):
+        value = None
+    try:
+        number = int(str(value).strip()) if not isinstance(value, int) else value
+    except (TypeError, ValueError):
+        number = None
+    if number is None or not 1 <= number <= MAX_SLA_MINUTES:
+        raise LoupeError(
+            f"sla_minutes must be a whole number of minutes from 1 to {MAX_SLA_MINUTES}.",
+            code="invalid_policy",
+            field="sla_minutes",
+        )
+    return number
+
+
+def policy_check(**changes: Any) -> dict[str, Any]:
+    """The changes with their values cleaned, or LoupeError `invalid_policy` naming the field."""
+    if unknown := sorted(set(changes) - set(POLICY_FIELDS)):
+        raise LoupeError(f"Not a policy field: {', '.join(unknown)}.", code="invalid_policy", field=unknown[0])
+    cleaned: dict[str, Any] = {}
+    for field, value in changes.items():
+        cleaned[field] = _sla_minutes(value) if field == "sla_minutes" else _unit_interval(field, value)
+    return cleaned
+
+
+@transaction.atomic
+def store_policy_update(*, store: Store, by, reason: str = "", **changes: Any) -> list[PolicyChange]:
+    """Change some of a store's policy fields; returns the PolicyChange rows written (one per
+    field whose value changed; none when nothing changed).
+
+    Checks every value first (nothing is written if one is bad): the threshold and the audit
+    rate in [0, 1], `sla_minutes` a whole number from 1 to 1440. Locks the store row, so two
+    supervisors' changes serialize and each records the value it really replaced. The caller
+    checks that `by` supervises the store.
+    """
+    cleaned = policy_check(**changes)
+    locked = Store.objects.select_for_update().get(pk=store.pk)
+    written = []
+    for field, value in cleaned.items():
+        old = getattr(locked, field)
+        if old == value:
+            continue
+        setattr(locked, field, value)
+        written.append(PolicyChange(store=locked, field=field, old=old, new=value, changed_by=by, reason=reason[:200]))
+    if written:
+        locked.save(update_fields=[change.field for change in written])
+        PolicyChange.objects.bulk_create(written)
+        for change in written:
+            setattr(store, change.field, change.new)
+    return written
+
+
+def control_record(*, store_id: int, actor, action: str, target: str, old=None, new=None, comment: str = "") -> None:
+    """Write one row of the supervisors' audit trail (call inside the action's transaction)."""
+    ControlAction.objects.create(
+        store_id=store_id, actor=actor, action=action, target=target, old=old, new=new, comment=comment[:500]
+    )
