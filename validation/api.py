@@ -9,7 +9,7 @@ grants is 404. The shopper token is only ever returned to integrations.
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
@@ -24,6 +24,7 @@ from validation.access import can_read_visits, can_see_shopper, receipt_for_user
 from validation.models import Receipt, Visit
 from validation.selectors import visit_latest_receipt, visit_status, visit_task_id
 from validation.services import IngestResult, StoreCatalog, receipt_data, visit_ingest
+from validation.services.disputes import MAX_REASON, dispute_data, dispute_open
 
 
 class VisitJSONParser(JSONParser):
@@ -124,7 +125,7 @@ class VisitBulkIngestApi(APIView):
 
 def _catalogs_for(user, visits: list) -> dict[str, StoreCatalog]:
     """One catalog per granted store named in the batch, preloaded with every code the
-    batch mentions (one query per kind and store), and its queue resolved up front so no
+    batch mentions (one query per kind and store, visits already stored included), and its queue resolved up front so no
     visit's rollback can take a freshly created queue with it."""
     codes = {item.get("store") for item in visits if isinstance(item, dict) and isinstance(item.get("store"), str)}
     catalogs = {store.code: StoreCatalog(store) for store in stores_for_user(user).filter(code__in=codes)}
@@ -136,8 +137,16 @@ def _catalogs_for(user, visits: list) -> dict[str, StoreCatalog]:
             for event in item["events"][: schemas.MAX_EVENTS]
             if isinstance(event, dict)
         ]
+        external_ids = {
+            item["external_id"]
+            for item in visits
+            if isinstance(item, dict) and item.get("store") == code and isinstance(item.get("external_id"), str)
+        }
         catalog.load(
-            skus=_strings(events, "sku"), cameras=_strings(events, "camera"), snippets=_strings(events, "snippet")
+            skus=_strings(events, "sku"),
+            cameras=_strings(events, "camera"),
+            snippets=_strings(events, "snippet"),
+            visits=external_ids,
         )
         catalog.queue  # noqa: B018
     return catalogs
@@ -215,3 +224,43 @@ class ReceiptDetailApi(APIView):
     def get(self, request: Request, receipt_id: str) -> Response:
         receipt: Receipt = receipt_for_user(request.user, receipt_id)
         return Response(receipt_data(receipt))
+
+
+class VisitDisputeApi(APIView):
+    """`POST /api/v1/visits/{id}/disputes/`: contest a visit's receipt (customer service)."""
+
+    permission_classes = [IsAuthenticated, IsIntegration]
+
+    class DisputeInputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=MAX_REASON, help_text="What is wrong with the receipt.")
+        sku = serializers.CharField(required=False, allow_null=True, help_text="The product in question, if one.")
+
+    class DisputeOutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField()
+        visit = serializers.UUIDField()
+        status = serializers.ChoiceField(choices=["open", "resolved"])
+        reason = serializers.CharField()
+        sku = serializers.CharField(allow_null=True)
+        task_id = serializers.UUIDField(allow_null=True, help_text="The top-priority review task.")
+        opened_at = serializers.DateTimeField()
+        outcome = serializers.ChoiceField(
+            choices=["confirmed", "corrected"], allow_null=True, help_text="Once resolved."
+        )
+        resolved_at = serializers.DateTimeField(allow_null=True)
+        receipt = serializers.UUIDField(allow_null=True, help_text="The corrected receipt, when one followed.")
+
+    @extend_schema(
+        operation_id="visits_disputes_create",
+        summary="Dispute a visit's receipt",
+        description="The visit goes back to review as a top-priority task that is never offered to "
+        "whoever validated it before; its outcome issues `receipt.corrected` (billing hears it "
+        "through the webhook) or confirms the receipt. 409 `dispute_open` while a dispute of the "
+        "visit is open, 409 `no_receipt` while the visit awaits its first receipt.",
+        request=DisputeInputSerializer,
+        responses={201: DisputeOutputSerializer, **_ERRORS},
+    )
+    def post(self, request: Request, visit_id: str) -> Response:
+        visit = visit_for_user(request.user, visit_id)
+        body = request.data if isinstance(request.data, dict) else {}
+        dispute = dispute_open(visit=visit, reason=body.get("reason"), sku=body.get("sku"), opened_by=request.user)
+        return Response(dispute_data(dispute), status=status.HTTP_201_CREATED)

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from rest_framework.exceptions import ValidationError
 
 from annotator.models import Queue, Snippet, Task
 from annotator.services.queues import queue_for
@@ -23,6 +24,11 @@ from validation.models import Event, Receipt, Visit
 from validation.schemas import MAX_EVENTS, VisitIn
 from validation.services.routing import route_decide, visit_route
 from validation.visit_kind import VISIT_VALIDATION
+
+# One bound instance, reused: binding a serializer deep-copies its fields, which costs more
+# than validating a small visit. `run_validation` keeps no state on the instance (DRF's own
+# ListSerializer reuses its child the same way).
+_VISIT_SHAPE = VisitIn()
 
 
 @dataclass(frozen=True)
@@ -45,9 +51,19 @@ class StoreCatalog:
         self.products: dict[str, Product | None] = {}
         self.cameras: dict[str, Camera | None] = {}
         self.snippets: dict[str, Snippet | None] = {}
+        # Visits already stored, by external_id (None: known not to exist when loaded).
+        self.visits: dict[str, Visit | None] = {}
         self._queue: Queue | None = None
 
-    def load(self, *, skus: Iterable[str] = (), cameras: Iterable[str] = (), snippets: Iterable[str] = ()) -> None:
+    def load(
+        self,
+        *,
+        skus: Iterable[str] = (),
+        cameras: Iterable[str] = (),
+        snippets: Iterable[str] = (),
+        visits: Iterable[str] = (),
+    ) -> None:
+        self._fill(self.visits, Visit.objects.filter(store=self.store).select_related("store"), "external_id", visits)
         self._fill(self.products, Product.objects.filter(store=self.store), "sku", skus)
         self._fill(self.cameras, Camera.objects.filter(store=self.store), "code", cameras)
         self._fill(self.snippets, Snippet.objects.filter(store=self.store), "external_id", snippets)
@@ -79,11 +95,11 @@ def visit_check(*, store: Store, payload: object) -> dict:
             code="too_many_events",
             field="events",
         )
-    serializer = VisitIn(data=payload)
-    if not serializer.is_valid():
-        code, detail, field = first_validation_error(serializer.errors)
-        raise LoupeError(detail, code=code, field=field)
-    data = serializer.validated_data
+    try:
+        data = _VISIT_SHAPE.run_validation(payload)
+    except ValidationError as exc:
+        code, detail, field = first_validation_error(exc.detail)
+        raise LoupeError(detail, code=code, field=field) from None
     if data["store"] != store.code:
         raise LoupeError(
             f"This visit is for store {data['store']!r}, not {store.code!r}.", code="wrong_store", field="store"
@@ -111,8 +127,11 @@ def body_sha256(data: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _replay(store: Store, external_id: str, digest: str) -> Visit | None:
-    visit = Visit.objects.filter(store=store, external_id=external_id).select_related("store").first()
+def _replay(store: Store, external_id: str, digest: str, catalog: StoreCatalog | None = None) -> Visit | None:
+    if catalog is not None and external_id in catalog.visits:
+        visit = catalog.visits.pop(external_id)  # only trusted once: the next look goes to the table
+    else:
+        visit = Visit.objects.filter(store=store, external_id=external_id).select_related("store").first()
     if visit is not None and visit.body_sha256 != digest:
         raise Conflict(
             f"Visit {external_id!r} was already received with a different body.",
@@ -183,7 +202,7 @@ def visit_ingest(
     """
     data = visit_check(store=store, payload=payload)
     digest = body_sha256(data)
-    if (existing := _replay(store, data["external_id"], digest)) is not None:
+    if (existing := _replay(store, data["external_id"], digest, catalog)) is not None:
         return IngestResult(visit=existing, created=False)
     catalog = catalog or StoreCatalog(store)
     _resolve(catalog, data)
