@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotator.api import snippets, tasks
+from annotator.api import labels, snippets, tasks
 
 urlpatterns: list = [
     path("tasks/next/", tasks.TaskNextApi.as_view(), name="api-task-next"),
@@ -10,4 +10,5 @@ urlpatterns: list = [
     path("tasks/<str:task_id>/release/", tasks.TaskReleaseApi.as_view(), name="api-task-release"),
     path("snippets/", snippets.SnippetCreateApi.as_view(), name="api-snippet-create"),
     path("snippets/<str:snippet_id>/", snippets.SnippetDetailApi.as_view(), name="api-snippet-detail"),
+    path("labels/", labels.LabelListApi.as_view(), name="api-label-list"),
 ]

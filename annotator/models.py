@@ -214,3 +214,49 @@ class MediaView(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["snippet", "viewed_at"], name="mediaview_snippet_time")]
+
+
+class Label(models.Model):
+    """One finished human judgment as training data: a validated visit event (confirmed,
+    corrected, rejected or missed) or a snippet annotation, with its provenance.
+
+    Written in the submit transaction (`annotator.services.labels.label_record`) and served
+    oldest first by the labels feed. The feed pages on (`txid`, `seq`), not on `created_at`:
+    `seq` is assigned at insert, `txid` is the writing transaction's id on PostgreSQL (0 on
+    SQLite, whose writers are serialized), and the feed only serves rows of transactions that
+    are no longer running, so a label committed late can never land behind a cursor already
+    handed out. See `annotator.services.labels`.
+    """
+
+    class Kind(models.TextChoices):
+        VISIT_EVENT = "visit_event"
+        SNIPPET = "snippet"
+
+    seq = models.BigAutoField(primary_key=True)
+    id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    txid = models.BigIntegerField(default=0)
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="labels")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="labels")
+    annotation = models.ForeignKey(Annotation, on_delete=models.PROTECT, related_name="labels")
+    associate = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="labels")
+    created_at = models.DateTimeField()
+    model_version = models.CharField(max_length=64, blank=True)
+    # What the model said and what the human said; null on one side for a missed event (no
+    # prediction) and a rejected one (it did not happen).
+    predicted = models.JSONField(null=True, blank=True)
+    human = models.JSONField(null=True, blank=True)
+    # Visit events: confirm, correct, reject, missed. Snippets: annotated.
+    verdict = models.CharField(max_length=16)
+    snippet = models.ForeignKey(Snippet, null=True, blank=True, on_delete=models.PROTECT, related_name="labels")
+    # A validation.Event id; no foreign key, the annotator app knows nothing about visits.
+    event_id = models.UUIDField(null=True, blank=True)
+    provenance = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["txid", "seq"]
+        indexes = [
+            models.Index(fields=["txid", "seq"], name="label_feed"),
+            models.Index(fields=["store", "txid", "seq"], name="label_store_feed"),
+            models.Index(fields=["created_at", "seq"], name="label_created"),
+        ]

@@ -3,8 +3,9 @@
 from typing import Any
 
 from annotator import kinds
-from annotator.models import Snippet
+from annotator.models import Label, Snippet
 from annotator.results import as_choice, as_int, as_list, as_object, as_sku, invalid
+from annotator.services.labels import LabelIn, label_record
 
 SNIPPET_ANNOTATION = "snippet_annotation"
 ACTIONS = ("take", "put_back", "none", "unsure")
@@ -49,7 +50,17 @@ def validate_result(task, result: Any) -> dict:
 
 
 def on_submit(task, annotation) -> None:
-    pass
+    """Runs in the submit transaction: every snippet annotation becomes a training label."""
+    row = Snippet.objects.filter(pk=task.subject_id).values_list("pk", "predictions").first()
+    snippet_id, predictions = row if row is not None else (None, (task.payload or {}).get("predictions"))
+    label = LabelIn(
+        kind=Label.Kind.SNIPPET,
+        verdict="annotated",
+        predicted=predictions,
+        human=annotation.result,
+        snippet_id=snippet_id,
+    )
+    label_record(task=task, annotation=annotation, items=[label])
 
 
 def register() -> None:

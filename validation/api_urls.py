@@ -6,5 +6,6 @@ urlpatterns = [
     path("visits/", api.VisitIngestApi.as_view(), name="api-visit-ingest"),
     path("visits/bulk/", api.VisitBulkIngestApi.as_view(), name="api-visit-bulk"),
     path("visits/<str:visit_id>/", api.VisitDetailApi.as_view(), name="api-visit-detail"),
+    path("visits/<str:visit_id>/disputes/", api.VisitDisputeApi.as_view(), name="api-visit-dispute"),
     path("receipts/<str:receipt_id>/", api.ReceiptDetailApi.as_view(), name="api-receipt-detail"),
 ]

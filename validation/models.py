@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from annotator.models import Annotation, Snippet
+from annotator.models import Annotation, Snippet, Task
 from catalog.models import Camera, Product, Store
 
 
@@ -27,6 +27,10 @@ class Visit(models.Model):
     class Decision(models.TextChoices):
         AUTO_ACCEPT = "auto_accept"
         REVIEW = "review"
+
+    class AuditOutcome(models.TextChoices):
+        CONFIRMED = "confirmed"
+        CORRECTED = "corrected"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="visits")
@@ -49,6 +53,10 @@ class Visit(models.Model):
     final_cart = models.JSONField(null=True, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
     validated_at = models.DateTimeField(null=True, blank=True)
+    # What the audit of an auto-accepted visit found: the model's cart confirmed, or corrected.
+    # Blank until an audit task is done; the error rate of auto-acceptance is measured on it.
+    audit_outcome = models.CharField(max_length=16, choices=AuditOutcome.choices, blank=True)
+    audit_completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-exited_at"]
@@ -130,9 +138,48 @@ class CartCorrection(models.Model):
     annotation = models.ForeignKey(Annotation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The receipt this correction went into (one review round's corrections share it).
+    receipt = models.ForeignKey(Receipt, null=True, blank=True, on_delete=models.SET_NULL, related_name="corrections")
 
     class Meta:
         ordering = ["created_at"]
+
+
+class Dispute(models.Model):
+    """A shopper's (customer service's) or a supervisor's objection to a visit's receipt. It
+    sends the visit back to review as a top-priority task for someone who did not validate
+    it before; the task's outcome resolves it (`validation.services.review`)."""
+
+    class Outcome(models.TextChoices):
+        CONFIRMED = "confirmed"  # the receipt stood
+        CORRECTED = "corrected"  # a `receipt.corrected` followed
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="disputes")
+    reason = models.CharField(max_length=500)
+    sku = models.CharField(max_length=64, blank=True)
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    opened_at = models.DateTimeField(default=timezone.now)
+    task = models.OneToOneField(Task, null=True, blank=True, on_delete=models.SET_NULL, related_name="dispute")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    # The corrected receipt the dispute led to, if any.
+    receipt = models.ForeignKey(Receipt, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["visit"], condition=models.Q(resolved_at__isnull=True), name="dispute_one_open_per_visit"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"dispute {self.id} of visit {self.visit_id}"
+
+    @property
+    def status(self) -> str:
+        return "open" if self.resolved_at is None else "resolved"
 
 
 # Billing webhooks (validation.webhooks, validation.tasks). One event per receipt, frozen at

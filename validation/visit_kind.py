@@ -3,10 +3,7 @@
 import datetime as dt
 from typing import Any
 
-from django.db.models.functions import Now
-
 from annotator import kinds
-from validation.models import Visit
 from validation.visit_result import validate_visit_result
 
 VISIT_VALIDATION = "visit_validation"
@@ -17,12 +14,13 @@ def validate_result(task, result: Any) -> dict:
 
 
 def on_submit(task, annotation) -> None:
-    """Runs in the submit transaction. For now a submitted validation marks the visit
-    validated; applying the verdicts to the cart and issuing the corrected receipt (the
-    feedback issue) belongs here too, as one call taking (visit, annotation)."""
-    Visit.objects.filter(pk=task.subject_id).exclude(status=Visit.Status.VALIDATED).update(
-        status=Visit.Status.VALIDATED, validated_at=Now()
-    )
+    """Runs in the submit transaction: the final cart, corrections, receipt (and webhook),
+    the visit's state and the training labels (`validation.services.review`)."""
+    # Imported here, not at the top: the validation services (routing) import this module
+    # for VISIT_VALIDATION and the payload, and this module is loaded first (AppConfig.ready).
+    from validation.services.review import review_apply
+
+    review_apply(task=task, annotation=annotation)
 
 
 def register() -> None:

@@ -1,0 +1,97 @@
+"""The labels feed for training pipelines (API.md, "Training data out")."""
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotator.api.snippets import IsIntegrationOrSupervisor
+from annotator.services.labels import MAX_LIMIT, label_data, labels_page
+from catalog.access import store_for_user, stores_for_user
+from catalog.errors import LoupeError
+
+
+class LabelOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=["visit_event", "snippet"])
+    store = serializers.CharField(help_text="Store code.")
+    task = serializers.UUIDField()
+    annotation = serializers.UUIDField()
+    associate = serializers.IntegerField(help_text="Who labeled it (a user id, never a name).")
+    created_at = serializers.DateTimeField()
+    model_version = serializers.CharField(help_text="The model whose prediction was judged; blank for snippets.")
+    verdict = serializers.CharField(
+        help_text="Visit events: `confirm`, `correct`, `reject` or `missed`. Snippets: `annotated`."
+    )
+    predicted = serializers.JSONField(
+        allow_null=True,
+        help_text="What the model said (null for a missed event): event fields, or the snippet's predictions.",
+    )
+    human = serializers.JSONField(
+        allow_null=True,
+        help_text="What the associate said (null for a rejected event): event fields, or "
+        "the snippet annotation result.",
+    )
+    snippet = serializers.UUIDField(allow_null=True)
+    event = serializers.UUIDField(allow_null=True, help_text="The visit event (null for missed events and snippets).")
+    provenance = serializers.JSONField(help_text="Queue, task purpose, overlap, visit, submission and timing.")
+
+
+class LabelPageOut(serializers.Serializer):
+    results = LabelOut(many=True)
+    next = serializers.CharField(
+        allow_null=True,
+        help_text="Cursor after the last label of this page: pass it back for the next page, and keep "
+        "it to come back later for labels that arrive after. Null when this page is empty (call "
+        "again later with the same cursor).",
+    )
+    has_more = serializers.BooleanField(help_text="More labels are ready right now after this page.")
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None:
+        return MAX_LIMIT
+    try:
+        return int(raw)
+    except ValueError:
+        raise LoupeError(f"limit must be between 1 and {MAX_LIMIT}.", code="invalid", field="limit") from None
+
+
+class LabelListApi(APIView):
+    """`GET /api/v1/labels/`: every finished label of the caller's stores, oldest first."""
+
+    permission_classes = [IsAuthenticated, IsIntegrationOrSupervisor]
+
+    @extend_schema(
+        operation_id="labels_list",
+        summary="Training labels, oldest first (incremental feed)",
+        description="Validated visit events (confirmed, corrected, rejected, missed) and snippet "
+        "annotations with their provenance. Ordered by commit: a label committed after you "
+        "received a cursor always comes after that cursor, so pulling with the last `next` "
+        "never skips or repeats a label. Only labels of stores granted to the caller.",
+        parameters=[
+            OpenApiParameter("cursor", str, description="The `next` of the previous page; omit to start."),
+            OpenApiParameter("limit", int, description=f"1 to {MAX_LIMIT}, default {MAX_LIMIT}."),
+            OpenApiParameter("store", str, description="Only this store (its code); one you are granted."),
+        ],
+        responses={
+            200: LabelPageOut,
+            400: OpenApiResponse(description="`invalid_cursor`, or a limit out of range."),
+            403: OpenApiResponse(description="Not an integration or a supervisor."),
+            404: OpenApiResponse(description="A store you are not granted."),
+        },
+        tags=["training data"],
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params
+        limit = _limit(params.get("limit"))
+        if code := params.get("store"):
+            stores = stores_for_user(request.user).filter(pk=store_for_user(request.user, code).pk)
+        else:
+            stores = stores_for_user(request.user)
+        page = labels_page(stores=stores, cursor=params.get("cursor") or None, limit=limit)
+        return Response(
+            {"results": [label_data(label) for label in page.labels], "next": page.next, "has_more": page.has_more}
+        )
