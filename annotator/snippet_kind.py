@@ -2,10 +2,13 @@
 
 from typing import Any
 
+from django.urls import reverse
+
 from annotator import kinds
 from annotator.models import Label, Snippet
 from annotator.results import as_choice, as_int, as_list, as_object, as_sku, invalid
 from annotator.services.labels import LabelIn, label_record
+from annotator.workbench import product_cards
 
 SNIPPET_ANNOTATION = "snippet_annotation"
 ACTIONS = ("take", "put_back", "none", "unsure")
@@ -63,6 +66,37 @@ def on_submit(task, annotation) -> None:
     label_record(task=task, annotation=annotation, items=[label])
 
 
+def task_context(task, user) -> dict:
+    """The snippet screen's context: the clip, the model's boxes (pre-filled, clip pixels)
+    and its products as candidates, best score first."""
+    snippet = Snippet.objects.only("pk", "store_id", "width", "height", "fps", "frame_count", "predictions").get(
+        pk=task.subject_id, store_id=task.store_id
+    )
+    predictions = [p for p in (task.payload or {}).get("predictions") or snippet.predictions if isinstance(p, dict)]
+    boxes = [
+        {"frame": p["frame"], "label": p["label"], "x": x, "y": y, "w": w, "h": h, "score": p.get("score")}
+        for p in predictions
+        if p.get("label") in BOX_LABELS and isinstance(p.get("box"), list) and len(p["box"]) == 4
+        for x, y, w, h in [[round(v) for v in p["box"]]]
+    ]
+    best: dict[str, float] = {}
+    for p in predictions:
+        if isinstance(p.get("sku"), str):
+            best[p["sku"]] = max(best.get(p["sku"], 0.0), float(p.get("score") or 0.0))
+    cards = product_cards(store_id=task.store_id, skus=best)
+    ranked = sorted((sku for sku in best if sku in cards), key=lambda sku: -best[sku])[:9]
+    return {
+        "snippet": snippet,
+        "video_url": reverse("annotator:snippet_video", args=[snippet.pk]),
+        "poster_url": reverse("annotator:snippet_poster", args=[snippet.pk]),
+        "clip": {"width": snippet.width, "height": snippet.height, "fps": snippet.fps or 15.0},
+        "predicted_boxes": boxes,
+        "candidates": [{"key": n, "product": cards[sku], "score": best[sku]} for n, sku in enumerate(ranked, 1)],
+        "predicted_product": cards[ranked[0]] if ranked else None,
+        "actions": ACTIONS,
+    }
+
+
 def register() -> None:
     kinds.register(
         kinds.TaskKind(
@@ -71,5 +105,6 @@ def register() -> None:
             validate_result=validate_result,
             on_submit=on_submit,
             template="annotator/snippet_task.html",
+            context=task_context,
         )
     )

@@ -5,6 +5,7 @@ from typing import Any
 
 from annotator import kinds
 from validation.visit_result import validate_visit_result
+from validation.visit_screen import visit_task_context
 
 VISIT_VALIDATION = "visit_validation"
 
@@ -31,6 +32,7 @@ def register() -> None:
             validate_result=validate_result,
             on_submit=on_submit,
             template="validation/visit_task.html",
+            context=visit_task_context,
         )
     )
 

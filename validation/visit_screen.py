@@ -1,0 +1,144 @@
+"""What the visit-validation screen shows, built from the task's frozen payload: the events
+(with product cards, candidates and snippet media) and the predicted cart. Registered as the
+`visit_validation` kind's `context` hook, so the annotator's views never import validation.
+
+Never the shopper token: the payload does not carry it and nothing here reads the visit row.
+"""
+
+from dataclasses import dataclass, field
+
+from django.urls import reverse
+
+from annotator.models import Snippet
+from annotator.workbench import ProductCard, product_cards, unknown_card
+
+MAX_CANDIDATES = 9
+
+
+@dataclass(frozen=True)
+class Candidate:
+    key: int
+    score: float | None
+    product: ProductCard
+
+
+@dataclass(frozen=True)
+class ScreenSnippet:
+    id: str
+    video_url: str
+    poster_url: str
+    fps: float
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class ScreenEvent:
+    id: str
+    number: int
+    action: str
+    quantity: int
+    confidence: float
+    low: bool
+    occurred_at: str
+    camera: str
+    product: ProductCard
+    candidates: list[Candidate] = field(default_factory=list)
+    snippet: ScreenSnippet | None = None
+
+    @property
+    def confidence_pct(self) -> int:
+        return round(self.confidence * 100)
+
+
+@dataclass(frozen=True)
+class CartLine:
+    product: ProductCard
+    quantity: int
+
+    @property
+    def total_minor(self) -> int:
+        return self.product.price_minor * self.quantity
+
+
+def _float(value, default: float = 0.0) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+
+
+def _snippets(task, ids: set[str]) -> dict[str, ScreenSnippet]:
+    if not ids:
+        return {}
+    rows = Snippet.objects.filter(store_id=task.store_id, pk__in=ids).values_list("pk", "fps", "width", "height")
+    return {
+        str(pk): ScreenSnippet(
+            id=str(pk),
+            video_url=reverse("annotator:snippet_video", args=[pk]),
+            poster_url=reverse("annotator:snippet_poster", args=[pk]),
+            fps=fps or 15.0,
+            width=width,
+            height=height,
+        )
+        for pk, fps, width, height in rows
+    }
+
+
+def predicted_cart_lines(events: list[ScreenEvent]) -> list[CartLine]:
+    """Net quantity per sku as the model saw it (takes minus put-backs), skus above zero."""
+    net: dict[str, int] = {}
+    cards: dict[str, ProductCard] = {}
+    for event in events:
+        sign = 1 if event.action == "take" else -1
+        net[event.product.sku] = net.get(event.product.sku, 0) + sign * event.quantity
+        cards[event.product.sku] = event.product
+    return [CartLine(product=cards[sku], quantity=quantity) for sku, quantity in net.items() if quantity > 0]
+
+
+def visit_task_context(task, user) -> dict:
+    """Page context of one visit-validation task: three queries (store, products, snippets)."""
+    payload = task.payload if isinstance(task.payload, dict) else {}
+    raw_events = [e for e in payload.get("events", []) if isinstance(e, dict)]
+    threshold = _float(payload.get("threshold"), task.store.auto_accept_threshold)
+    skus = {e.get("sku") for e in raw_events}
+    skus |= {c.get("sku") for e in raw_events for c in e.get("candidates") or [] if isinstance(c, dict)}
+    cards = product_cards(store_id=task.store_id, skus=skus)
+    snippets = _snippets(task, {e["snippet"] for e in raw_events if e.get("snippet")})
+
+    def card(sku) -> ProductCard:
+        return cards.get(sku) or unknown_card(str(sku))
+
+    events = []
+    for number, raw in enumerate(raw_events, start=1):
+        candidates = [
+            Candidate(key=key, score=c.get("score"), product=card(c.get("sku")))
+            for key, c in enumerate(
+                [c for c in raw.get("candidates") or [] if isinstance(c, dict) and c.get("sku") != raw.get("sku")][
+                    :MAX_CANDIDATES
+                ],
+                start=1,
+            )
+        ]
+        confidence = _float(raw.get("confidence"))
+        events.append(
+            ScreenEvent(
+                id=str(raw.get("id")),
+                number=number,
+                action=raw.get("action") if raw.get("action") in ("take", "put_back") else "take",
+                quantity=raw.get("quantity") if isinstance(raw.get("quantity"), int) else 1,
+                confidence=confidence,
+                low=confidence < threshold,
+                occurred_at=raw.get("occurred_at") or "",
+                camera=raw.get("camera") or "",
+                product=card(raw.get("sku")),
+                candidates=candidates,
+                snippet=snippets.get(raw.get("snippet") or ""),
+            )
+        )
+    cart = predicted_cart_lines(events)
+    return {
+        "events": events,
+        "low_count": sum(1 for e in events if e.low),
+        "threshold": threshold,
+        "predicted_cart": cart,
+        "predicted_total_minor": sum(line.total_minor for line in cart),
+        "currency": task.store.currency,
+    }
