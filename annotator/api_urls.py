@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotator.api import labels, snippets, tasks
+from annotator.api import datasets, labels, snippets, tasks
 
 urlpatterns: list = [
     path("tasks/next/", tasks.TaskNextApi.as_view(), name="api-task-next"),
@@ -11,4 +11,8 @@ urlpatterns: list = [
     path("snippets/", snippets.SnippetCreateApi.as_view(), name="api-snippet-create"),
     path("snippets/<str:snippet_id>/", snippets.SnippetDetailApi.as_view(), name="api-snippet-detail"),
     path("labels/", labels.LabelListApi.as_view(), name="api-label-list"),
+    path("datasets/", datasets.DatasetCreateApi.as_view(), name="api-dataset-create"),
+    path("datasets/<str:dataset_id>/", datasets.DatasetDetailApi.as_view(), name="api-dataset-detail"),
+    path("datasets/<str:dataset_id>/download/", datasets.DatasetDownloadApi.as_view(), name="api-dataset-download"),
+    path("datasets/<str:dataset_id>/retry/", datasets.DatasetRetryApi.as_view(), name="api-dataset-retry"),
 ]

@@ -260,3 +260,61 @@ class Label(models.Model):
             models.Index(fields=["store", "txid", "seq"], name="label_store_feed"),
             models.Index(fields=["created_at", "seq"], name="label_created"),
         ]
+
+class Dataset(models.Model):
+    """A named, immutable version of training data: its filters are resolved to a frozen list
+    of labels (`DatasetItem`) when it is created, and a background task (queue "exports")
+    writes the file once. See `annotator.services.datasets` and docs/datasets.md."""
+
+    class Format(models.TextChoices):
+        JSONL = "jsonl"
+        COCO = "coco"
+        CSV = "csv"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        READY = "ready"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    format = models.CharField(max_length=8, choices=Format.choices)
+    # The filters as resolved at creation (store codes, ISO times, kinds, model version, flags).
+    filters = models.JSONField(default=dict)
+    # The stores whose labels it holds: who may see it is whoever is granted all of them.
+    stores = models.ManyToManyField(Store, related_name="datasets")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    progress = models.FloatField(default=0.0)
+    items = models.PositiveIntegerField(default=0)
+    size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    file = models.FileField(upload_to="datasets/", max_length=255, blank=True)
+    manifest = models.JSONField(default=dict)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="datasets"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.format})"
+
+
+class DatasetItem(models.Model):
+    """One label of a dataset, in output order. Written once, at creation."""
+
+    id = models.BigAutoField(primary_key=True)
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
+    label = models.ForeignKey(Label, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dataset", "position"], name="dataset_item_position")]
+

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotator.views import media, task, work
+from annotator.views import datasets, media, task, work
 
 app_name = "annotator"
 
@@ -18,4 +18,9 @@ urlpatterns = [
     path("media/snippets/<uuid:snippet_id>/video", media.snippet_video, name="snippet_video"),
     path("media/snippets/<uuid:snippet_id>/poster", media.snippet_poster, name="snippet_poster"),
     path("media/snippets/<uuid:snippet_id>/thumbnail", media.snippet_thumbnail, name="snippet_thumbnail"),
+    path("datasets/", datasets.datasets, name="datasets"),
+    path("datasets/new/", datasets.dataset_new, name="dataset_new"),
+    path("datasets/count/", datasets.dataset_count, name="dataset_count"),
+    path("datasets/<uuid:dataset_id>/row/", datasets.dataset_row, name="dataset_row"),
+    path("datasets/<uuid:dataset_id>/retry/", datasets.dataset_retry_view, name="dataset_retry"),
 ]

@@ -1,0 +1,131 @@
+"""`coco`: a zip of `annotations.json` (COCO object detection) and the annotated frames of
+each snippet label as JPEG images (docs/datasets.md).
+
+Images go into the zip as they are decoded; their `images` and `annotations` entries are
+spooled to temporary files and `annotations.json` is streamed in last, so memory stays flat
+whatever the size. Every zip entry has the same fixed timestamp and mode.
+"""
+
+import json
+import shutil
+import tempfile
+import zipfile
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import IO
+
+from annotator.exports.frames import MissingMedia, jpeg, local_video, stills
+from annotator.exports.rows import Row, iso, snippet_result
+from annotator.models import Dataset
+from catalog.models import Product
+
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+HAND, PRODUCT = 1, 2
+_ZIP64_THRESHOLD = 1 << 30
+
+
+def _entry(name: str, *, compress: int) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+    info.compress_type = compress
+    info.external_attr = 0o644 << 16
+    info.create_system = 3
+    return info
+
+
+def _json(value) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def categories(dataset: Dataset) -> list[dict]:
+    """`hand`, `product` (a product box whose sku is unknown), then one per sku of the
+    dataset's stores' catalogs, sorted by sku."""
+    result = [
+        {"id": HAND, "name": "hand", "supercategory": "hand"},
+        {"id": PRODUCT, "name": "product", "supercategory": "product"},
+    ]
+    skus = (
+        Product.objects.filter(store__in=dataset.stores.all()).order_by("sku").values_list("sku", flat=True).distinct()
+    )
+    result += [{"id": n, "name": sku, "supercategory": "product"} for n, sku in enumerate(skus, start=PRODUCT + 1)]
+    return result
+
+
+def _polygon(box: dict) -> list[list[int]]:
+    x, y, w, h = box["x"], box["y"], box["w"], box["h"]
+    return [[x, y, x + w, y, x + w, y + h, x, y + h]]
+
+
+def write_coco(*, dataset: Dataset, rows: Iterable[Row], out: IO[bytes], **_) -> dict:
+    cats = categories(dataset)
+    by_sku = {c["name"]: c["id"] for c in cats if c["id"] > PRODUCT}
+    counts = {"rows": 0, "images": 0, "annotations": 0, "labels_without_boxes": 0}
+    with (
+        tempfile.TemporaryFile(prefix="loupe-coco-images-") as images,
+        tempfile.TemporaryFile(prefix="loupe-coco-annotations-") as annotations,
+        zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+    ):
+        for row in rows:
+            if row.kind != "snippet":
+                continue
+            counts["rows"] += 1
+            result = snippet_result(row)
+            by_frame: dict[int, list[dict]] = defaultdict(list)
+            for box in result["boxes"]:
+                by_frame[box["frame"]].append(box)
+            if not by_frame:
+                counts["labels_without_boxes"] += 1
+                continue
+            product_category = by_sku.get(result["sku"] or "", PRODUCT)
+            try:
+                with local_video(row.snippet_file or "") as path:
+                    for frame, image in stills(path, row.snippet_container or "", list(by_frame), fps=row.snippet_fps):
+                        counts["images"] += 1
+                        image_id = counts["images"]
+                        file_name = f"images/{row.position:08d}_{frame:06d}.jpg"
+                        archive.writestr(_entry(file_name, compress=zipfile.ZIP_STORED), jpeg(image))
+                        entry = {
+                            "id": image_id,
+                            "file_name": file_name,
+                            "width": image.width,
+                            "height": image.height,
+                            "frame": frame,
+                            "snippet": str(row.snippet_id),
+                            "label": str(row.label),
+                            "store": row.store,
+                            "labelled_at": iso(row.created_at),
+                        }
+                        images.write((b"," if image_id > 1 else b"") + _json(entry))
+                        for box in by_frame[frame]:
+                            counts["annotations"] += 1
+                            x, y, w, h = box["x"], box["y"], box["w"], box["h"]
+                            annotation = {
+                                "id": counts["annotations"],
+                                "image_id": image_id,
+                                "category_id": HAND if box["label"] == "hand" else product_category,
+                                "bbox": [x, y, w, h],
+                                "area": w * h,
+                                "iscrowd": 0,
+                                "segmentation": _polygon(box),
+                            }
+                            annotations.write((b"," if counts["annotations"] > 1 else b"") + _json(annotation))
+            except MissingMedia as exc:
+                raise MissingMedia(f"Snippet {row.store}/{row.snippet_external_id}: {exc}.") from exc
+        info = {
+            "contributor": "Loupe",
+            "date_created": iso(dataset.created_at),
+            "description": dataset.name,
+            "url": "",
+            "version": str(dataset.pk),
+            "year": dataset.created_at.year,
+        }
+        large = images.tell() + annotations.tell() > _ZIP64_THRESHOLD
+        with archive.open(_entry("annotations.json", compress=zipfile.ZIP_DEFLATED), "w", force_zip64=large) as target:
+            target.write(b'{"annotations":[')
+            annotations.seek(0)
+            shutil.copyfileobj(annotations, target, 1024 * 1024)
+            target.write(b'],"categories":' + _json(cats) + b',"images":[')
+            images.seek(0)
+            shutil.copyfileobj(images, target, 1024 * 1024)
+            target.write(b'],"info":' + _json(info) + b',"licenses":[]}')
+    counts["categories"] = len(cats)
+    return counts

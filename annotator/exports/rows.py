@@ -1,0 +1,181 @@
+"""Reading a dataset's frozen labels in position order, in keyset batches (flat memory, no
+long-running transaction), and the per-dataset pseudonyms that replace visit ids."""
+
+import datetime as dt
+import hashlib
+import hmac
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from annotator.models import Dataset, DatasetItem
+
+_FIELDS = (
+    "position",
+    "label__id",
+    "label__kind",
+    "label__store__code",
+    "label__created_at",
+    "label__model_version",
+    "label__predicted",
+    "label__human",
+    "label__verdict",
+    "label__event_id",
+    "label__associate_id",
+    "label__provenance",
+    "label__snippet_id",
+    "label__snippet__external_id",
+    "label__snippet__camera__code",
+    "label__snippet__file",
+    "label__snippet__container",
+    "label__snippet__sha256",
+    "label__snippet__fps",
+    "label__snippet__width",
+    "label__snippet__height",
+    "label__snippet__frame_count",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    position: int
+    label: uuid.UUID
+    kind: str
+    store: str
+    created_at: dt.datetime
+    model_version: str
+    predicted: Any
+    human: Any
+    verdict: str
+    event_id: uuid.UUID | None
+    associate_id: int
+    provenance: dict
+    snippet_id: uuid.UUID | None
+    snippet_external_id: str | None
+    snippet_camera: str | None
+    snippet_file: str | None
+    snippet_container: str | None
+    snippet_sha256: str | None
+    snippet_fps: float | None
+    snippet_width: int | None
+    snippet_height: int | None
+    snippet_frame_count: int | None
+
+
+def dataset_rows(
+    dataset: Dataset, *, batch_size: int = 5000, on_batch: Callable[[int], None] | None = None
+) -> Iterator[Row]:
+    """The dataset's rows by position. Each batch is one indexed range query on
+    (dataset, position); `on_batch(done)` is called after each batch has been consumed."""
+    after, done = -1, 0
+    while True:
+        batch = list(
+            DatasetItem.objects.filter(dataset=dataset, position__gt=after)
+            .order_by("position")
+            .values_list(*_FIELDS)[:batch_size]
+        )
+        if not batch:
+            return
+        for values in batch:
+            yield Row(*values)
+        after = batch[-1][0]
+        done += len(batch)
+        if on_batch is not None:
+            on_batch(done)
+        if len(batch) < batch_size:
+            return
+
+
+class Pseudonyms:
+    """Per-dataset pseudonyms: the first 16 hex digits of HMAC-SHA256 keyed with a secret
+    derived from SECRET_KEY and the dataset id. Stable within a dataset (rows of one visit
+    can be grouped), unlinkable across datasets and irreversible without SECRET_KEY."""
+
+    def __init__(self, dataset_id: uuid.UUID):
+        material = f"loupe.datasets.pseudonym:{dataset_id}:{settings.SECRET_KEY}".encode()
+        self._key = hashlib.sha256(material).digest()
+
+    def __call__(self, prefix: str, value: object) -> str | None:
+        if value in (None, ""):
+            return None
+        digest = hmac.new(self._key, str(value).encode(), hashlib.sha256).hexdigest()
+        return f"{prefix}_{digest[:16]}"
+
+
+def iso(value: Any) -> str | None:
+    """A time as ISO-8601 in UTC; strings (already ISO, from JSON provenance) pass through."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    return str(value)
+
+
+# What a label says. Labels are written by the task kinds (annotator.services.labels); these
+# readers take only the keys the schemas name, so nothing else a label carries can leak out.
+
+_EVENT_KEYS = ("sku", "action", "quantity")
+
+
+def _pick(value: Any, keys: tuple[str, ...]) -> dict:
+    return {key: value.get(key) for key in keys} if isinstance(value, dict) else dict.fromkeys(keys)
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def visit_id(row: Row) -> str | None:
+    provenance = row.provenance if isinstance(row.provenance, dict) else {}
+    value = provenance.get("visit") or provenance.get("visit_id")
+    return str(value) if value else None
+
+
+def event_values(row: Row) -> dict:
+    """A visit-event label as flat values: the model's event (none for a missed one), the
+    human's final event (none for a rejected one), when it happened."""
+    provenance = row.provenance if isinstance(row.provenance, dict) else {}
+    predicted = _pick(row.predicted, (*_EVENT_KEYS, "confidence", "occurred_at"))
+    if row.human is None and row.verdict == "confirm":
+        final = _pick(row.predicted, _EVENT_KEYS)
+    else:
+        final = _pick(row.human, _EVENT_KEYS)
+    occurred_at = provenance.get("occurred_at") or predicted.pop("occurred_at", None)
+    predicted.pop("occurred_at", None)
+    if isinstance(row.human, dict) and not occurred_at:
+        occurred_at = row.human.get("occurred_at")
+    predicted["confidence"] = _number(predicted["confidence"])
+    return {"predicted": predicted, "final": final, "occurred_at": iso(occurred_at)}
+
+
+def snippet_result(row: Row) -> dict:
+    """A snippet label's human result: action, sku and boxes in clip pixels."""
+    human = row.human if isinstance(row.human, dict) else {}
+    boxes = []
+    for box in human.get("boxes") or []:
+        if not isinstance(box, dict):
+            continue
+        try:
+            boxes.append({key: int(box[key]) for key in ("frame", "x", "y", "w", "h")} | {"label": str(box["label"])})
+        except (KeyError, TypeError, ValueError):
+            continue
+    return {"action": human.get("action"), "sku": human.get("sku"), "boxes": boxes}
+
+
+def snippet_reference(row: Row) -> dict | None:
+    if row.snippet_id is None:
+        return None
+    return {
+        "id": str(row.snippet_id),
+        "external_id": row.snippet_external_id,
+        "camera": row.snippet_camera,
+        "container": row.snippet_container,
+        "sha256": row.snippet_sha256,
+        "fps": row.snippet_fps,
+        "width": row.snippet_width,
+        "height": row.snippet_height,
+        "frame_count": row.snippet_frame_count,
+    }

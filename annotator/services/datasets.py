@@ -1,0 +1,348 @@
+"""Datasets: immutable versions of training data (docs/datasets.md).
+
+`dataset_create` resolves the filters to a frozen, ordered list of labels (`DatasetItem`,
+one INSERT … SELECT) and enqueues the build on the "exports" queue in the same
+transaction, so the task row commits with the dataset or not at all. `dataset_build` runs
+in the worker: it claims the dataset with a conditional UPDATE (queued → running, counting
+the attempt, which then fences the final write), streams the rows in position order through
+the format's writer into a temporary file, hashes it, saves it through the storage API and
+marks the dataset ready; any exception marks it failed with the reason, and
+`dataset_retry` queues it again. The same dataset always produces the same bytes.
+"""
+
+import datetime as dt
+import hashlib
+import logging
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, TextField, UUIDField, Value
+from django.db.models.functions import Cast, Coalesce
+from django.http import Http404
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from annotator import tasks
+from annotator.exports.coco import write_coco
+from annotator.exports.csv_rows import write_csv
+from annotator.exports.jsonl import write_jsonl
+from annotator.exports.rows import Pseudonyms, dataset_rows, iso
+from annotator.models import Dataset, DatasetItem, Label, Task
+from catalog import roles
+from catalog.access import store_for_user, stores_for_user
+from catalog.errors import Conflict, LoupeError
+from catalog.models import Store
+
+logger = logging.getLogger(__name__)
+
+KINDS = (Label.Kind.VISIT_EVENT.value, Label.Kind.SNIPPET.value)
+# Which kinds of label each format can express.
+FORMAT_KINDS = {
+    Dataset.Format.JSONL: KINDS,
+    Dataset.Format.CSV: (Label.Kind.VISIT_EVENT.value,),
+    Dataset.Format.COCO: (Label.Kind.SNIPPET.value,),
+}
+EXTENSIONS = {Dataset.Format.JSONL: "jsonl", Dataset.Format.CSV: "csv", Dataset.Format.COCO: "zip"}
+CONTENT_TYPES = {
+    Dataset.Format.JSONL: "application/x-ndjson",
+    Dataset.Format.CSV: "text/csv; charset=utf-8",
+    Dataset.Format.COCO: "application/zip",
+}
+WRITERS: dict[str, Callable[..., dict]] = {
+    Dataset.Format.JSONL: write_jsonl,
+    Dataset.Format.CSV: write_csv,
+    Dataset.Format.COCO: write_coco,
+}
+# Rows per keyset batch, and so per progress update. COCO decodes video: smaller batches.
+BATCH = {Dataset.Format.JSONL: 5000, Dataset.Format.CSV: 5000, Dataset.Format.COCO: 50}
+FILTER_KEYS = ("store", "stores", "since", "until", "kinds", "model_version", "reviewed_only", "agreed_only")
+MANIFEST_SCHEMA = "loupe.dataset.manifest/1"
+_NO_SUBJECT = uuid.UUID(int=0)
+
+
+# Access ---------------------------------------------------------------------------------------
+
+
+def may_use_datasets(user) -> bool:
+    return bool(user.is_authenticated and (roles.is_supervisor(user) or roles.is_integration(user)))
+
+
+def datasets_for_user(user) -> QuerySet[Dataset]:
+    """Datasets whose every store the user is granted (supervisors and integrations only)."""
+    if not may_use_datasets(user):
+        return Dataset.objects.none()
+    if user.is_superuser:
+        return Dataset.objects.all()
+    foreign = Store.objects.exclude(pk__in=stores_for_user(user).values("pk"))
+    return Dataset.objects.exclude(stores__in=foreign)
+
+
+def dataset_for_user(user, dataset_id) -> Dataset:
+    """A dataset the user may see, or 404."""
+    try:
+        key = dataset_id if isinstance(dataset_id, uuid.UUID) else uuid.UUID(str(dataset_id))
+        return datasets_for_user(user).get(pk=key)
+    except (ValueError, Dataset.DoesNotExist):
+        raise Http404("No such dataset.") from None
+
+
+# Filters --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatasetFilters:
+    stores: list[Store]
+    kinds: list[str]
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    model_version: str | None = None
+    reviewed_only: bool = False
+    agreed_only: bool = False
+
+    def as_json(self) -> dict:
+        data = asdict(self) | {"stores": sorted(store.code for store in self.stores)}
+        return data | {"since": iso(self.since), "until": iso(self.until)}
+
+
+def _bad(field: str, detail: str, code: str = "invalid") -> LoupeError:
+    return LoupeError(detail, code=code, field=f"filters.{field}")
+
+
+def _time(filters: dict, key: str) -> dt.datetime | None:
+    value = filters.get(key)
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise _bad(key, "Expected an ISO-8601 time.")
+    try:
+        parsed = parse_datetime(value)
+        if parsed is None and (day := parse_date(value)) is not None:
+            parsed = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise _bad(key, "Expected an ISO-8601 time such as 2026-05-01T00:00:00Z.")
+    if parsed.tzinfo is None:
+        raise _bad(key, "Give the time with its UTC offset.")
+    return parsed
+
+
+def _flag(filters: dict, key: str) -> bool:
+    value = filters.get(key, False)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise _bad(key, "Expected true or false.")
+    return value
+
+
+def dataset_filters_clean(*, format: str, filters: Any, by) -> DatasetFilters:
+    """Check filters against the caller's stores and the format. Raises Http404 for a store
+    the caller is not granted, LoupeError (400, `field` like `filters.since`) otherwise."""
+    if format not in FORMAT_KINDS:
+        raise LoupeError(f"format must be one of: {', '.join(FORMAT_KINDS)}.", field="format")
+    if filters is None:
+        filters = {}
+    if not isinstance(filters, dict):
+        raise LoupeError("filters must be an object.", field="filters")
+    for key in filters:
+        if key not in FILTER_KEYS:
+            raise _bad(str(key), "Unknown filter.", code="unknown_field")
+    codes = filters.get("stores")
+    if codes is None and filters.get("store") not in (None, ""):
+        codes = [filters["store"]]
+    if codes is None or codes == []:
+        stores = list(stores_for_user(by).order_by("code"))
+        if not stores:
+            raise _bad("stores", "You are not granted any store.")
+    else:
+        if not isinstance(codes, list) or not all(isinstance(code, str) and code for code in codes):
+            raise _bad("stores", "Expected a list of store codes.")
+        stores = sorted({store_for_user(by, code) for code in codes}, key=lambda store: store.code)
+    allowed = FORMAT_KINDS[format]
+    kinds = filters.get("kinds")
+    if kinds is None or kinds == []:
+        kinds = list(allowed)
+    elif not isinstance(kinds, list) or not all(kind in KINDS for kind in kinds):
+        raise _bad("kinds", f"Expected a list of: {', '.join(KINDS)}.")
+    elif unfit := [kind for kind in kinds if kind not in allowed]:
+        raise _bad("kinds", f"A {format} dataset cannot hold {', '.join(unfit)} labels.")
+    since, until = _time(filters, "since"), _time(filters, "until")
+    if since and until and since >= until:
+        raise _bad("until", "until must be later than since.")
+    model_version = filters.get("model_version") or None
+    if model_version is not None and (not isinstance(model_version, str) or len(model_version) > 64):
+        raise _bad("model_version", "Expected a model version (at most 64 characters).")
+    return DatasetFilters(
+        stores=stores,
+        kinds=sorted(set(kinds), key=KINDS.index),
+        since=since,
+        until=until,
+        model_version=model_version,
+        reviewed_only=_flag(filters, "reviewed_only"),
+        agreed_only=_flag(filters, "agreed_only"),
+    )
+
+
+def dataset_labels(*, filters: DatasetFilters) -> QuerySet[Label]:
+    """The labels the filters select, in dataset order (oldest label first).
+
+    `reviewed_only`: the label's task has all its annotations (every reviewer is in).
+    `agreed_only`: no other label of the same task about the same event (or snippet) has a
+    different verdict or human value.
+    """
+    labels = Label.objects.filter(store__in=[store.pk for store in filters.stores], kind__in=filters.kinds)
+    if filters.since:
+        labels = labels.filter(created_at__gte=filters.since)
+    if filters.until:
+        labels = labels.filter(created_at__lt=filters.until)
+    if filters.model_version:
+        labels = labels.filter(model_version=filters.model_version)
+    if filters.reviewed_only:
+        labels = labels.filter(task__status=Task.Status.DONE)
+    if filters.agreed_only:
+        said = Coalesce(Cast("human", TextField()), Value("", output_field=TextField()))
+        labels = labels.annotate(said=said)
+        disagreeing = (
+            Label.objects.filter(task_id=OuterRef("task_id"), kind=OuterRef("kind"))
+            .annotate(subject=Coalesce("event_id", Value(_NO_SUBJECT, output_field=UUIDField())), other_said=said)
+            .filter(subject=Coalesce(OuterRef("event_id"), Value(_NO_SUBJECT, output_field=UUIDField())))
+            .filter(~Q(verdict=OuterRef("verdict")) | ~Q(other_said=OuterRef("said")))
+        )
+        labels = labels.filter(~Exists(disagreeing))
+    return labels.order_by("seq")
+
+
+# Create, retry --------------------------------------------------------------------------------
+
+
+def _freeze(dataset: Dataset, labels: QuerySet[Label]) -> int:
+    """Insert the dataset's items in one statement; positions follow label order from 0."""
+    select, params = labels.order_by().values_list("seq", flat=True).query.sql_with_params()
+    table = connection.ops.quote_name(DatasetItem._meta.db_table)
+    dataset_key = DatasetItem._meta.get_field("dataset").get_db_prep_value(dataset.pk, connection)
+    # Table and column names are ours; values are parameters.
+    sql = (
+        f"INSERT INTO {table} (dataset_id, label_id, position) "  # noqa: S608
+        f"SELECT %s, picked.seq, ROW_NUMBER() OVER (ORDER BY picked.seq) - 1 FROM ({select}) AS picked"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [dataset_key, *params])
+        return cursor.rowcount
+
+
+@transaction.atomic
+def dataset_create(*, name: str, format: str, filters: Any, by) -> Dataset:
+    """Create a dataset, freeze its labels and enqueue its build (queue "exports"), all in one
+    transaction. Locks nothing; labels committed later are never part of it. Raises Http404
+    for a store `by` is not granted, LoupeError (400) for bad input."""
+    name = (name or "").strip() if isinstance(name, str) else ""
+    if not 1 <= len(name) <= 200:
+        raise LoupeError("name must be 1 to 200 characters.", field="name")
+    cleaned = dataset_filters_clean(format=format, filters=filters, by=by)
+    dataset = Dataset.objects.create(name=name, format=format, filters=cleaned.as_json(), created_by=by)
+    dataset.stores.set(cleaned.stores)
+    dataset.items = _freeze(dataset, dataset_labels(filters=cleaned))
+    dataset.manifest = _manifest(dataset)
+    dataset.save(update_fields=["items", "manifest"])
+    tasks.dataset_build.enqueue(str(dataset.pk))
+    return dataset
+
+
+@transaction.atomic
+def dataset_retry(*, dataset: Dataset, by) -> Dataset:
+    """Queue a failed dataset's build again (same frozen labels, so the same bytes as a first
+    success would have had). Locks the dataset row; 409 `not_failed` unless it failed."""
+    locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
+    if locked.status != Dataset.Status.FAILED:
+        raise Conflict("Only a failed dataset can be retried.", code="not_failed")
+    locked.status, locked.progress, locked.error, locked.finished_at = Dataset.Status.QUEUED, 0.0, "", None
+    locked.save(update_fields=["status", "progress", "error", "finished_at"])
+    tasks.dataset_build.enqueue(str(locked.pk))
+    return locked
+
+
+# Build ----------------------------------------------------------------------------------------
+
+
+def _manifest(dataset: Dataset, **extra) -> dict:
+    return {
+        "schema": MANIFEST_SCHEMA,
+        "dataset": str(dataset.pk),
+        "name": dataset.name,
+        "format": dataset.format,
+        "filters": dataset.filters,
+        "items": dataset.items,
+        "created_at": iso(dataset.created_at),
+        "created_by": dataset.created_by_id,
+        "pseudonyms": "visit, event and associate ids: HMAC-SHA256 keyed per dataset, 16 hex digits",
+    } | extra
+
+
+def _sha256(file) -> str:
+    file.seek(0)
+    digest = hashlib.sha256()
+    while chunk := file.read(1024 * 1024):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if isinstance(exc, LoupeError | OSError) or "Snippet" in text else f"{type(exc).__name__}: {text}"
+
+
+def dataset_build(*, dataset_id: uuid.UUID | str) -> Dataset | None:
+    """Write a queued dataset's file (the worker calls this). Claims it first (queued →
+    running, attempts + 1, one conditional UPDATE): a duplicate run finds nothing to do.
+    Holds no transaction while writing; the final write is fenced on the attempt number."""
+    claimed = Dataset.objects.filter(pk=dataset_id, status=Dataset.Status.QUEUED).update(
+        status=Dataset.Status.RUNNING, started_at=timezone.now(), progress=0.0, error="", attempts=F("attempts") + 1
+    )
+    dataset = Dataset.objects.filter(pk=dataset_id).first()
+    if not claimed or dataset is None:
+        return dataset
+    mine = Dataset.objects.filter(pk=dataset.pk, status=Dataset.Status.RUNNING, attempts=dataset.attempts)
+    total = max(dataset.items, 1)
+
+    def on_batch(done: int) -> None:
+        mine.update(progress=round(min(done / total, 0.999), 4))
+
+    name = f"datasets/{dataset.pk}.{EXTENSIONS[dataset.format]}"
+    try:
+        with tempfile.TemporaryFile(prefix="loupe-dataset-") as spool:
+            rows = dataset_rows(dataset, batch_size=BATCH[dataset.format], on_batch=on_batch)
+            counts = WRITERS[dataset.format](dataset=dataset, rows=rows, out=spool, pseudonym=Pseudonyms(dataset.pk))
+            size, sha256 = spool.tell(), _sha256(spool)
+            spool.seek(0)
+            default_storage.delete(name)  # a leftover of an earlier attempt: keep the name stable
+            saved = default_storage.save(name, File(spool, name=name))
+    except Exception as exc:
+        logger.exception("dataset %s failed", dataset.pk)
+        mine.update(status=Dataset.Status.FAILED, error=_reason(exc)[:2000], finished_at=timezone.now())
+        return Dataset.objects.get(pk=dataset.pk)
+    manifest = _manifest(dataset, counts=counts, sha256=sha256, size_bytes=size, file=saved.rsplit("/", 1)[-1])
+    done = mine.update(
+        status=Dataset.Status.READY,
+        progress=1.0,
+        file=saved,
+        sha256=sha256,
+        size_bytes=size,
+        manifest=manifest,
+        finished_at=timezone.now(),
+    )
+    if not done:  # retried or deleted meanwhile: the newer attempt owns the name
+        logger.warning("dataset %s: attempt %s lost its claim", dataset.pk, dataset.attempts)
+    return Dataset.objects.filter(pk=dataset.pk).first()
+
+
+def dataset_filename(dataset: Dataset) -> str:
+    """The download's file name: the dataset's name made safe, and its id."""
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in dataset.name).strip("-")[:60] or "dataset"
+    return f"{safe}-{str(dataset.pk)[:8]}.{EXTENSIONS[dataset.format]}"

@@ -1,0 +1,243 @@
+"""Every export read back by the tools people use: pycocotools for COCO, the standard
+library for JSONL and CSV, PyAV for frame accuracy."""
+
+import csv
+import io
+import json
+import re
+import uuid
+import zipfile
+from pathlib import Path
+
+import av
+import pytest
+from django.core.files.storage import default_storage
+from PIL import Image
+from pycocotools.coco import COCO
+
+from annotator.exports.csv_rows import COLUMNS
+from annotator.exports.frames import jpeg
+from annotator.models import Dataset, Task
+from annotator.services.datasets import dataset_build, dataset_create
+from annotator.snippet_kind import validate_result
+from tests.annotator.labelling import SHOPPER, event_label, ingest_clip, snippet_label
+
+pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::DeprecationWarning:pycocotools")]
+
+PSEUDONYM = {prefix: re.compile(rf"^{prefix}_[0-9a-f]{{16}}$") for prefix in ("v", "e", "a")}
+JSONL_KEYS = {
+    "action",
+    "boxes",
+    "frames",
+    "kind",
+    "label",
+    "labelled_at",
+    "model_version",
+    "position",
+    "predicted",
+    "provenance",
+    "quantity",
+    "schema",
+    "sku",
+    "snippet",
+    "store",
+    "verdict",
+}
+SNIPPET_KEYS = {"id", "external_id", "camera", "container", "sha256", "fps", "width", "height", "frame_count"}
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def visits(s001, alice):
+    """Two visits' events with every verdict; returns the visit ids."""
+    first, second = uuid.uuid4(), uuid.uuid4()
+    event_label(store=s001, associate=alice, visit_id=first, verdict="confirm")
+    event_label(store=s001, associate=alice, visit_id=first, verdict="correct", final_sku="SKU-0003")
+    event_label(store=s001, associate=alice, visit_id=second, verdict="reject", confidence=0.31)
+    event_label(store=s001, associate=alice, visit_id=second, verdict="missed", sku="SKU-0002", action="put_back")
+    return [first, second]
+
+
+def workbench_result(task_like, clip, frames) -> dict:
+    """Boxes as the workbench submits them, cleaned by the kind's own validator."""
+    boxes = [{k: b[k] for k in ("frame", "label", "x", "y", "w", "h")} for b in clip.boxes if b["frame"] in frames]
+    return validate_result(task_like, {"action": "take", "sku": "SKU-0002", "boxes": boxes})
+
+
+@pytest.fixture
+def annotated(s001, alice):
+    """Two real clips (H.264/MP4 and VP9/WebM) annotated at several frames."""
+    result = []
+    for external_id, codec, frames in (("clip-mp4", "h264", {3, 4, 17, 25}), ("clip-webm", "vp9", {0, 14, 29})):
+        snippet, clip = ingest_clip(s001, external_id=external_id, codec=codec, seconds=2.0, seed=len(result))
+        geometry = {"width": clip.width, "height": clip.height, "frame_count": clip.frame_count}
+        task_like = Task(store=s001, payload=geometry)
+        human = workbench_result(task_like, clip, frames)
+        label = snippet_label(store=s001, associate=alice, snippet=snippet, boxes=human["boxes"], sku=human["sku"])
+        result.append((snippet, clip, label, human))
+    return result
+
+
+def build(fmt: str, by, **filters) -> tuple[Dataset, bytes]:
+    dataset = dataset_build(dataset_id=dataset_create(name=f"t {fmt}", format=fmt, filters=filters, by=by).pk)
+    assert dataset.status == "ready", dataset.error
+    with default_storage.open(dataset.file.name, "rb") as f:
+        return dataset, f.read()
+
+
+def assert_private(data: bytes, visit_ids) -> None:
+    assert SHOPPER.encode() not in data
+    for visit_id in visit_ids:
+        assert str(visit_id).encode() not in data
+        assert visit_id.hex.encode() not in data
+
+
+def test_jsonl_rows_follow_the_schema(s001, carol, visits, annotated):
+    dataset, data = build("jsonl", carol)
+    lines = data.decode("utf-8").splitlines()
+    assert len(lines) == dataset.items == 6
+    rows = [json.loads(line) for line in lines]
+    for position, row in enumerate(rows):
+        assert set(row) == JSONL_KEYS
+        assert row["schema"] == "loupe.dataset.jsonl/1"
+        assert row["position"] == position
+        assert row["store"] == "S001"
+        assert row["model_version"] == "model-7"
+        assert row["kind"] in ("visit_event", "snippet")
+        assert set(row["provenance"]) == {"visit", "event", "associate", "occurred_at"}
+        assert PSEUDONYM["a"].match(row["provenance"]["associate"])
+        assert isinstance(row["boxes"], list)
+        if row["kind"] == "snippet":
+            assert set(row["snippet"]) == SNIPPET_KEYS
+            assert row["verdict"] == "annotated"
+            assert row["provenance"]["visit"] is None
+            assert row["frames"] == [min(b["frame"] for b in row["boxes"]), max(b["frame"] for b in row["boxes"])]
+            for box in row["boxes"]:
+                assert set(box) == {"frame", "label", "x", "y", "w", "h"}
+                assert box["label"] in ("hand", "product")
+            assert isinstance(row["predicted"], dict)
+        else:
+            assert PSEUDONYM["v"].match(row["provenance"]["visit"])
+            assert row["provenance"]["occurred_at"] == "2026-05-01T10:00:00+00:00"
+            assert row["snippet"] is None and row["frames"] is None and row["boxes"] == []
+    by_verdict = {row["verdict"]: row for row in rows if row["kind"] == "visit_event"}
+    assert by_verdict["confirm"]["sku"] == "SKU-0001" and by_verdict["confirm"]["predicted"]["confidence"] == 0.62
+    assert by_verdict["correct"]["sku"] == "SKU-0003" and by_verdict["correct"]["predicted"]["sku"] == "SKU-0001"
+    assert by_verdict["reject"]["sku"] is None and by_verdict["reject"]["action"] is None
+    assert by_verdict["missed"]["predicted"] is None and by_verdict["missed"]["provenance"]["event"] is None
+    assert by_verdict["missed"]["action"] == "put_back"
+    # Events of one visit share a pseudonym; the two visits differ.
+    pseudonyms = [by_verdict[v]["provenance"]["visit"] for v in ("confirm", "correct", "reject", "missed")]
+    assert pseudonyms[0] == pseudonyms[1] != pseudonyms[2] == pseudonyms[3]
+    assert_private(data, visits)
+
+
+def test_csv_has_one_row_per_validated_event(s001, carol, visits, annotated):
+    dataset, data = build("csv", carol)
+    assert data.startswith(b"label,position,visit,")
+    reader = csv.DictReader(io.StringIO(data.decode("utf-8"), newline=""))
+    assert tuple(reader.fieldnames) == COLUMNS
+    rows = list(reader)
+    assert len(rows) == dataset.items == 4  # the snippet labels are not events
+    for position, row in enumerate(rows):
+        assert int(row["position"]) == position
+        uuid.UUID(row["label"])
+        assert PSEUDONYM["v"].match(row["visit"])
+        assert row["store"] == "S001"
+        assert row["occurred_at"] == "2026-05-01T10:00:00+00:00"
+        assert row["labelled_at"].endswith("Z")
+        assert row["verdict"] in ("confirm", "correct", "reject", "missed")
+        assert row["model_version"] == "model-7"
+        if row["verdict"] == "missed":
+            assert row["event"] == row["predicted_sku"] == row["predicted_confidence"] == ""
+        else:
+            assert PSEUDONYM["e"].match(row["event"])
+            assert 0 <= float(row["predicted_confidence"]) <= 1
+            assert row["predicted_action"] in ("take", "put_back")
+        if row["verdict"] == "reject":
+            assert row["final_sku"] == row["final_action"] == row["final_quantity"] == ""
+        else:
+            assert row["final_action"] in ("take", "put_back") and int(row["final_quantity"]) >= 1
+    assert [r["final_sku"] for r in rows] == ["SKU-0001", "SKU-0003", "", "SKU-0002"]
+    assert_private(data, visits)
+
+
+def decode_sequentially(clip_bytes: bytes, container: str, frame: int) -> Image.Image:
+    with av.open(io.BytesIO(clip_bytes), format={"mp4": "mov", "webm": "matroska"}[container]) as source:
+        for index, decoded in enumerate(source.decode(video=0)):
+            if index == frame:
+                return decoded.to_image()
+    raise AssertionError(f"no frame {frame}")
+
+
+def test_coco_loads_in_pycocotools_with_every_image_present_and_boxes_unchanged(s001, carol, tmp_path, annotated):
+    dataset, data = build("coco", carol)
+    root = tmp_path / "coco"
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.testzip() is None
+        assert all(info.date_time == (1980, 1, 1, 0, 0, 0) for info in archive.infolist())
+        archive.extractall(root)
+
+    coco = COCO(str(root / "annotations.json"))
+
+    expected_images = sum(len({b["frame"] for b in human["boxes"]}) for *_, human in annotated)
+    assert len(coco.getImgIds()) == expected_images == dataset.manifest["counts"]["images"]
+    assert len(coco.getAnnIds()) == sum(len(human["boxes"]) for *_, human in annotated)
+    names = {c["name"] for c in coco.loadCats(coco.getCatIds())}
+    assert {"hand", "product", "SKU-0001", "SKU-0005"} <= names
+    hand = coco.getCatIds(catNms=["hand"])[0]
+    sku = coco.getCatIds(catNms=["SKU-0002"])[0]
+    for snippet, clip, label, human in annotated:
+        images = [img for img in coco.loadImgs(coco.getImgIds()) if img["label"] == str(label.id)]
+        assert sorted(img["frame"] for img in images) == sorted({b["frame"] for b in human["boxes"]})
+        for img in images:
+            path = root / img["file_name"]
+            assert path.is_file()
+            with Image.open(path) as picture:
+                assert picture.size == (img["width"], img["height"]) == (clip.width, clip.height)
+            # Frame-accurate: the very frame a sequential decode reaches, encoded the same way.
+            assert path.read_bytes() == jpeg(decode_sequentially(clip.data, snippet.container, img["frame"]))
+            drawn = sorted(
+                ([b["x"], b["y"], b["w"], b["h"]], hand if b["label"] == "hand" else sku)
+                for b in human["boxes"]
+                if b["frame"] == img["frame"]
+            )
+            exported = sorted((a["bbox"], a["category_id"]) for a in coco.loadAnns(coco.getAnnIds(imgIds=img["id"])))
+            assert exported == drawn
+            for a in coco.loadAnns(coco.getAnnIds(imgIds=img["id"])):
+                assert a["area"] == a["bbox"][2] * a["bbox"][3] and a["iscrowd"] == 0
+                assert coco.annToMask(a).sum() > 0
+    assert SHOPPER.encode() not in (root / "annotations.json").read_bytes()
+
+
+def test_exports_never_carry_shopper_tokens_and_pseudonyms_differ_per_dataset(s001, carol, visits, annotated):
+    _, first_data = build("jsonl", carol)
+    _, second_data = build("jsonl", carol)
+    _, coco_data = build("coco", carol)
+    for data in (first_data, second_data):
+        assert_private(data, visits)
+    with zipfile.ZipFile(io.BytesIO(coco_data)) as archive:
+        for name in archive.namelist():
+            assert SHOPPER.encode() not in archive.read(name)
+
+    def visit_pseudonyms(data: bytes) -> set[str]:
+        return {json.loads(line)["provenance"]["visit"] for line in data.splitlines()} - {None}
+
+    assert len(visit_pseudonyms(first_data)) == 2
+    assert not visit_pseudonyms(first_data) & visit_pseudonyms(second_data)
+
+
+def test_a_coco_dataset_of_labels_without_boxes_is_a_valid_empty_coco(s001, alice, carol, tmp_path):
+    snippet, _ = ingest_clip(s001, external_id="clip-empty", scene="none")
+    snippet_label(store=s001, associate=alice, snippet=snippet, boxes=[], action="none", sku=None)
+    dataset, data = build("coco", carol)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert archive.namelist() == ["annotations.json"]
+        archive.extractall(tmp_path)
+    coco = COCO(str(Path(tmp_path) / "annotations.json"))
+    assert coco.getImgIds() == [] and dataset.manifest["counts"]["labels_without_boxes"] == 1
