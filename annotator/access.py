@@ -4,13 +4,15 @@ learn that another store's task exists."""
 
 import uuid
 
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.db.models.functions import Now
 from django.http import Http404
 
-from annotator.models import Queue, Slot, Snippet, Task
+from annotator.models import Annotation, Queue, Slot, Snippet, Task
 from catalog import roles
 from catalog.access import stores_for_user
+from catalog.models import Store
 
 
 def _as_uuid(value) -> uuid.UUID:
@@ -82,3 +84,55 @@ def snippet_for_viewer(user, snippet_id) -> tuple[Snippet, Task | None]:
     if slot is None:
         raise Http404("No such snippet.")
     return snippet, slot.task
+
+
+# Supervisors: every object of the stores they are granted, nothing else (404).
+
+
+def _supervised(user):
+    return stores_for_user(user) if roles.is_supervisor(user) else Store.objects.none()
+
+
+def queue_for_supervisor(user, queue_id) -> Queue:
+    try:
+        return Queue.objects.select_related("store").get(pk=_as_uuid(queue_id), store__in=_supervised(user))
+    except Queue.DoesNotExist:
+        raise Http404("No such queue.") from None
+
+
+def task_for_supervisor(user, task_id) -> Task:
+    try:
+        return Task.objects.select_related("queue__store").get(pk=_as_uuid(task_id), store__in=_supervised(user))
+    except Task.DoesNotExist:
+        raise Http404("No such task.") from None
+
+
+def slot_for_supervisor(user, slot_id: int) -> Slot:
+    try:
+        return Slot.objects.select_related("task", "holder").get(pk=slot_id, task__store__in=_supervised(user))
+    except Slot.DoesNotExist:
+        raise Http404("No such lease.") from None
+
+
+def annotation_for_supervisor(user, annotation_id) -> Annotation:
+    try:
+        return Annotation.objects.select_related("task__queue__store", "associate", "slot").get(
+            pk=_as_uuid(annotation_id), task__store__in=_supervised(user)
+        )
+    except Annotation.DoesNotExist:
+        raise Http404("No such annotation.") from None
+
+
+def associate_for_supervisor(user, username: str):
+    """An active associate granted at least one of the supervisor's stores, by username, or None."""
+    return (
+        get_user_model()
+        .objects.filter(
+            username=username,
+            is_active=True,
+            groups__name=roles.ASSOCIATE,
+            storeaccess__store__in=_supervised(user),
+        )
+        .distinct()
+        .first()
+    )

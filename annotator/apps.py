@@ -7,5 +7,7 @@ class AnnotatorConfig(AppConfig):
 
     def ready(self) -> None:
         from annotator import snippet_kind
+        from annotator.views import supervise
 
         snippet_kind.register()
+        supervise.register_panels()

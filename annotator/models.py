@@ -261,6 +261,7 @@ class Label(models.Model):
             models.Index(fields=["created_at", "seq"], name="label_created"),
         ]
 
+
 class Dataset(models.Model):
     """A named, immutable version of training data: its filters are resolved to a frozen list
     of labels (`DatasetItem`) when it is created, and a background task (queue "exports")
@@ -318,3 +319,19 @@ class DatasetItem(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["dataset", "position"], name="dataset_item_position")]
 
+
+class QueueDepthSample(models.Model):
+    """A queue's depth and live leases at one moment, for the depth-over-time chart.
+
+    Written once a minute by `manage.py queue_depth_sample --every 60` (next to the worker in
+    `make run`); old samples are pruned by the same command.
+    """
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="depth_samples")
+    at = models.DateTimeField()
+    depth = models.PositiveIntegerField()
+    in_progress = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["at"]
+        indexes = [models.Index(fields=["queue", "at"], name="depthsample_queue_at")]

@@ -2,15 +2,19 @@
 
 import datetime as dt
 from dataclasses import dataclass
+from dataclasses import field as dataclasses_field
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, Min, Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Min, Q, QuerySet, Sum
 from django.db.models.functions import Now
 from django.utils import timezone
 
 from annotator.access import queues_for_associate
-from annotator.models import Queue, Slot, Task
+from annotator.models import Annotation, Label, Queue, QueueDepthSample, Slot, Task, TaskExclusion
 from annotator.services.work import claimable_slots
+from catalog import roles
 from catalog.access import stores_for_user
+from catalog.stats import grouped_percentiles
 
 # A task due within this window is "at risk" on the supervisor's page.
 AT_RISK_WINDOW = dt.timedelta(minutes=5)
@@ -64,10 +68,17 @@ def queue_summaries(*, user, queues: QuerySet[Queue] | None = None, for_work: bo
     stores. With `for_work`, the counts leave out tasks this user may not be offered again
     (already annotated by them, or released/excluded), so "waiting" means "waiting for you".
     """
+    queues = (queues if queues is not None else supervised_queues(user=user)).filter(store__in=stores_for_user(user))
+    return _summaries(queues, user=user if for_work else None)
+
+
+def store_queue_summaries(*, stores) -> list[QueueSummary]:
+    """`queue_summaries` of every queue of `stores` (the caller has checked the stores)."""
+    return _summaries(Queue.objects.filter(store__in=stores))
+
+
+def _summaries(queues: QuerySet[Queue], *, user=None) -> list[QueueSummary]:
     now = timezone.now()
-    queues = (queues if queues is not None else supervised_queues(user=user)).filter(
-        store__in=stores_for_user(user)
-    )
     queues = list(queues.select_related("store").order_by("store__code", "kind", "name"))
     if not queues:
         return []
@@ -77,7 +88,7 @@ def queue_summaries(*, user, queues: QuerySet[Queue] | None = None, for_work: bo
     free = ~live
     slots = Slot.objects.filter(queue__in=queues, state=Slot.State.OPEN)
     tasks = Task.objects.filter(queue__in=queues, status=Task.Status.OPEN)
-    if for_work:
+    if user is not None:
         slots = slots.exclude(task__slots__holder=user).exclude(task__exclusions__user=user)
         tasks = tasks.exclude(slots__holder=user).exclude(exclusions__user=user)
     slot_rows = {
@@ -118,9 +129,7 @@ def queue_summaries(*, user, queues: QuerySet[Queue] | None = None, for_work: bo
 
 def held_slot(*, associate, task: Task) -> Slot | None:
     """The associate's slot of this task while their lease on it is live (database clock)."""
-    return Slot.objects.filter(
-        task=task, holder=associate, state=Slot.State.OPEN, lease_expires_at__gte=Now()
-    ).first()
+    return Slot.objects.filter(task=task, holder=associate, state=Slot.State.OPEN, lease_expires_at__gte=Now()).first()
 
 
 @dataclass(frozen=True)
@@ -200,3 +209,213 @@ def task_lookahead(*, associate, queue: Queue | None = None, limit: int = 1) -> 
         }
         for task in (tasks[task_id] for task_id in task_ids)
     ]
+
+
+# Supervisor's console: depth over time, associates ---------------------------------------------
+
+
+def queue_depth_series(*, stores, since: dt.datetime) -> dict[str, list[dict]]:
+    """Depth samples of the stores' queues since `since`, per queue label ("S001 · Visit
+    validation"), oldest first: `{label: [{"at", "depth", "in_progress"}]}`."""
+    rows = (
+        QueueDepthSample.objects.filter(queue__store__in=stores, at__gte=since)
+        .order_by("at")
+        .values_list("queue__store__code", "queue__name", "at", "depth", "in_progress")
+    )
+    series: dict[str, list[dict]] = {}
+    for store, name, at, depth, in_progress in rows:
+        series.setdefault(f"{store} · {name}", []).append(
+            {"at": at.isoformat(), "depth": depth, "in_progress": in_progress}
+        )
+    return series
+
+
+def queue_depths() -> list[tuple[Queue, int, int]]:
+    """(queue, depth, in_progress) of every queue now: one grouped query (the sampler's read)."""
+    now = timezone.now()
+    live = Q(holder__isnull=False, lease_expires_at__gte=now)
+    counts = {
+        row["queue"]: (row["depth"], row["in_progress"])
+        for row in Slot.objects.filter(state=Slot.State.OPEN)
+        .values("queue")
+        .annotate(depth=Count("id", filter=~live), in_progress=Count("id", filter=live))
+    }
+    return [(queue, *counts.get(queue.pk, (0, 0))) for queue in Queue.objects.all()]
+
+
+def accepted_annotations(*, stores, since: dt.datetime) -> QuerySet[Annotation]:
+    """Annotations on the stores' tasks since `since`, without those a supervisor rejected
+    (a rejected annotation's slot is cancelled, see `annotation_reject`)."""
+    return Annotation.objects.filter(task__store__in=stores, created_at__gte=since).exclude(
+        slot__state=Slot.State.CANCELLED
+    )
+
+
+@dataclass(frozen=True)
+class Throughput:
+    associate: str
+    last_hour: int
+    last_day: int
+    median_active_s: float | None
+
+
+def throughput(*, stores) -> list[Throughput]:
+    """Per associate: tasks done in the last hour and day, median active seconds per task (day)."""
+    now = timezone.now()
+    day = accepted_annotations(stores=stores, since=now - dt.timedelta(days=1))
+    counts = day.values("associate__username").annotate(
+        last_day=Count("id"), last_hour=Count("id", filter=Q(created_at__gte=now - dt.timedelta(hours=1)))
+    )
+    medians = grouped_percentiles(day, F("associate__username"), F("active_seconds"), (0.5,))
+    return sorted(
+        (
+            Throughput(
+                associate=row["associate__username"],
+                last_hour=row["last_hour"],
+                last_day=row["last_day"],
+                median_active_s=medians.get(row["associate__username"], {}).get(0.5),
+            )
+            for row in counts
+        ),
+        key=lambda item: (-item.last_day, item.associate),
+    )
+
+
+@dataclass
+class AssociateFigures:
+    user_id: int
+    username: str
+    stores: list[str]
+    tasks_done: int = 0
+    active_s: float = 0.0
+    # {kind: median active seconds per task}
+    median_s_by_kind: dict = dataclasses_field(default_factory=dict)
+    releases: int = 0
+    recent_release_reasons: list = dataclasses_field(default_factory=list)
+    rejected: int = 0
+    corrections: int = 0
+    # (agreeing, compared) pairs of labels on one event: with other associates on the same
+    # task (overlap), and with a later audit or dispute review of the same event.
+    agreement_others: tuple[int, int] = (0, 0)
+    agreement_audits: tuple[int, int] = (0, 0)
+
+    @staticmethod
+    def _share(pair: tuple[int, int]) -> float | None:
+        return pair[0] / pair[1] if pair[1] else None
+
+    @property
+    def agreement_others_share(self) -> float | None:
+        return self._share(self.agreement_others)
+
+    @property
+    def agreement_audits_share(self) -> float | None:
+        return self._share(self.agreement_audits)
+
+
+CORRECTING_VERDICTS = ("correct", "reject", "missed")
+AGREEMENT_LABEL_LIMIT = 50_000
+
+
+def associates_of(*, stores) -> QuerySet:
+    """Active associates granted at least one of `stores`."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=roles.ASSOCIATE, storeaccess__store__in=stores)
+        .distinct()
+        .order_by("username")
+    )
+
+
+def associate_figures(*, stores, since: dt.datetime) -> list[AssociateFigures]:
+    """The associates page: per associate of `stores`, their work on those stores since `since`."""
+    people = {
+        user.pk: AssociateFigures(user_id=user.pk, username=user.get_username(), stores=[])
+        for user in associates_of(stores=stores)
+    }
+    if not people:
+        return []
+    for user_id, code in (
+        get_user_model()
+        .objects.filter(pk__in=people, storeaccess__store__in=stores)
+        .values_list("pk", "storeaccess__store__code")
+        .order_by("storeaccess__store__code")
+    ):
+        people[user_id].stores.append(code)
+    annotations = Annotation.objects.filter(task__store__in=stores, created_at__gte=since, associate_id__in=people)
+    accepted = annotations.exclude(slot__state=Slot.State.CANCELLED)
+    for row in accepted.values("associate_id").annotate(n=Count("id"), active=Sum("active_seconds")):
+        people[row["associate_id"]].tasks_done = row["n"]
+        people[row["associate_id"]].active_s = row["active"] or 0.0
+    for kind in accepted.values_list("kind", flat=True).distinct().order_by():
+        medians = grouped_percentiles(accepted.filter(kind=kind), F("associate_id"), F("active_seconds"), (0.5,))
+        for user_id, values in medians.items():
+            people[user_id].median_s_by_kind[kind] = values[0.5]
+    for row in annotations.filter(slot__state=Slot.State.CANCELLED).values("associate_id").annotate(n=Count("id")):
+        people[row["associate_id"]].rejected = row["n"]
+    releases = TaskExclusion.objects.filter(
+        task__store__in=stores, created_at__gte=since, cause=TaskExclusion.Cause.RELEASED, user_id__in=people
+    )
+    for row in releases.values("user_id").annotate(n=Count("id")):
+        people[row["user_id"]].releases = row["n"]
+    for user_id, reason in releases.order_by("-created_at").values_list("user_id", "reason")[:500]:
+        reasons = people[user_id].recent_release_reasons
+        if len(reasons) < 3 and reason:
+            reasons.append(reason)
+    labels = Label.objects.filter(store__in=stores, created_at__gte=since, associate_id__in=people)
+    for row in labels.filter(verdict__in=CORRECTING_VERDICTS).values("associate_id").annotate(n=Count("seq")):
+        people[row["associate_id"]].corrections = row["n"]
+    _agreement(people, stores=stores, since=since)
+    return list(people.values())
+
+
+def _agreement(people: dict[int, AssociateFigures], *, stores, since: dt.datetime) -> None:
+    """Pairs of labels on the same event by two people: same task (overlap) → agreement with
+    others; the other from an audit or dispute task → agreement with audits. Two labels agree
+    when their verdict and the human's reading (`human`) are the same."""
+    shared = (
+        Label.objects.filter(store__in=stores, created_at__gte=since, event_id__isnull=False)
+        .values("event_id")
+        .annotate(n=Count("seq"))
+        .filter(n__gt=1)
+        .values("event_id")
+    )
+    rows = list(
+        Label.objects.filter(event_id__in=shared)
+        .order_by("event_id", "seq")
+        .values_list("event_id", "task_id", "task__purpose", "associate_id", "verdict", "human")[:AGREEMENT_LABEL_LIMIT]
+    )
+    by_event: dict = {}
+    for row in rows:
+        by_event.setdefault(row[0], []).append(row)
+    tallies: dict[tuple[int, str], list[int]] = {}
+    for labels in by_event.values():
+        for _, task_id, purpose, associate_id, verdict, human in labels:
+            if associate_id not in people or purpose in ("audit", "dispute"):
+                continue
+            for _, other_task, other_purpose, other_id, other_verdict, other_human in labels:
+                if other_id == associate_id:
+                    continue
+                if other_task == task_id:
+                    key = "others"
+                elif other_purpose in ("audit", "dispute"):
+                    key = "audits"
+                else:
+                    continue
+                tally = tallies.setdefault((associate_id, key), [0, 0])
+                tally[0] += verdict == other_verdict and human == other_human
+                tally[1] += 1
+    for (associate_id, key), (agree, total) in tallies.items():
+        setattr(people[associate_id], f"agreement_{key}", (agree, total))
+
+
+def annotations_for_review(*, stores, associate_id: int | None = None, limit: int = 50) -> list[Annotation]:
+    """The latest submitted annotations of the stores (optionally one associate's), newest first."""
+    annotations = Annotation.objects.filter(task__store__in=stores)
+    if associate_id is not None:
+        annotations = annotations.filter(associate_id=associate_id)
+    return list(annotations.select_related("associate", "task__queue__store", "slot").order_by("-created_at")[:limit])
+
+
+def open_tasks(*, queue: Queue, limit: int = 50) -> list[Task]:
+    """A queue's open tasks in claim order (priority, then due), for the queue control page."""
+    return list(Task.objects.filter(queue=queue, status=Task.Status.OPEN).order_by("-priority", "due_at")[:limit])

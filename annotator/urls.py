@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotator.views import datasets, media, task, work
+from annotator.views import datasets, media, supervise, task, work
 
 app_name = "annotator"
 
@@ -14,7 +14,18 @@ urlpatterns = [
     path("work/tasks/<uuid:task_id>/release/", task.release, name="release"),
     path("work/products/", task.product_search, name="product_search"),
     path("work/products/<int:product_id>/image", task.product_image, name="product_image"),
-    path("supervise/", work.supervise, name="supervise"),
+    path("supervise/", supervise.console_page, name="supervise"),
+    path("supervise/panel/", supervise.panel, name="supervise_panel"),
+    path("supervise/queues/<uuid:queue_id>/", supervise.queue_page, name="supervise_queue"),
+    path("supervise/queues/<uuid:queue_id>/pause/", supervise.queue_pause, name="queue_pause"),
+    path("supervise/queues/<uuid:queue_id>/members/", supervise.queue_member, name="queue_member"),
+    path("supervise/tasks/<uuid:task_id>/priority/", supervise.task_priority, name="task_priority"),
+    path("supervise/tasks/<uuid:task_id>/reassign/", supervise.task_reassign, name="task_reassign"),
+    path("supervise/leases/<int:slot_id>/release/", supervise.lease_release, name="lease_release"),
+    path("supervise/associates/", supervise.associates_page, name="associates"),
+    path("supervise/associates/<str:username>/stores/", supervise.associate_store, name="associate_store"),
+    path("supervise/annotations/<uuid:annotation_id>/", supervise.annotation_page, name="annotation"),
+    path("supervise/annotations/<uuid:annotation_id>/reject/", supervise.annotation_reject, name="annotation_reject"),
     path("media/snippets/<uuid:snippet_id>/video", media.snippet_video, name="snippet_video"),
     path("media/snippets/<uuid:snippet_id>/poster", media.snippet_poster, name="snippet_poster"),
     path("media/snippets/<uuid:snippet_id>/thumbnail", media.snippet_thumbnail, name="snippet_thumbnail"),

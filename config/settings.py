@@ -181,6 +181,10 @@ TASKS = {
 WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS")
 WEBHOOK_ALLOW_PRIVATE_NETWORKS = env_bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", False)
 
+# Prometheus scrapers present `Authorization: Bearer <METRICS_TOKEN>` at /metrics (all stores);
+# unset, /metrics answers only supervisors' and integrations' sessions and tokens.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

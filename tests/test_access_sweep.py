@@ -113,6 +113,18 @@ URL_KWARGS: dict[str, Callable[[World], dict[str, Any]]] = {
     "api-visit-bulk": lambda w: {},
     "api-visit-detail": lambda w: {"visit_id": w.visit.pk},
     "api-receipt-detail": lambda w: {"receipt_id": w.receipt.pk},
+    "annotator:supervise_queue": lambda w: {"queue_id": w.validation_queue.pk},
+    "annotator:queue_pause": lambda w: {"queue_id": w.validation_queue.pk},
+    "annotator:queue_member": lambda w: {"queue_id": w.validation_queue.pk},
+    "annotator:task_priority": lambda w: {"task_id": w.task.pk},
+    "annotator:task_reassign": lambda w: {"task_id": w.task.pk},
+    "annotator:lease_release": lambda w: {"slot_id": w.task.slots.get(index=0).pk},
+    "annotator:associate_store": lambda w: {"username": "alice"},
+    "annotator:annotation": lambda w: {"annotation_id": w.annotation.pk},
+    "annotator:annotation_reject": lambda w: {"annotation_id": w.annotation.pk},
+    "validation:calibration": lambda w: {},
+    "validation:calibration_apply": lambda w: {"code": "S001"},
+    "validation:store_policy": lambda w: {"code": "S001"},
     "api-visit-dispute": lambda w: {"visit_id": w.visit.pk},
     "validation:dispute_open": lambda w: {"visit_id": w.visit.pk},
     "api-label-list": lambda w: {},
@@ -173,6 +185,7 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
 MULTIPART = {"api-snippet-create"}
 QUERIES: dict[str, Callable[[World], dict[str, str]]] = {
     "api-task-lookahead": lambda w: {"queue": str(w.validation_queue.pk), "limit": "5"},
+    "validation:calibration": lambda w: {"store": "S001"},
     "annotator:product_search": lambda w: {"task": str(w.task.pk), "q": "S001"},
     "api-label-list": lambda w: {"store": "S001"},
 }
@@ -207,6 +220,11 @@ NOT_OBJECT_SCOPED: dict[str, str] = {
     "annotator:work": "the associate's own queues",
     "annotator:claim": "claims from the associate's own queues (claim_queue names one)",
     "annotator:supervise": "queues of the supervisor's own stores",
+    "annotator:supervise_panel": "a console panel over the supervisor's own stores",
+    "annotator:associates": "associates and work of the supervisor's own stores",
+    "validation:dashboard_charts": "chart series of the supervisor's own stores",
+    "api-metrics": "queue and turnaround figures of the caller's own stores",
+    "validation:prometheus": "the same figures as text, the caller's own stores (all with METRICS_TOKEN)",
 }
 
 PUBLIC: dict[str, str] = {

@@ -1,4 +1,5 @@
-"""The associate's work home, claiming, the task page, and the supervisor's queues page."""
+"""The associate's work home, claiming and the task page (the supervisor's console is in
+`annotator.views.supervise`)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, user_passes_test
@@ -9,9 +10,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from annotator import kinds
 from annotator.access import queue_for_associate, task_for_associate
-from annotator.selectors import held_slot, queue_summaries, supervised_queues, work_queues
+from annotator.selectors import held_slot, queue_summaries, work_queues
 from annotator.services.work import task_claim
-from catalog.roles import is_associate, is_supervisor
+from catalog.roles import is_associate
 
 
 @require_GET
@@ -56,14 +57,3 @@ def task(request: HttpRequest, task_id) -> HttpResponse:
         {"task": task, "slot": slot, "kind": kinds.get(task.kind), "payload": payload, "now": timezone.now()},
     )
 
-
-@require_GET
-@login_required
-@user_passes_test(is_supervisor)
-def supervise(request: HttpRequest) -> HttpResponse:
-    context = {
-        "summaries": queue_summaries(user=request.user, queues=supervised_queues(user=request.user)),
-        "now": timezone.now(),
-    }
-    template = "annotator/supervise.html#queues" if request.htmx else "annotator/supervise.html"
-    return render(request, template, context)

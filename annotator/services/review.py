@@ -1,0 +1,78 @@
+"""A supervisor's review of submitted work: rejecting an annotation sends its task back.
+
+Rejecting cancels the annotation's slot (the annotation stays, linked to it, as the record of
+what was rejected) and opens a fresh slot in its place, so the task needs one more
+annotation again. The rejected associate keeps holding the cancelled slot, which the unique
+(task, holder) constraint turns into "never offered this task again"; a `TaskExclusion` with
+cause `rejected` says so explicitly (and survives a later reassign attempt by a claim).
+
+What a kind did on submit (for a visit: the verdicts applied, a receipt issued) is not
+undone here: the next annotation of the task goes through the kind's on_submit again.
+"""
+
+from django.db import transaction
+from django.db.models import F, Max
+from django.http import Http404
+
+from annotator.models import Annotation, Slot, Task, TaskExclusion
+from catalog import roles
+from catalog.access import user_has_store
+from catalog.errors import Conflict, LoupeError
+from catalog.services.policy import control_record
+
+COMMENT_MAX = 500
+
+
+@transaction.atomic
+def annotation_reject(*, supervisor, annotation: Annotation, comment: str) -> Slot:
+    """Reject a submitted annotation with a comment; returns the task's new open slot.
+
+    Locks the task row, then the annotation's slot. 404 outside the supervisor's stores; 400
+    `comment_required` without a comment; 409 `already_rejected` the second time. The task is
+    open again (done → open, one annotation fewer), its new slot keeps the task's place in
+    the queue (same priority, due_at and created_at); the associate gets a TaskExclusion
+    (cause rejected, the comment as reason).
+    """
+    comment = (comment or "").strip()
+    if not comment:
+        raise LoupeError("Say why the work is rejected.", code="comment_required", field="comment")
+    if len(comment) > COMMENT_MAX:
+        raise LoupeError(f"At most {COMMENT_MAX} characters.", code="comment_too_long", field="comment")
+    task = Task.objects.select_for_update().filter(pk=annotation.task_id).first()
+    if task is None or not roles.is_supervisor(supervisor) or not user_has_store(supervisor, task.store):
+        raise Http404("No such annotation.")
+    changed = Slot.objects.filter(pk=annotation.slot_id, state=Slot.State.DONE).update(state=Slot.State.CANCELLED)
+    if changed != 1:
+        raise Conflict("This annotation was already rejected.", code="already_rejected")
+    index = (Slot.objects.filter(task=task).aggregate(top=Max("index"))["top"] or 0) + 1
+    slot = Slot.objects.create(
+        task=task,
+        index=index,
+        queue_id=task.queue_id,
+        priority=task.priority,
+        due_at=task.due_at,
+        created_at=task.created_at,
+    )
+    Task.objects.filter(pk=task.pk).update(
+        annotations_done=F("annotations_done") - 1, status=Task.Status.OPEN, done_at=None
+    )
+    TaskExclusion.objects.update_or_create(
+        task=task,
+        user_id=annotation.associate_id,
+        defaults={"cause": TaskExclusion.Cause.REJECTED, "reason": comment},
+    )
+    control_record(
+        store_id=task.store_id,
+        actor=supervisor,
+        action="annotation_reject",
+        target=f"task:{task.pk}",
+        old={"annotation": str(annotation.pk), "associate": annotation.associate.get_username(), "status": task.status},
+        new={"status": Task.Status.OPEN, "slot": slot.pk},
+        comment=comment,
+    )
+    return slot
+
+
+def annotation_is_rejected(annotation: Annotation) -> bool:
+    return annotation.slot.state == Slot.State.CANCELLED
+

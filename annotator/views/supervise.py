@@ -1,0 +1,272 @@
+"""The supervisor's console: live queues and panels, queue control, associates, review.
+
+Every page is for supervisors (403 for anyone else signed in) and shows only their stores;
+every object named in a URL or a form is found through `annotator.access.*_for_supervisor`
+(404 outside their stores). Every change is a POST (CSRF) that calls a service in
+`annotator.services.control` / `.review`, which records it in the audit trail, then goes
+back to the page it came from (`next`, same host only). Bad input answers 400 with the
+error on a small page (or as text for htmx).
+"""
+
+import datetime as dt
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from annotator import console
+from annotator.access import (
+    annotation_for_supervisor,
+    associate_for_supervisor,
+    queue_for_supervisor,
+    slot_for_supervisor,
+    task_for_supervisor,
+)
+from annotator.models import QueueMembership, Slot, TaskExclusion
+from annotator.selectors import (
+    annotations_for_review,
+    associate_figures,
+    associates_of,
+    leases_held,
+    open_tasks,
+    queue_summaries,
+    supervised_queues,
+    throughput,
+)
+from annotator.services import control
+from annotator.services.review import annotation_reject as annotation_reject_service
+from catalog.access import store_for_user, stores_for_user
+from catalog.errors import LoupeError
+from catalog.models import ControlAction
+from catalog.roles import is_supervisor
+
+ASSOCIATE_WINDOW_DAYS = (1, 7, 30)
+
+
+def supervisor_required(view: Callable) -> Callable:
+    """Signed in (else the login page) and a supervisor (else 403)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not is_supervisor(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) or not target.startswith("/"):
+        target = default
+    return redirect(target)
+
+
+def _refused(request: HttpRequest, error: LoupeError) -> HttpResponse:
+    status = error.status_code
+    if request.htmx:
+        return HttpResponse(error.detail, status=status, content_type="text/plain; charset=utf-8")
+    context = {"error": error, "back": request.POST.get("next") or request.META.get("HTTP_REFERER", "/supervise/")}
+    return render(request, "annotator/supervise/refused.html", context, status=status)
+
+
+def _done(request: HttpRequest, message: str, default: str) -> HttpResponse:
+    messages.success(request, message)
+    return _back(request, default)
+
+
+# Pages -----------------------------------------------------------------------------------
+
+
+@require_GET
+@supervisor_required
+def console_page(request: HttpRequest) -> HttpResponse:
+    """The live dashboard. htmx polls get the queues partial (the other panels poll
+    `panel`)."""
+    stores = stores_for_user(request.user)
+    context = {
+        "summaries": queue_summaries(user=request.user, queues=supervised_queues(user=request.user)),
+        "leases": leases_held(stores=stores),
+        "now": timezone.now(),
+    }
+    if request.htmx:
+        return render(request, "annotator/supervise.html#queues", context)
+    panels = [(panel, panel.context(request.user, stores)) for panel in console.panels()]
+    return render(request, "annotator/supervise.html", context | {"panels": panels})
+
+
+@require_GET
+@supervisor_required
+def panel(request: HttpRequest) -> HttpResponse:
+    """One console panel (`?name=`), rendered alone: its htmx refresh."""
+    try:
+        found = console.get(request.GET.get("name", ""))
+    except LookupError:
+        raise Http404("No such panel.") from None
+    context = found.context(request.user, stores_for_user(request.user))
+    return render(request, "annotator/supervise/_panel.html", {"panel": found, "data": context})
+
+
+def throughput_context(user, stores) -> dict:
+    return {"throughput": throughput(stores=stores)}
+
+
+def register_panels() -> None:
+    console.register(
+        console.Panel("throughput", "Associates", "annotator/supervise/_throughput.html", throughput_context, 40)
+    )
+
+
+@require_GET
+@supervisor_required
+def queue_page(request: HttpRequest, queue_id) -> HttpResponse:
+    """One queue: its open tasks (priority, reassign), its members, its recent control actions."""
+    queue = queue_for_supervisor(request.user, queue_id)
+    members = set(QueueMembership.objects.filter(queue=queue).values_list("user_id", flat=True))
+    associates = [(user, user.pk in members) for user in associates_of(stores=[queue.store])]
+    context = {
+        "queue": queue,
+        "tasks": open_tasks(queue=queue),
+        "associates": associates,
+        "actions": ControlAction.objects.filter(store=queue.store).select_related("actor")[:20],
+    }
+    return render(request, "annotator/supervise/queue.html", context)
+
+
+@require_GET
+@supervisor_required
+def associates_page(request: HttpRequest) -> HttpResponse:
+    try:
+        days = int(request.GET.get("days", "7"))
+    except ValueError:
+        days = 7
+    days = days if days in ASSOCIATE_WINDOW_DAYS else 7
+    stores = stores_for_user(request.user)
+    since = timezone.now() - dt.timedelta(days=days)
+    context = {
+        "figures": associate_figures(stores=stores, since=since),
+        "days": days,
+        "windows": ASSOCIATE_WINDOW_DAYS,
+        "stores": list(stores),
+        "annotations": annotations_for_review(stores=stores, limit=30),
+    }
+    return render(request, "annotator/supervise/associates.html", context)
+
+
+@require_GET
+@supervisor_required
+def annotation_page(request: HttpRequest, annotation_id) -> HttpResponse:
+    """A submitted annotation, read-only, with the reject form."""
+    annotation = annotation_for_supervisor(request.user, annotation_id)
+    context = {
+        "annotation": annotation,
+        "task": annotation.task,
+        "rejected": annotation.slot.state == Slot.State.CANCELLED,
+        "exclusion": TaskExclusion.objects.filter(task=annotation.task, user=annotation.associate).first(),
+    }
+    return render(request, "annotator/supervise/annotation.html", context)
+
+
+# Control actions (POST) ------------------------------------------------------------------
+
+
+def _flag(request: HttpRequest, name: str) -> bool:
+    value = request.POST.get(name, "")
+    if value not in ("0", "1", "true", "false"):
+        raise LoupeError(f"{name} must be 1 or 0.", code="invalid", field=name)
+    return value in ("1", "true")
+
+
+@require_POST
+@supervisor_required
+def queue_pause(request: HttpRequest, queue_id) -> HttpResponse:
+    queue = queue_for_supervisor(request.user, queue_id)
+    try:
+        paused = _flag(request, "paused")
+        control.queue_pause_set(supervisor=request.user, queue=queue, paused=paused)
+    except LoupeError as error:
+        return _refused(request, error)
+    return _done(request, f"{queue} {'paused' if paused else 'resumed'}.", "/supervise/")
+
+
+@require_POST
+@supervisor_required
+def task_priority(request: HttpRequest, task_id) -> HttpResponse:
+    task = task_for_supervisor(request.user, task_id)
+    try:
+        control.task_priority_change(supervisor=request.user, task_id=task.pk, priority=request.POST.get("priority"))
+    except LoupeError as error:
+        return _refused(request, error)
+    return _done(request, "Priority changed.", f"/supervise/queues/{task.queue_id}/")
+
+
+@require_POST
+@supervisor_required
+def lease_release(request: HttpRequest, slot_id: int) -> HttpResponse:
+    slot = slot_for_supervisor(request.user, slot_id)
+    try:
+        control.lease_force_release(supervisor=request.user, slot_id=slot.pk)
+    except LoupeError as error:
+        return _refused(request, error)
+    return _done(request, "Lease released: the task is free again.", "/supervise/")
+
+
+@require_POST
+@supervisor_required
+def task_reassign(request: HttpRequest, task_id) -> HttpResponse:
+    task = task_for_supervisor(request.user, task_id)
+    associate = associate_for_supervisor(request.user, request.POST.get("associate", "").strip())
+    try:
+        control.task_assign(supervisor=request.user, task_id=task.pk, associate=associate)
+    except LoupeError as error:
+        return _refused(request, error)
+    return _done(request, f"Task given to {associate.get_username()}.", f"/supervise/queues/{task.queue_id}/")
+
+
+@require_POST
+@supervisor_required
+def queue_member(request: HttpRequest, queue_id) -> HttpResponse:
+    queue = queue_for_supervisor(request.user, queue_id)
+    associate = associate_for_supervisor(request.user, request.POST.get("associate", "").strip())
+    try:
+        member = _flag(request, "member")
+        control.queue_member_set(supervisor=request.user, queue=queue, associate=associate, member=member)
+    except LoupeError as error:
+        return _refused(request, error)
+    return _done(request, "Membership changed.", f"/supervise/queues/{queue.pk}/")
+
+
+@require_POST
+@supervisor_required
+def associate_store(request: HttpRequest, username: str) -> HttpResponse:
+    associate = associate_for_supervisor(request.user, username)
+    if associate is None:
+        raise Http404("No such associate.")
+    store = store_for_user(request.user, request.POST.get("store", ""))
+    try:
+        granted = _flag(request, "granted")
+        control.associate_store_set(supervisor=request.user, associate=associate, store=store, granted=granted)
+    except LoupeError as error:
+        return _refused(request, error)
+    return _done(request, f"Stores of {username} changed.", "/supervise/associates/")
+
+
+@require_POST
+@supervisor_required
+def annotation_reject(request: HttpRequest, annotation_id) -> HttpResponse:
+    annotation = annotation_for_supervisor(request.user, annotation_id)
+    try:
+        annotation_reject_service(
+            supervisor=request.user, annotation=annotation, comment=request.POST.get("comment", "")
+        )
+    except LoupeError as error:
+        return _refused(request, error)
+    return _done(request, "Rejected: the task is back in its queue.", f"/supervise/annotations/{annotation.pk}/")

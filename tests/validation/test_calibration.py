@@ -1,0 +1,114 @@
+"""Calibration on synthetic judged events with a known answer, and applying it."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from catalog.models import PolicyChange, Store
+from tests.validation.supervise_data import judged_events, visit
+from validation import calibration
+
+# 100 events at each confidence; wrong ones: none at 0.95 and 0.85, 10 at 0.75, 50 at 0.65.
+SYNTHETIC = (
+    [(0.95, True)] * 100
+    + [(0.85, True)] * 100
+    + [(0.75, True)] * 90
+    + [(0.75, False)] * 10
+    + [(0.65, True)] * 50
+    + [(0.65, False)] * 50
+)
+
+
+@pytest.fixture
+def judged(s001, alice):
+    judged_events(s001, alice, SYNTHETIC)
+    # Recent visits for the review load: least confident event 0.9 (6 of them) or 0.8 (4).
+    recent = timezone.now() - dt.timedelta(days=1)
+    for confidence in [0.9] * 6 + [0.8] * 4:
+        visit(s001, exited_at=recent, min_confidence=confidence)
+    return Store.objects.filter(pk=s001.pk)
+
+
+def since():
+    return timezone.now() - dt.timedelta(days=30)
+
+
+@pytest.mark.parametrize(
+    ("target", "threshold", "events", "errors"),
+    [(0.01, 0.85, 200, 0), (0.05, 0.75, 300, 10), (0.15, 0.65, 400, 60), (0.2, 0.65, 400, 60)],
+)
+def test_the_lowest_threshold_meeting_the_target(judged, target, threshold, events, errors):
+    found = calibration.recommend(stores=judged, since=since(), target=target)
+
+    assert (found.threshold, found.accepted_events, found.accepted_errors) == (threshold, events, errors)
+
+
+def test_the_recommendation_carries_its_intervals_and_review_load(judged):
+    found = calibration.recommend(stores=judged, since=since(), target=0.01)
+
+    assert found.error_rate == 0.0
+    low, high = found.error_interval
+    assert low == 0.0
+    assert high == pytest.approx(1.959964**2 / (200 + 1.959964**2))  # Wilson upper bound with 0 errors
+    assert (found.visits, found.visits_to_review, found.review_share) == (10, 4, 0.4)
+    assert found.review_interval[0] < 0.4 < found.review_interval[1]
+
+
+def test_no_threshold_when_even_the_most_confident_events_miss_the_target(s001, alice):
+    judged_events(s001, alice, [(0.99, False), (0.9, True)])
+
+    found = calibration.recommend(stores=Store.objects.filter(pk=s001.pk), since=since(), target=0.01)
+
+    assert found.threshold is None
+
+
+def test_reliability_buckets_per_model_version(s001, alice):
+    judged_events(s001, alice, [(0.95, True), (0.92, False), (0.55, True)], model_version="m1")
+    judged_events(s001, alice, [(0.97, True)], model_version="m2")
+
+    buckets = calibration.reliability(calibration.observations(stores=Store.objects.filter(pk=s001.pk), since=since()))
+
+    top = buckets["m1"][9]
+    assert (top.n, top.right, top.accuracy) == (2, 1, 0.5)
+    assert top.mean_confidence == pytest.approx(0.935)
+    assert buckets["m1"][5].n == 1
+    assert buckets["all"][9].n == 3
+    assert buckets["m2"][9].accuracy == 1.0
+
+
+def test_the_calibration_page_shows_and_applies_the_threshold(client, carol, judged, s001):
+    client.force_login(carol)
+
+    page = client.get(reverse("validation:calibration"), {"store": "S001", "target": "1"})
+
+    assert page.status_code == 200
+    assert b'data-kpi="threshold">0.850' in page.content
+    assert b'id="calibration-data"' in page.content
+    response = client.post(
+        reverse("validation:calibration_apply", kwargs={"code": "S001"}), {"threshold": "0.85", "target": "1"}
+    )
+    assert response.status_code == 302
+    s001.refresh_from_db()
+    assert s001.auto_accept_threshold == 0.85
+    change = PolicyChange.objects.get()
+    assert (change.field, change.old, change.new, change.changed_by) == ("auto_accept_threshold", 0.9, 0.85, carol)
+    assert "1 %" in change.reason
+
+
+@pytest.mark.parametrize("target", ["0", "abc", "100"])
+def test_a_bad_target_is_refused(client, carol, s001, target):
+    client.force_login(carol)
+
+    assert client.get(reverse("validation:calibration"), {"store": "S001", "target": target}).status_code == 400
+
+
+def test_calibration_of_another_store_is_404(client, sam, s001):
+    client.force_login(sam)
+
+    assert client.get(reverse("validation:calibration"), {"store": "S001"}).status_code == 404
+    apply = client.post(reverse("validation:calibration_apply", kwargs={"code": "S001"}), {"threshold": "0.5"})
+    assert apply.status_code == 404
+    s001.refresh_from_db()
+    assert s001.auto_accept_threshold == 0.9

@@ -1,0 +1,208 @@
+"""The supervisor's figures about visits: turnaround, SLA, automation and error rates.
+
+Definitions (the tests pin them on hand-built data):
+
+- **Turnaround** of a visit: from its `exited_at` to the `issued_at` of its first receipt
+  (kind `receipt.issued`; corrections that follow a dispute do not count). A visit counts in
+  the window in which its receipt was issued. Split by the routing decision: `auto`
+  (auto-accepted) and `reviewed`. Percentiles as PostgreSQL's `percentile_cont`.
+- **Inside SLA**: turnaround ≤ the visit's SLA (`due_at − exited_at` as routed; for an
+  auto-accepted visit, which has no `due_at`, the store's `sla_minutes`).
+- **Automation rate**: auto-accepted visits / all visits that exited in the window.
+- **Error rate of auto-accepted visits**: audits that corrected the cart / audits finished,
+  over auto-accepted visits with an audit outcome (`Visit.audit_outcome`), with its Wilson
+  95 % interval. By store and model version.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, DateTimeField, ExpressionWrapper, F, FloatField, Func, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, Trunc
+from django.utils import timezone
+
+from catalog.models import Store
+from catalog.stats import grouped_percentiles, percentiles, wilson_interval
+from validation.models import Receipt, Visit
+
+FRACTIONS = (0.5, 0.95, 0.99)
+HOUR = dt.timedelta(hours=1)
+DAY = dt.timedelta(days=1)
+# Audits are a small sample: the error rate is measured over a longer window.
+AUDIT_WINDOW = dt.timedelta(days=30)
+
+
+class Seconds(Func):
+    """Seconds from the second timestamp to the first (`end − start`), as a float."""
+
+    arity = 2
+    output_field = FloatField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = "EXTRACT(EPOCH FROM (%(expressions)s))::double precision"
+        return self.as_sql(compiler, connection, template=template, arg_joiner=" - ", **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        template = "((julianday(%(expressions)s)) * 86400.0)"
+        return self.as_sql(compiler, connection, template=template, arg_joiner=") - julianday(", **extra)
+
+
+TURNAROUND_S = Seconds(F("issued_at"), F("visit__exited_at"))
+SLA_S = Coalesce(
+    Seconds(F("visit__due_at"), F("visit__exited_at")),
+    ExpressionWrapper(F("visit__store__sla_minutes") * Value(60.0), output_field=FloatField()),
+)
+
+
+@dataclass(frozen=True)
+class Turnaround:
+    count: int
+    p50: float | None
+    p95: float | None
+    p99: float | None
+
+    def as_dict(self) -> dict:
+        return {"count": self.count, "p50": _round(self.p50), "p95": _round(self.p95), "p99": _round(self.p99)}
+
+
+@dataclass(frozen=True)
+class TurnaroundWindow:
+    all: Turnaround
+    auto: Turnaround
+    reviewed: Turnaround
+    inside_sla: int
+
+    @property
+    def inside_sla_share(self) -> float | None:
+        return self.inside_sla / self.all.count if self.all.count else None
+
+    def as_dict(self) -> dict:
+        return {
+            **self.all.as_dict(),
+            "auto": self.auto.as_dict(),
+            "reviewed": self.reviewed.as_dict(),
+            "inside_sla": _round(self.inside_sla_share, 4),
+        }
+
+
+def _round(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def first_receipts(*, stores: QuerySet[Store], since: dt.datetime, until: dt.datetime | None = None):
+    """First receipts (kind issued) of the stores' visits issued in [since, until)."""
+    receipts = Receipt.objects.filter(kind=Receipt.Kind.ISSUED, issued_at__gte=since, visit__store__in=stores)
+    return receipts.filter(issued_at__lt=until) if until is not None else receipts
+
+
+def turnaround_window(*, stores: QuerySet[Store], since: dt.datetime, until: dt.datetime | None = None):
+    """Turnaround percentiles (all, auto, reviewed) and the SLA count of receipts issued in the window."""
+    receipts = first_receipts(stores=stores, since=since, until=until)
+    counts = receipts.annotate(turnaround_s=TURNAROUND_S, sla_s=SLA_S).aggregate(
+        total=Count("id"),
+        auto=Count("id", filter=Q(visit__decision=Visit.Decision.AUTO_ACCEPT)),
+        inside=Count("id", filter=Q(turnaround_s__lte=F("sla_s"))),
+    )
+    by_decision = grouped_percentiles(receipts, F("visit__decision"), TURNAROUND_S, FRACTIONS)
+    overall = percentiles(receipts, TURNAROUND_S, FRACTIONS) if counts["total"] else {}
+
+    def figures(count: int, values: dict) -> Turnaround:
+        return Turnaround(count, values.get(0.5), values.get(0.95), values.get(0.99))
+
+    return TurnaroundWindow(
+        all=figures(counts["total"], overall),
+        auto=figures(counts["auto"], by_decision.get(Visit.Decision.AUTO_ACCEPT, {})),
+        reviewed=figures(counts["total"] - counts["auto"], by_decision.get(Visit.Decision.REVIEW, {})),
+        inside_sla=counts["inside"],
+    )
+
+
+def turnaround_series(*, stores: QuerySet[Store], since: dt.datetime, bucket: str = "hour") -> list[dict]:
+    """Turnaround p50/p95 per hour (or minute) of receipt issue, oldest first, for the chart."""
+    receipts = first_receipts(stores=stores, since=since)
+    group = Trunc("issued_at", bucket, output_field=DateTimeField())
+    rows = grouped_percentiles(receipts, group, TURNAROUND_S, (0.5, 0.95))
+    return [
+        {"at": at.isoformat(), "p50": _round(values[0.5]), "p95": _round(values[0.95])}
+        for at, values in sorted(rows.items())
+    ]
+
+
+@dataclass(frozen=True)
+class AutomationRow:
+    store: str
+    model_version: str
+    visits: int
+    auto_accepted: int
+    audits: int
+    audit_errors: int
+
+    @property
+    def automation_rate(self) -> float | None:
+        return self.auto_accepted / self.visits if self.visits else None
+
+    @property
+    def error_rate(self) -> float | None:
+        return self.audit_errors / self.audits if self.audits else None
+
+    @property
+    def error_interval(self) -> tuple[float, float] | None:
+        return wilson_interval(self.audit_errors, self.audits)
+
+    def as_dict(self) -> dict:
+        interval = self.error_interval
+        return {
+            "store": self.store,
+            "model_version": self.model_version,
+            "visits": self.visits,
+            "auto_accepted": self.auto_accepted,
+            "automation_rate": _round(self.automation_rate, 4),
+            "audits": self.audits,
+            "audit_errors": self.audit_errors,
+            "error_rate": _round(self.error_rate, 4),
+            "error_rate_ci95": [round(interval[0], 4), round(interval[1], 4)] if interval else None,
+        }
+
+
+def automation_by_model(
+    *, stores: QuerySet[Store], since: dt.datetime, audit_since: dt.datetime | None = None
+) -> list[AutomationRow]:
+    """Automation rate (visits exited since `since`) and audit error rate (auto-accepted visits
+    exited since `audit_since`, default 30 days) per store and model version, one query."""
+    now = timezone.now()
+    audit_since = audit_since or min(since, now - AUDIT_WINDOW)
+    auto = Q(decision=Visit.Decision.AUTO_ACCEPT)
+    in_window = Q(exited_at__gte=since)
+    audited = auto & Q(audit_outcome__in=[Visit.AuditOutcome.CONFIRMED, Visit.AuditOutcome.CORRECTED])
+    rows = (
+        Visit.objects.filter(store__in=stores, exited_at__gte=min(since, audit_since))
+        .order_by()
+        .values("store__code", "model_version")
+        .annotate(
+            visits=Count("id", filter=in_window),
+            auto_accepted=Count("id", filter=in_window & auto),
+            audits=Count("id", filter=audited),
+            audit_errors=Count("id", filter=audited & Q(audit_outcome=Visit.AuditOutcome.CORRECTED)),
+        )
+        .order_by("store__code", "model_version")
+    )
+    return [
+        AutomationRow(
+            store=row["store__code"],
+            model_version=row["model_version"],
+            visits=row["visits"],
+            auto_accepted=row["auto_accepted"],
+            audits=row["audits"],
+            audit_errors=row["audit_errors"],
+        )
+        for row in rows
+        if row["visits"] or row["audits"]
+    ]
+
+
+def automation_rate(*, stores: QuerySet[Store], since: dt.datetime) -> float | None:
+    """Auto-accepted share of the visits that exited since `since`; None without visits."""
+    row = Visit.objects.filter(store__in=stores, exited_at__gte=since).aggregate(
+        visits=Count("id"), auto=Count("id", filter=Q(decision=Visit.Decision.AUTO_ACCEPT))
+    )
+    return row["auto"] / row["visits"] if row["visits"] else None
