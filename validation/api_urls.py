@@ -1,6 +1,7 @@
 from django.urls import path
 
 from validation import api
+from validation.metrics_api import MetricsApi
 
 urlpatterns = [
     path("visits/", api.VisitIngestApi.as_view(), name="api-visit-ingest"),
@@ -8,4 +9,5 @@ urlpatterns = [
     path("visits/<str:visit_id>/", api.VisitDetailApi.as_view(), name="api-visit-detail"),
     path("visits/<str:visit_id>/disputes/", api.VisitDisputeApi.as_view(), name="api-visit-dispute"),
     path("receipts/<str:receipt_id>/", api.ReceiptDetailApi.as_view(), name="api-receipt-detail"),
+    path("metrics/", MetricsApi.as_view(), name="api-metrics"),
 ]

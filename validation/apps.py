@@ -6,6 +6,7 @@ class ValidationConfig(AppConfig):
     verbose_name = "Visit validation"
 
     def ready(self) -> None:
-        from validation import visit_kind
+        from validation import dashboard, visit_kind
 
         visit_kind.register()
+        dashboard.register_panels()
