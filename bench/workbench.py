@@ -1,0 +1,158 @@
+"""Server time of the workbench's task screens with realistic data (Django test client).
+
+    DEBUG=1 DATABASE_URL=postgres://... TEST_DATABASE_NAME=... .venv/bin/python bench/workbench.py [--renders 50]
+
+Creates a throwaway test database (dropped at the end) and a temporary MEDIA_ROOT, loads a
+store with a 60-product catalog with packshots, real H.264 clips, visits of 12 events (4 of
+them unsure, with clips and three candidates each) and a 1280x720 snippet with ~30 predicted
+boxes, then times with Django's test client:
+
+- `visit_page`: GET of the visit-validation screen (full page), `--renders` times;
+- `snippet_page`: GET of the snippet-annotation screen (full page);
+- `submit_next`: POST submit of a visit → the next task's screen in the same answer;
+- `product_search`: the type-ahead (htmx partial).
+
+Prints one JSON object with p50/p95 in milliseconds per measure. Target: task screens < 50 ms.
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def percentiles(samples: list[float]) -> dict:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"n": len(ordered), "p50_ms": round(statistics.median(ordered), 2), "p95_ms": round(p95, 2)}
+
+
+def timed(call, n: int) -> list[float]:
+    samples = []
+    for _ in range(n):
+        start = time.perf_counter()
+        response = call()
+        samples.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200, response.status_code
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--renders", type=int, default=50)
+    args = parser.parse_args()
+
+    import os
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+
+    # No setup_test_environment(): its instrumented template rendering would be measured too.
+    settings.ALLOWED_HOSTS = ["testserver"]
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    media = tempfile.TemporaryDirectory(prefix="loupe-bench-media-")
+    settings.MEDIA_ROOT = media.name
+    old_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        print(json.dumps(run(args.renders), indent=2))
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+        media.cleanup()
+
+
+def run(renders: int) -> dict:
+    from django.test import Client
+    from django.urls import reverse
+
+    from annotator.synth import make_clip
+    from catalog import roles
+    from catalog.models import Camera, Store
+    from tests.browser.workbench import dress_catalog, ingest_clip, ingest_visit, join_queue
+    from tests.factories import UserFactory
+
+    store = Store.objects.create(code="S001", name="Bench Market", sla_minutes=15)
+    Camera.objects.create(store=store, code="C01")
+    dress_catalog(store, count=60)
+    associate = UserFactory(username="bench-associate", role=roles.ASSOCIATE, stores=[store])
+    join_queue(store, "visit_validation", associate)
+    join_queue(store, "snippet_annotation", associate)
+    clips = [ingest_clip(store, f"bench-clip-{n}")[0].snippet for n in range(4)]
+
+    def events(n: int) -> list[dict]:
+        out = []
+        for i in range(12):
+            unsure = i % 3 == 0
+            event = {"sku": f"SKU-{(n + i) % 60 + 1:04d}", "confidence": 0.55 if unsure else 0.97}
+            if unsure:
+                event["snippet"] = clips[i // 3].external_id
+                event["candidates"] = [{"sku": f"SKU-{(n + i + k) % 60 + 1:04d}", "score": 0.1} for k in (1, 2, 3)]
+            out.append(event)
+        return out
+
+    visits = [ingest_visit(store, events(n), external_id=f"bench-visit-{n}").task for n in range(renders + 2)]
+    truth = make_clip(seconds=1.5, fps=10, width=1280, height=720, seed=len("bench-snippet"))
+    predictions = [
+        {"frame": b["frame"], "label": b["label"], "box": [b["x"], b["y"], b["w"], b["h"]], "score": 0.8}
+        | ({"sku": "SKU-0003"} if b["label"] == "product" else {})
+        for b in truth.boxes
+    ]
+    snippet_task = ingest_clip(store, "bench-snippet", width=1280, height=720, annotate=True, predictions=predictions)[
+        0
+    ].task
+
+    client = Client()
+    client.force_login(associate)
+    client.post(reverse("annotator:claim_queue", args=[visits[0].queue_id]))
+    visit_url = reverse("annotator:task", args=[visits[0].pk])
+    client.get(visit_url)  # warm templates
+    visit_page = timed(lambda: client.get(visit_url), renders)
+    search_url = reverse("annotator:product_search")
+    search = timed(lambda: client.get(search_url, {"task": visits[0].pk, "q": "yog"}, HTTP_HX_REQUEST="true"), renders)
+
+    submit_next = []
+    for task in visits[:renders]:
+        body = {
+            "result": {"events": [{"event": e["id"], "verdict": "confirm"} for e in task.payload["events"]]},
+            "submission_id": str(uuid.uuid4()),
+        }
+        start = time.perf_counter()
+        response = client.post(
+            reverse("annotator:submit", args=[task.pk]), body, content_type="application/json", HTTP_HX_REQUEST="true"
+        )
+        submit_next.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200, response.content[:300]
+    # Finish the visits so that the snippet task is the one claimed next.
+    for task in visits[renders:]:
+        client.post(reverse("annotator:claim_queue", args=[task.queue_id]))
+        body = {"result": {"events": [{"event": e["id"], "verdict": "confirm"} for e in task.payload["events"]]}}
+        body["submission_id"] = str(uuid.uuid4())
+        client.post(reverse("annotator:submit", args=[task.pk]), body, content_type="application/json")
+    client.post(reverse("annotator:claim_queue", args=[snippet_task.queue_id]))
+    snippet_url = reverse("annotator:task", args=[snippet_task.pk])
+    client.get(snippet_url)
+    snippet_page = timed(lambda: client.get(snippet_url), renders)
+    return {
+        "visit_events": 12,
+        "snippet_predicted_boxes": len(predictions),
+        "visit_page": percentiles(visit_page),
+        "snippet_page": percentiles(snippet_page),
+        "submit_next": percentiles(submit_next),
+        "product_search": percentiles(search),
+        "target_ms": 50,
+    }
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""The snippet-annotation screen in a real browser: the model's boxes pre-filled, a box drawn
+by mouse on a scaled-down player stored in clip pixels, moved, a box deleted, submitted."""
+
+import pytest
+from playwright.sync_api import expect
+
+from annotator.models import Annotation
+from annotator.synth import make_clip
+from tests.browser.conftest import assert_clean, login, screenshot
+from tests.browser.workbench import dress_catalog, ingest_clip, join_queue, wait_for_task
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+WIDTH, HEIGHT = 1280, 720
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def settle(page):
+    yield
+    page.goto("about:blank")
+    page.wait_for_timeout(200)
+
+
+@pytest.fixture
+def snippet_task(s001, alice):
+    dress_catalog(s001)
+    join_queue(s001, "snippet_annotation", alice)
+    truth = make_clip(seconds=1.5, fps=10, width=WIDTH, height=HEIGHT, scene="take", seed=len("big-clip"))
+    predictions = [
+        {"frame": b["frame"], "label": b["label"], "box": [b["x"], b["y"], b["w"], b["h"]], "score": 0.8}
+        | ({"sku": "SKU-0003"} if b["label"] == "product" else {})
+        for b in truth.boxes
+        if b["frame"] % 3 == 0
+    ]
+    result, _ = ingest_clip(s001, "big-clip", width=WIDTH, height=HEIGHT, annotate=True, predictions=predictions)
+    return result.task, predictions
+
+
+def drag(page, start, end, steps: int = 6) -> None:
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=steps)
+    page.mouse.up()
+
+
+def test_a_box_drawn_on_a_scaled_down_player_is_stored_in_clip_pixels(page, alice, snippet_task):
+    task, predictions = snippet_task
+    login(page, alice)
+    page.goto("/work/")
+    page.keyboard.press("s")
+    wait_for_task(page, task.pk)
+    video = page.locator("#wb-video")
+    page.wait_for_function("v => v.readyState >= 2", arg=video.element_handle())
+    expect(page.locator("#wb-product")).to_have_attribute("data-sku", "SKU-0003")
+
+    for _ in range(5):
+        page.keyboard.press(".")
+    expect(page.locator("#wb-frame")).to_have_text("5")
+    canvas = page.locator("#wb-canvas").bounding_box()
+    sx, sy = WIDTH / canvas["width"], HEIGHT / canvas["height"]
+    assert sx > 1.3, "the player must be shown smaller than the clip"
+    x0, y0 = canvas["x"], canvas["y"]
+
+    drag(page, (x0 + 100, y0 + 80), (x0 + 300, y0 + 230))  # a hand box
+    expect(page.locator("#wb-box-list li.hand")).to_have_count(1)
+    drag(page, (x0 + 200, y0 + 150), (x0 + 230, y0 + 170))  # moved by (30, 20) display px
+    page.keyboard.press("b")  # now drawing product boxes
+    drag(page, (x0 + 400, y0 + 100), (x0 + 450, y0 + 160))
+    expect(page.locator("#wb-box-list li.product")).to_have_count(1)
+    page.locator("#wb-box-list li.product [data-act=delete-box]").click()
+    expect(page.locator("#wb-box-list li.product")).to_have_count(0)
+    page.keyboard.press("t")
+    screenshot(page, "workbench-snippet")
+    page.keyboard.press("Enter")
+    expect(page.locator("#wb-done")).to_be_visible()
+
+    result = Annotation.objects.get(task=task).result
+    assert result["action"] == "take"
+    assert result["sku"] == "SKU-0003"
+    drawn = [b for b in result["boxes"] if b["frame"] == 5]
+    assert len(drawn) == 1
+    box = drawn[0]
+    expected = {"x": (100 + 30) * sx, "y": (80 + 20) * sy, "w": 200 * sx, "h": 150 * sy}
+    for key, value in expected.items():
+        assert abs(box[key] - value) <= 2, (key, box, expected)
+    assert box["label"] == "hand"
+    assert len(result["boxes"]) == len(predictions) + 1  # the model's boxes were accepted as they were
+    assert_clean(page)
+
+
+def test_seeking_the_clip_uses_range_requests(page, alice, snippet_task):
+    task, _ = snippet_task
+    statuses = []
+    page.on("response", lambda r: statuses.append(r.status) if "/video" in r.url else None)
+    login(page, alice)
+    page.goto("/work/")
+    page.keyboard.press("s")
+    wait_for_task(page, task.pk)
+    video = page.locator("#wb-video")
+    page.wait_for_function("v => v.readyState >= 2", arg=video.element_handle())
+    page.locator("[data-act=speed][data-speed='2']").click()
+    assert page.evaluate("() => document.getElementById('wb-video').playbackRate") == 2
+    page.keyboard.press(">")  # already the fastest
+    page.keyboard.press("<")
+    assert page.evaluate("() => document.getElementById('wb-video').playbackRate") == 1
+    for _ in range(12):
+        page.keyboard.press(".")
+    expect(page.locator("#wb-frame")).to_have_text("12")
+    assert 206 in statuses, statuses
+    assert_clean(page)

@@ -1,0 +1,83 @@
+"""Builders for the workbench's browser tests: a catalog with packshots, real clips ingested
+through `snippet_ingest`, visits through `visit_ingest`, and the page helpers."""
+
+import datetime as dt
+import io
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from annotator.models import QueueMembership
+from annotator.services.queues import queue_for
+from annotator.services.snippets import snippet_ingest
+from annotator.synth import make_clip
+from catalog.models import Product
+from catalog.services import product_set_image
+from validation.demo import _catalog, product_image
+from validation.services import visit_ingest
+
+CODEC = "h264"
+
+
+def dress_catalog(store, count: int = 12) -> list[Product]:
+    """Give the store demo names, prices and packshots for SKU-0001..count."""
+    products = []
+    for demo in _catalog(count):
+        product, _ = Product.objects.update_or_create(
+            store=store,
+            sku=demo.sku,
+            defaults={"name": demo.name, "price_minor": demo.base_price_minor, "currency": store.currency},
+        )
+        product_set_image(product=product, image_file=io.BytesIO(product_image(demo)))
+        products.append(product)
+    return products
+
+
+def ingest_clip(store, external_id: str, *, scene: str = "take", width: int = 320, height: int = 240, **kwargs):
+    clip = make_clip(seconds=1.5, fps=10, width=width, height=height, scene=scene, seed=len(external_id), codec=CODEC)
+    result = snippet_ingest(
+        store=store,
+        camera=store.cameras.get(code="C01"),
+        external_id=external_id,
+        started_at=timezone.now() - dt.timedelta(minutes=3),
+        upload=SimpleUploadedFile(f"{external_id}.{clip.container}", clip.data),
+        **kwargs,
+    )
+    return result, clip
+
+
+def ingest_visit(store, events: list[dict], *, external_id: str, exited_minutes_ago: float = 3):
+    now = timezone.now()
+    body = {
+        "external_id": external_id,
+        "store": store.code,
+        "shopper": "anon-browser-shopper",
+        "entered_at": (now - dt.timedelta(minutes=exited_minutes_ago + 8)).isoformat(),
+        "exited_at": (now - dt.timedelta(minutes=exited_minutes_ago)).isoformat(),
+        "model_version": "jwo-test",
+        "events": [
+            {
+                "external_id": f"e{n + 1}",
+                "action": "take",
+                "quantity": 1,
+                "occurred_at": (now - dt.timedelta(minutes=exited_minutes_ago + 7 - n)).isoformat(),
+                "camera": "C01",
+                **event,
+            }
+            for n, event in enumerate(events)
+        ],
+    }
+    return visit_ingest(store=store, payload=body)
+
+
+def join_queue(store, kind: str, *users):
+    queue = queue_for(store=store, kind=kind)
+    for user in users:
+        QueueMembership.objects.get_or_create(queue=queue, user=user)
+    return queue
+
+
+def wait_for_task(page, task_id) -> None:
+    page.wait_for_function(
+        "id => document.documentElement.dataset.workbenchTask === id", arg=str(task_id), timeout=10_000
+    )
