@@ -38,7 +38,17 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from annotator.models import Annotation, MediaView, Queue, QueueMembership, Slot, Snippet, Task, TaskExclusion
+from annotator.models import (
+    Annotation,
+    Dataset,
+    MediaView,
+    Queue,
+    QueueMembership,
+    Slot,
+    Snippet,
+    Task,
+    TaskExclusion,
+)
 from annotator.services.queues import task_enqueue
 from catalog.models import Camera, Product, Store
 from validation.models import CartCorrection, Event, Receipt, ReceiptLine, Visit
@@ -89,9 +99,22 @@ class World:
 # The registry. Every URL pattern of config.urls appears in exactly one of these.
 # ----------------------------------------------------------------------------------------
 
+
+def s001_dataset(w: World) -> dict[str, Any]:
+    return {"dataset_id": Dataset.objects.get(stores=w.s001, name="s001-secret-dataset").pk}
+
+
 # Object-scoped patterns: url name -> kwargs pointing at S001's objects. Patterns without
 # kwargs are here when their body or query names an S001 object (a store, a queue).
 URL_KWARGS: dict[str, Callable[[World], dict[str, Any]]] = {
+    "annotator:dataset_new": lambda w: {},
+    "annotator:dataset_count": lambda w: {},
+    "annotator:dataset_row": s001_dataset,
+    "annotator:dataset_retry": s001_dataset,
+    "api-dataset-create": lambda w: {},
+    "api-dataset-detail": s001_dataset,
+    "api-dataset-download": s001_dataset,
+    "api-dataset-retry": s001_dataset,
     "annotator:claim_queue": lambda w: {"queue_id": w.validation_queue.pk},
     "annotator:task": lambda w: {"task_id": w.task.pk},
     "annotator:submit": lambda w: {"task_id": w.task.pk},
@@ -156,6 +179,8 @@ def visit_body(w: World) -> dict[str, Any]:
 
 # Plausible bodies, so that a refusal comes from the access check and not from validation.
 BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
+    "annotator:dataset_new": lambda w: {"name": "sweep", "format": "jsonl", "stores": "S001"},
+    "api-dataset-create": lambda w: {"name": "sweep", "format": "jsonl", "filters": {"store": "S001"}},
     "api-task-next": lambda w: {"queue": str(w.validation_queue.pk)},
     "api-task-heartbeat": lambda w: {"token": 1},
     "api-task-submit": lambda w: {
@@ -182,8 +207,9 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "api-visit-dispute": lambda w: {"reason": "charged for an item I put back", "sku": "SKU-0001"},
     "validation:dispute_open": lambda w: {"reason": "charged for an item I put back", "sku": "SKU-0001"},
 }
-MULTIPART = {"api-snippet-create"}
+MULTIPART = {"api-snippet-create", "annotator:dataset_new"}
 QUERIES: dict[str, Callable[[World], dict[str, str]]] = {
+    "annotator:dataset_count": lambda w: {"format": "jsonl", "stores": "S001"},
     "api-task-lookahead": lambda w: {"queue": str(w.validation_queue.pk), "limit": "5"},
     "validation:calibration": lambda w: {"store": "S001"},
     "annotator:product_search": lambda w: {"task": str(w.task.pk), "q": "S001"},
@@ -215,6 +241,7 @@ REACHES_S001: dict[tuple[str, str], set[str]] = {
 }
 
 NOT_OBJECT_SCOPED: dict[str, str] = {
+    "annotator:datasets": "datasets whose every store the caller is granted; the form lists their own stores",
     "home": "the signed-in home: the caller's own stores only",
     "logout": "ends the caller's own session",
     "annotator:work": "the associate's own queues",
@@ -409,6 +436,16 @@ def world(fast_passwords, settings, tmp_path, s001, s002, alice, bob, sam, s002_
     )
     TaskExclusion.objects.create(task=snippet_task, user=User.objects.get(username="alice"), cause="released")
     MediaView.objects.create(user=alice, snippet=snippet, task=task, what="poster")
+    dataset = Dataset.objects.create(
+        name="s001-secret-dataset",
+        format="jsonl",
+        filters={"stores": ["S001"]},
+        status=Dataset.Status.FAILED,
+        error="sweep",
+        file=default_storage.save("datasets/s001-secret.jsonl", ContentFile(b"{}\n")),
+        size_bytes=3,
+    )
+    dataset.stores.add(s001)
 
     return World(
         s001=s001,
