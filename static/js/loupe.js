@@ -21,11 +21,15 @@ document.addEventListener("keydown", (event) => {
 
 // A poll or swap that was redirected to the sign-in page (session expired, signed out in
 // another tab) must not paint the sign-in form inside a table: go there for real instead.
+let leavingForSignIn = false;
 document.addEventListener("htmx:beforeSwap", (event) => {
   const url = event.detail.xhr && event.detail.xhr.responseURL;
   if (url && new URL(url).pathname.startsWith("/accounts/login/")) {
     event.detail.shouldSwap = false;
     event.preventDefault();
-    window.location.assign(url);
+    if (!leavingForSignIn) {  // several polls may notice at once: navigate once
+      leavingForSignIn = true;
+      window.location.assign(url);
+    }
   }
 });

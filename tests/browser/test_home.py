@@ -1,6 +1,7 @@
 """Sign in, the home page, the associate's work home and the supervisor's live queues."""
 
 import datetime as dt
+import re
 import uuid
 
 import pytest
@@ -11,6 +12,7 @@ from annotator.models import QueueMembership
 from annotator.services.queues import queue_for, task_enqueue
 from annotator.services.work import task_claim
 from tests.browser.conftest import assert_clean, login, screenshot
+from validation.services import visit_ingest
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -57,9 +59,39 @@ def test_associate_signs_in_and_home_leads_to_work(page, alice):
     assert_clean(page)
 
 
-def test_work_home_lists_queues_and_s_starts_the_most_urgent_task(page, alice, alice_queue):
-    enqueue(alice_queue, minutes=30, events=1)
-    urgent = enqueue(alice_queue, minutes=3, events=3)
+def ingest_pending_visit(store, *, external_id: str, exited_minutes_ago: float, events: int):
+    """A real visit the model is unsure about: it waits for review, due `sla_minutes` after exit."""
+    exited = timezone.now() - dt.timedelta(minutes=exited_minutes_ago)
+    result = visit_ingest(
+        store=store,
+        payload={
+            "external_id": external_id,
+            "store": store.code,
+            "shopper": "anon-browser",
+            "entered_at": (exited - dt.timedelta(minutes=6)).isoformat(),
+            "exited_at": exited.isoformat(),
+            "model_version": "browser-test",
+            "events": [
+                {
+                    "external_id": f"e{n}",
+                    "action": "take",
+                    "sku": f"SKU-000{n + 1}",
+                    "quantity": 1,
+                    "confidence": 0.55,
+                    "occurred_at": (exited - dt.timedelta(minutes=3)).isoformat(),
+                    "camera": "C01",
+                }
+                for n in range(events)
+            ],
+        },
+    )
+    assert result.task is not None
+    return result.task
+
+
+def test_work_home_lists_queues_and_s_starts_the_most_urgent_task(page, alice, alice_queue, s001):
+    ingest_pending_visit(s001, external_id="v-later", exited_minutes_ago=1, events=1)
+    urgent = ingest_pending_visit(s001, external_id="v-urgent", exited_minutes_ago=12, events=3)
     login(page, alice)
     page.goto("/work/")
     row = page.locator(f"#work-queues tr[data-queue='{alice_queue.pk}']")
@@ -69,8 +101,7 @@ def test_work_home_lists_queues_and_s_starts_the_most_urgent_task(page, alice, a
     screenshot(page, "work-home")
     page.keyboard.press("s")
     expect(page).to_have_url(f"/work/tasks/{urgent.pk}/")
-    expect(page.get_by_role("heading", name="Visit validation")).to_be_visible()
-    expect(page.locator("#task-events tbody tr")).to_have_count(3)
+    expect(page.locator(f"#workbench[data-task='{urgent.pk}']")).to_be_visible()
     screenshot(page, "task")
     assert_clean(page)
 
@@ -114,7 +145,7 @@ def test_supervisor_page_goes_to_sign_in_when_the_session_ends(page, carol, s001
     page.goto("/supervise/")
     expect(page.locator("#queues")).to_be_visible()
     page.context.clear_cookies()
-    page.wait_for_url("**/accounts/login/?next=/supervise/", timeout=12_000)  # at the next poll
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/supervise/"), timeout=12_000)  # at the next poll
     expect(page.locator("#queues")).to_have_count(0)
     expect(page.get_by_role("heading", name="Sign in to Loupe")).to_be_visible()
     assert_clean(page)

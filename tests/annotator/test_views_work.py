@@ -1,0 +1,149 @@
+"""The associate's work home, claiming from it, the task page and the supervisor's queues."""
+
+import datetime as dt
+import uuid
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from annotator.models import Queue, Slot, TaskExclusion
+from annotator.selectors import QueueSummary, queue_summaries, supervised_queues
+from annotator.services.queues import task_enqueue
+from catalog import roles
+from tests.annotator.work import work_queue
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def enqueue(queue, *, minutes: float, payload: dict | None = None):
+    return task_enqueue(
+        queue=queue,
+        subject_id=uuid.uuid4(),
+        due_at=timezone.now() + dt.timedelta(minutes=minutes),
+        payload=payload or {},
+    )
+
+
+def test_summaries_count_waiting_leased_at_risk_and_breached(carol, alice, s001):
+    queue = work_queue(s001, alice, kind="visit_validation")
+    enqueue(queue, minutes=30)
+    enqueue(queue, minutes=3)  # at risk
+    late = enqueue(queue, minutes=-2)  # breached
+    Slot.objects.filter(task=late).update(holder=alice, lease_expires_at=timezone.now() + dt.timedelta(minutes=5))
+
+    [summary] = queue_summaries(user=carol, queues=supervised_queues(user=carol))
+
+    assert (summary.depth, summary.in_progress, summary.at_risk, summary.breached) == (2, 1, 1, 1)
+    assert summary.oldest_waiting_s is not None
+    assert summary.oldest_waiting_s >= 0
+
+
+def test_an_expired_lease_counts_as_waiting(carol, alice, s001):
+    queue = work_queue(s001, alice)
+    task = enqueue(queue, minutes=30)
+    Slot.objects.filter(task=task).update(holder=alice, lease_expires_at=timezone.now() - dt.timedelta(seconds=1))
+
+    [summary] = queue_summaries(user=carol)
+
+    assert (summary.depth, summary.in_progress) == (1, 0)
+
+
+def test_summaries_show_only_the_users_stores(sam, s001):
+    enqueue(work_queue(s001), minutes=5)
+
+    assert queue_summaries(user=sam) == []
+
+
+def test_work_counts_leave_out_tasks_the_associate_may_not_take(alice, s001):
+    queue = work_queue(s001, alice)
+    enqueue(queue, minutes=10)
+    released = enqueue(queue, minutes=5)
+    TaskExclusion.objects.create(task=released, user=alice, cause=TaskExclusion.Cause.RELEASED)
+
+    [summary] = queue_summaries(user=alice, queues=Queue.objects.filter(pk=queue.pk), for_work=True)
+
+    assert summary.depth == 1
+
+
+def test_oldest_waiting_reads_like_a_dashboard():
+    def wait(seconds):
+        return QueueSummary(None, 0, 0, 0, 0, seconds, None).oldest_waiting
+
+    assert (wait(None), wait(42.7), wait(252), wait(7500)) == ("", "42 s", "4 min 12 s", "2 h 5 min")
+
+
+def test_work_home_lists_the_associates_unpaused_queues(client, alice, s001):
+    open_queue = work_queue(s001, alice, name="Open")
+    work_queue(s001, alice, name="Paused", paused=True)
+    enqueue(open_queue, minutes=4)
+    client.force_login(alice)
+
+    body = client.get(reverse("annotator:work")).content.decode()
+
+    assert "Open" in body
+    assert "Paused" not in body
+    assert 'data-hotkey="s"' in body
+    assert reverse("annotator:claim") in body
+
+
+def test_work_home_says_when_nothing_is_waiting(client, alice, s001):
+    work_queue(s001, alice)
+    client.force_login(alice)
+
+    body = client.get(reverse("annotator:work")).content.decode()
+
+    assert 'id="nothing-waiting"' in body
+    assert 'data-hotkey="s"' not in body
+
+
+def test_start_claims_the_most_urgent_task_and_opens_it(client, alice, s001):
+    queue = work_queue(s001, alice, kind="visit_validation")
+    enqueue(queue, minutes=20)
+    urgent = enqueue(queue, minutes=2, payload={"events": [{"action": "take", "sku": "SKU-0002", "quantity": 1}]})
+    client.force_login(alice)
+
+    response = client.post(reverse("annotator:claim"))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("annotator:task", kwargs={"task_id": urgent.pk})
+    assert Slot.objects.get(task=urgent).holder == alice
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    assert "SKU-0002" in page.content.decode()
+
+
+def test_start_with_nothing_waiting_goes_back_to_the_work_home(client, alice, s001):
+    queue = work_queue(s001, alice)
+    client.force_login(alice)
+
+    response = client.post(reverse("annotator:claim_queue", kwargs={"queue_id": queue.pk}))
+
+    assert response["Location"] == reverse("annotator:work")
+    assert not Slot.objects.exists()
+
+
+def test_the_task_page_is_only_for_the_lease_holder(client, alice, s001):
+    other = UserFactory(username="alice2", role=roles.ASSOCIATE, stores=[s001])
+    queue = work_queue(s001, alice, other)
+    task = enqueue(queue, minutes=10)
+    client.force_login(alice)
+    client.post(reverse("annotator:claim"))
+    client.force_login(other)
+
+    assert client.get(reverse("annotator:task", kwargs={"task_id": task.pk})).status_code == 404
+
+
+def test_supervise_renders_the_queues_partial_for_htmx(client, carol, s001):
+    enqueue(work_queue(s001, name="Front"), minutes=10)
+    client.force_login(carol)
+
+    full = client.get(reverse("annotator:supervise")).content.decode()
+    partial = client.get(reverse("annotator:supervise"), headers={"HX-Request": "true"}).content.decode()
+
+    assert "<html" in full
+    assert 'id="queues"' in full
+    assert partial.lstrip().startswith('<div id="queues"')
+    assert "<html" not in partial
+    assert "Front" in partial
