@@ -214,19 +214,31 @@ def task_lookahead(*, associate, queue: Queue | None = None, limit: int = 1) -> 
 # Supervisor's console: depth over time, associates ---------------------------------------------
 
 
+# Up to this many queues the depth chart draws one line per queue; beyond, one per kind.
+DEPTH_LINES_PER_QUEUE = 6
+
+
 def queue_depth_series(*, stores, since: dt.datetime) -> dict[str, list[dict]]:
-    """Depth samples of the stores' queues since `since`, per queue label ("S001 · Visit
-    validation"), oldest first: `{label: [{"at", "depth", "in_progress"}]}`."""
-    rows = (
-        QueueDepthSample.objects.filter(queue__store__in=stores, at__gte=since)
-        .order_by("at")
-        .values_list("queue__store__code", "queue__name", "at", "depth", "in_progress")
-    )
-    series: dict[str, list[dict]] = {}
-    for store, name, at, depth, in_progress in rows:
-        series.setdefault(f"{store} · {name}", []).append(
-            {"at": at.isoformat(), "depth": depth, "in_progress": in_progress}
+    """Depth samples of the stores' queues since `since`, oldest first, for the chart:
+    `{label: [{"at", "depth", "in_progress"}]}`, one label per queue ("S001 · Visit
+    validation") or, with more than DEPTH_LINES_PER_QUEUE queues, per kind summed over the
+    stores (the samples of one run share their `at`, so they add up per moment)."""
+    samples = QueueDepthSample.objects.filter(queue__store__in=stores, at__gte=since).order_by()
+    per_queue = Queue.objects.filter(store__in=stores).count() <= DEPTH_LINES_PER_QUEUE
+    if per_queue:
+        rows = samples.values_list("queue__store__code", "queue__name", "at", "depth", "in_progress").order_by("at")
+        labelled = ((f"{store} · {name}", at, depth, busy) for store, name, at, depth, busy in rows)
+    else:
+        rows = (
+            samples.values("queue__kind", "at")
+            .annotate(total=Sum("depth"), busy=Sum("in_progress"))
+            .order_by("at")
+            .values_list("queue__kind", "at", "total", "busy")
         )
+        labelled = ((f"{kind.replace('_', ' ')} (all stores)", at, depth, busy) for kind, at, depth, busy in rows)
+    series: dict[str, list[dict]] = {}
+    for label, at, depth, in_progress in labelled:
+        series.setdefault(label, []).append({"at": at.isoformat(), "depth": depth, "in_progress": in_progress})
     return series
 
 

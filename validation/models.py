@@ -64,6 +64,8 @@ class Visit(models.Model):
         indexes = [
             models.Index(fields=["store", "status", "exited_at"], name="visit_store_status_exit"),
             models.Index(fields=["received_at"], name="visit_received"),
+            # Automation rate and audit error rate per store over a window of exits.
+            models.Index(fields=["store", "exited_at"], name="visit_store_exit"),
         ]
 
     def __str__(self) -> str:
@@ -111,7 +113,11 @@ class Receipt(models.Model):
 
     class Meta:
         ordering = ["issued_at"]
-        indexes = [models.Index(fields=["visit", "issued_at"], name="receipt_visit_issued")]
+        indexes = [
+            models.Index(fields=["visit", "issued_at"], name="receipt_visit_issued"),
+            # Turnaround: first receipts issued in the last hour or day.
+            models.Index(fields=["issued_at"], condition=models.Q(kind="receipt.issued"), name="receipt_first_issued"),
+        ]
 
 
 class ReceiptLine(models.Model):
