@@ -53,8 +53,11 @@ run: $(STAMP)
 	# Re-queues webhook deliveries whose worker died mid-flight (django-tasks-db does not).
 	$(PY) manage.py webhooks_recover --every 60 &
 	recover=$$!
+	# Samples every queue's depth once a minute for the supervisor's depth chart.
+	$(PY) manage.py queue_depth_sample --every 60 &
+	sampler=$$!
 	# Stop the helpers with the server, and wait for them, so nothing outlives `make run`.
-	trap 'kill $$worker $$recover 2>/dev/null || true; wait $$worker $$recover 2>/dev/null || true' EXIT INT TERM
+	trap 'kill $$worker $$recover $$sampler 2>/dev/null || true; wait $$worker $$recover $$sampler 2>/dev/null || true' EXIT INT TERM
 	$(PY) manage.py demo_logins --url "http://$(HOST):$(PORT)/"
 	# DEBUG=1: runserver serves static files (app and vendored assets) straight from the finders.
 	$(PY) manage.py runserver --noreload "$(HOST):$(PORT)"
