@@ -278,6 +278,9 @@ def _get_task_for_update(task_id: uuid.UUID) -> Task:
 @transaction.atomic
 def _submit(*, associate, task_id: uuid.UUID, result, submission_id: uuid.UUID, token: int | None) -> Annotation:
     task = _get_task_for_update(task_id)
+    # A separate statement after the lock, not a subquery of the locking one: under READ
+    # COMMITTED a subquery keeps the snapshot taken before the lock wait and would miss the
+    # annotation a concurrent retry just committed.
     previous = Annotation.objects.filter(associate_id=associate.pk, submission_id=submission_id).first()
     if previous is not None:
         if previous.task_id != task.pk:
@@ -308,7 +311,11 @@ def _submit(*, associate, task_id: uuid.UUID, result, submission_id: uuid.UUID, 
     if done:
         changes |= {"status": Task.Status.DONE, "done_at": Now()}
     Task.objects.filter(pk=task.pk).update(**changes)
-    task.refresh_from_db(fields=["annotations_done", "status", "done_at"])
+    task.annotations_done += 1
+    if done:
+        task.status = Task.Status.DONE
+        if kind.on_done is not None:
+            task.refresh_from_db(fields=["done_at"])
     kind.on_submit(task, annotation)
     if done and kind.on_done is not None:
         kind.on_done(task)

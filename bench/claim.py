@@ -1,0 +1,381 @@
+"""Claim → submit throughput of the work API against a real gunicorn on PostgreSQL, next to
+the database's own floor for the same work.
+
+    .venv/bin/python bench/claim.py [--tasks 100000] [--seconds 10] [--clients 1,4,16] [--workers 4]
+    .venv/bin/python bench/claim.py --explain [--tasks 1000000]
+
+Creates a fresh database (dropped at the end), migrates it, loads `--tasks` open
+snippet-annotation tasks (and as many for the floor) with one INSERT … SELECT each, makes
+16 associates with tokens, starts `gunicorn config.wsgi -w 4` on a free port, then for each K:
+
+- app: K HTTP clients (one associate each) loop POST /tasks/next/ → POST /tasks/{id}/submit/
+  for `--seconds`;
+- floor: K psycopg2 connections loop the bare statements the engine boils down to (one
+  `UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED LIMIT 1)` claim, one conditional
+  UPDATE to done) on the floor queue, autocommit, for the same time.
+
+Afterwards it checks the database for double assignments (a task with two annotations, an
+annotation without its done slot, a floor slot claimed twice). Prints one JSON object.
+Targets: ≥ 400 cycles/s at K=16, claim p95 < 20 ms at K=1, app/floor ratio ≥ 0.2.
+
+`--explain` loads `--tasks` (default 1,000,000) open tasks, runs the claim query of
+`annotator.services.work` under EXPLAIN (ANALYZE, BUFFERS) and fails unless the plan is an
+index scan of `slot_claim_order` with no Sort node.
+"""
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import psycopg2
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = str(ROOT / ".venv" / "bin" / "python")
+GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
+ASSOCIATES = 16
+SEED = """
+import json
+from django.contrib.auth.models import Group, User
+from rest_framework.authtoken.models import Token
+from annotator.models import Queue, QueueMembership
+from catalog.models import Store, StoreAccess
+store = Store.objects.create(code="B001", name="Bench store")
+app = Queue.objects.create(store=store, kind="snippet_annotation", name="Bench", lease_seconds=300)
+floor = Queue.objects.create(store=store, kind="snippet_annotation", name="Floor", lease_seconds=300)
+group = Group.objects.get_or_create(name="associate")[0]
+tokens, ids = [], []
+for n in range(%(n)d):
+    user = User.objects.create_user(f"bench-{n:02d}")
+    user.groups.add(group)
+    StoreAccess.objects.create(store=store, user=user)
+    QueueMembership.objects.create(queue=app, user=user)
+    tokens.append(Token.objects.create(user=user).key)
+    ids.append(user.pk)
+print(json.dumps({"store": store.pk, "app": str(app.pk), "floor": str(floor.pk), "tokens": tokens, "ids": ids}))
+"""
+EXPLAIN = """
+from django.contrib.auth.models import User
+from django.db import transaction
+from annotator.services.work import claimable_slots
+user = User.objects.get(username="bench-00")
+queue_id = "%(queue)s"
+with transaction.atomic():
+    qs = claimable_slots(associate_id=user.pk, queue_id=queue_id).select_for_update(skip_locked=True)
+    print(qs.values_list("id", flat=True)[:1].explain(analyze=True, buffers=True))
+"""
+LOAD = """
+INSERT INTO annotator_task (id, queue_id, store_id, kind, subject_id, priority, due_at, status, overlap,
+                            annotations_done, payload, purpose, created_at)
+SELECT gen_random_uuid(), %(queue)s, %(store)s, 'snippet_annotation', gen_random_uuid(),
+       CASE WHEN n %% 50 = 0 THEN 1 ELSE 0 END, now() + n * interval '1 second', 'open', 1, 0,
+       '{"snippet": null, "width": 320, "height": 240, "fps": 10, "frame_count": 30, "predictions": []}',
+       'annotate', now()
+FROM generate_series(1, %(count)s) AS n;
+INSERT INTO annotator_slot (task_id, index, state, queue_id, priority, due_at, created_at, lease_token,
+                            active_seconds)
+SELECT id, 0, 'open', queue_id, priority, due_at, created_at, 0, 0 FROM annotator_task WHERE queue_id = %(queue)s;
+"""
+FLOOR_CLAIM = """
+UPDATE annotator_slot SET holder_id = %s, lease_token = lease_token + 1, leased_at = now(),
+       lease_expires_at = now() + interval '300 seconds', last_heartbeat_at = now()
+WHERE id = (SELECT id FROM annotator_slot
+            WHERE queue_id = %s AND state = 'open' AND (holder_id IS NULL OR lease_expires_at < now())
+            ORDER BY priority DESC, due_at, created_at, id FOR UPDATE SKIP LOCKED LIMIT 1)
+RETURNING id
+"""
+FLOOR_DONE = "UPDATE annotator_slot SET state = 'done' WHERE id = %s AND holder_id = %s AND state = 'open'"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url(base: str, name: str) -> str:
+    return urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
+
+
+def admin(base: str, sql: str) -> None:
+    conn = psycopg2.connect(base)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+    finally:
+        conn.close()
+
+
+def manage(env: dict, *args: str, code: str | None = None) -> str:
+    command = [PY, "manage.py", *args] if code is None else [PY, "manage.py", "shell", "-c", code]
+    return subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] * 1000, 2)
+
+
+def timings(values: list[float]) -> dict:
+    return {
+        "p50_ms": round(statistics.median(values) * 1000, 2) if values else 0.0,
+        "p95_ms": percentile(values, 0.95),
+        "p99_ms": percentile(values, 0.99),
+    }
+
+
+def run_app(base_url: str, tokens: list[str], k: int, seconds: float) -> dict:
+    claims: list[float] = []
+    submits: list[float] = []
+    errors: dict[str, int] = {}
+    lock = threading.Lock()
+    stop = time.perf_counter() + seconds
+    body_template = {"result": {"action": "none", "boxes": []}}
+
+    def client(token: str) -> None:
+        headers = {"Authorization": f"Token {token}"}
+        my_claims, my_submits = [], []
+        # TCP_NODELAY as browsers set it: httpx writes headers and body separately, and Nagle
+        # plus the server's delayed ACK would add ~40 ms to every POST.
+        transport = httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+        with httpx.Client(base_url=base_url, headers=headers, timeout=60, transport=transport) as http:
+            while time.perf_counter() < stop:
+                start = time.perf_counter()
+                response = http.post("/api/v1/tasks/next/", json={})
+                my_claims.append(time.perf_counter() - start)
+                if response.status_code != 200:
+                    with lock:
+                        errors[f"next {response.status_code}"] = errors.get(f"next {response.status_code}", 0) + 1
+                    continue
+                task_id = response.json()["task"]["id"]
+                start = time.perf_counter()
+                response = http.post(
+                    f"/api/v1/tasks/{task_id}/submit/", json=body_template | {"submission_id": str(uuid.uuid4())}
+                )
+                my_submits.append(time.perf_counter() - start)
+                if response.status_code != 200:
+                    with lock:
+                        key = f"submit {response.status_code}"
+                        errors[key] = errors.get(key, 0) + 1
+        with lock:
+            claims.extend(my_claims)
+            submits.extend(my_submits)
+
+    threads = [threading.Thread(target=client, args=(tokens[n],)) for n in range(k)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    return {
+        "cycles": len(submits),
+        "cycles_per_s": round(len(submits) / wall, 1),
+        "claim": timings(claims),
+        "submit": timings(submits),
+        "errors": errors,
+    }
+
+
+def run_floor(dsn: str, queue_id: str, user_ids: list[int], k: int, seconds: float) -> dict:
+    claims: list[float] = []
+    submits: list[float] = []
+    lock = threading.Lock()
+    stop = time.perf_counter() + seconds
+
+    def client(user_id: int) -> None:
+        conn = psycopg2.connect(dsn)
+        conn.autocommit = True
+        my_claims, my_submits = [], []
+        with conn.cursor() as cur:
+            while time.perf_counter() < stop:
+                start = time.perf_counter()
+                cur.execute(FLOOR_CLAIM, (user_id, queue_id))
+                row = cur.fetchone()
+                my_claims.append(time.perf_counter() - start)
+                if row is None:
+                    break
+                start = time.perf_counter()
+                cur.execute(FLOOR_DONE, (row[0], user_id))
+                my_submits.append(time.perf_counter() - start)
+        conn.close()
+        with lock:
+            claims.extend(my_claims)
+            submits.extend(my_submits)
+
+    threads = [threading.Thread(target=client, args=(user_ids[n],)) for n in range(k)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    return {
+        "cycles": len(submits),
+        "cycles_per_s": round(len(submits) / wall, 1),
+        "claim": timings(claims),
+        "submit": timings(submits),
+    }
+
+
+def double_assignments(dsn: str, app_queue: str, floor_queue: str) -> dict:
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT count(*) FROM (SELECT task_id FROM annotator_annotation GROUP BY task_id"
+                " HAVING count(*) > 1) AS twice"
+            )
+            tasks_annotated_twice = cur.fetchone()[0]
+            cur.execute(
+                "SELECT count(*) FROM annotator_annotation a JOIN annotator_slot s ON s.id = a.slot_id"
+                " WHERE s.state <> 'done' OR s.holder_id <> a.associate_id"
+            )
+            annotation_without_its_slot = cur.fetchone()[0]
+            cur.execute("SELECT count(*) FROM annotator_slot WHERE queue_id = %s AND lease_token > 1", (floor_queue,))
+            floor_slots_claimed_twice = cur.fetchone()[0]
+            cur.execute("SELECT count(*) FROM annotator_slot WHERE queue_id = %s AND lease_token > 1", (app_queue,))
+            app_slots_claimed_twice = cur.fetchone()[0]
+    finally:
+        conn.close()
+    return {
+        "tasks_annotated_twice": tasks_annotated_twice,
+        "annotations_without_their_done_slot": annotation_without_its_slot,
+        "slots_claimed_twice": app_slots_claimed_twice + floor_slots_claimed_twice,
+    }
+
+
+def wait_ready(url: str, proc: subprocess.Popen) -> None:
+    for _ in range(200):
+        if proc.poll() is not None:
+            raise SystemExit("gunicorn exited during start-up")
+        try:
+            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("gunicorn did not become ready")
+
+
+def load(dsn: str, seeded: dict, count: int, queues: list[str]) -> float:
+    started = time.perf_counter()
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for queue in queues:
+            cur.execute(LOAD, {"queue": queue, "store": seeded["store"], "count": count})
+        cur.execute("VACUUM ANALYZE annotator_task")
+        cur.execute("VACUUM ANALYZE annotator_slot")
+    conn.close()
+    return round(time.perf_counter() - started, 1)
+
+
+def explain(env: dict, dsn: str, seeded: dict, count: int) -> dict:
+    load_s = load(dsn, seeded, count, [seeded["app"]])
+    plan = manage(env, code=EXPLAIN % {"queue": seeded["app"]})
+    ok = "slot_claim_order" in plan and "Index Scan" in plan and "Sort" not in plan
+    print(plan, file=sys.stderr)
+    return {"open_tasks": count, "load_s": load_s, "index_scan_on_slot_claim_order": ok, "plan": plan.splitlines()}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", type=int, default=None, help="open tasks (100,000; 1,000,000 with --explain)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="per K and per mode")
+    parser.add_argument("--clients", default="1,4,16")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--explain", action="store_true", help="only the EXPLAIN check")
+    parser.add_argument("--keep-db", action="store_true")
+    args = parser.parse_args()
+    ks = [int(k) for k in args.clients.split(",")]
+    if max(ks) > ASSOCIATES:
+        parser.error(f"at most {ASSOCIATES} clients")
+    count = args.tasks or (1_000_000 if args.explain else 100_000)
+
+    base = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    db_name = "loupe_bench_claim_explain" if args.explain else "loupe_bench_claim"
+    dsn = database_url(base, db_name)
+    env = {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "DATABASE_CONN_MAX_AGE": "600",
+        "DEBUG": "0",
+        "SECRET_KEY": "bench",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+    }
+    admin(base, f"DROP DATABASE IF EXISTS {db_name}")
+    admin(base, f"CREATE DATABASE {db_name}")
+    server = None
+    try:
+        manage(env, "migrate", "--noinput", "-v0")
+        seeded = json.loads(manage(env, code=SEED % {"n": ASSOCIATES}).strip().splitlines()[-1])
+        if args.explain:
+            result = explain(env, dsn, seeded, count)
+            print(json.dumps(result, indent=2))
+            return 0 if result["index_scan_on_slot_claim_order"] else 1
+
+        load_s = load(dsn, seeded, count, [seeded["app"], seeded["floor"]])
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen(
+            [GUNICORN, "config.wsgi", "-w", str(args.workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
+            cwd=ROOT,
+            env=env,
+        )
+        wait_ready(url, server)
+        results = {}
+        for k in ks:
+            run_app(url, seeded["tokens"], k, 1.0)  # warm the workers' connections
+            app = run_app(url, seeded["tokens"], k, args.seconds)
+            floor = run_floor(dsn, seeded["floor"], seeded["ids"], k, args.seconds)
+            results[f"K={k}"] = {
+                "app": app,
+                "db_floor": floor,
+                "ratio_app_to_floor": round(app["cycles_per_s"] / floor["cycles_per_s"], 3)
+                if floor["cycles_per_s"]
+                else None,
+            }
+        checks = double_assignments(dsn, seeded["app"], seeded["floor"])
+        print(
+            json.dumps(
+                {
+                    "open_tasks_per_queue": count,
+                    "load_s": load_s,
+                    "gunicorn_workers": args.workers,
+                    "seconds_per_run": args.seconds,
+                    "results": results,
+                    "double_assignments": checks,
+                    "targets": {
+                        "cycles_per_s_at_16": ">= 400",
+                        "claim_p95_ms_at_1": "< 20",
+                        "ratio": ">= 0.2",
+                    },
+                },
+                indent=2,
+            )
+        )
+        return 1 if any(checks.values()) else 0
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        if not args.keep_db:
+            admin(base, f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
