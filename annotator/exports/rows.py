@@ -68,25 +68,19 @@ class Row:
 def dataset_rows(
     dataset: Dataset, *, batch_size: int = 5000, on_batch: Callable[[int], None] | None = None
 ) -> Iterator[Row]:
-    """The dataset's rows by position. Each batch is one indexed range query on
-    (dataset, position); `on_batch(done)` is called after each batch has been consumed."""
-    after, done = -1, 0
-    while True:
-        batch = list(
-            DatasetItem.objects.filter(dataset=dataset, position__gt=after)
+    """The dataset's rows by position. Positions are dense (0 … items - 1), so each batch is
+    one range scan of the (dataset, position) index, whatever the table's statistics say;
+    `on_batch(done)` is called after each batch has been consumed."""
+    for start in range(0, dataset.items, batch_size):
+        batch = (
+            DatasetItem.objects.filter(dataset=dataset, position__gte=start, position__lt=start + batch_size)
             .order_by("position")
-            .values_list(*_FIELDS)[:batch_size]
+            .values_list(*_FIELDS)
         )
-        if not batch:
-            return
         for values in batch:
             yield Row(*values)
-        after = batch[-1][0]
-        done += len(batch)
         if on_batch is not None:
-            on_batch(done)
-        if len(batch) < batch_size:
-            return
+            on_batch(min(start + batch_size, dataset.items))
 
 
 class Pseudonyms:
@@ -94,15 +88,24 @@ class Pseudonyms:
     derived from SECRET_KEY and the dataset id. Stable within a dataset (rows of one visit
     can be grouped), unlinkable across datasets and irreversible without SECRET_KEY."""
 
+    _CACHE_LIMIT = 65536  # events of one visit come together; keep memory flat anyway
+
     def __init__(self, dataset_id: uuid.UUID):
         material = f"loupe.datasets.pseudonym:{dataset_id}:{settings.SECRET_KEY}".encode()
         self._key = hashlib.sha256(material).digest()
+        self._cache: dict[tuple[str, str], str] = {}
 
     def __call__(self, prefix: str, value: object) -> str | None:
-        if value in (None, ""):
+        if value is None or value == "":
             return None
-        digest = hmac.new(self._key, str(value).encode(), hashlib.sha256).hexdigest()
-        return f"{prefix}_{digest[:16]}"
+        key = (prefix, str(value))
+        found = self._cache.get(key)
+        if found is None:
+            if len(self._cache) >= self._CACHE_LIMIT:
+                self._cache.clear()
+            digest = hmac.digest(self._key, key[1].encode(), "sha256").hex()
+            found = self._cache[key] = f"{prefix}_{digest[:16]}"
+        return found
 
 
 def iso(value: Any) -> str | None:

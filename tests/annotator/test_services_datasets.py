@@ -1,5 +1,6 @@
 import datetime as dt
 import hashlib
+import json
 
 import pytest
 from django.core.files.storage import default_storage
@@ -8,6 +9,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from annotator.models import Dataset, DatasetItem, Label
+from annotator.services import datasets
 from annotator.services.datasets import (
     dataset_build,
     dataset_create,
@@ -212,3 +214,29 @@ def test_the_same_dataset_always_produces_the_same_bytes(s001, alice, carol):
         assert second.sha256 == first.sha256, fmt
         assert stored_bytes(second) == first_bytes
         assert second.file.name == first.file.name
+
+
+def test_rows_are_read_in_batches_in_position_order_with_progress_after_each(s001, alice, carol, monkeypatch):
+    for _ in range(5):
+        event_label(store=s001, associate=alice)
+    dataset = dataset_create(name="batches", format="jsonl", filters={}, by=carol)
+    monkeypatch.setitem(datasets.BATCH, "jsonl", 2)
+    seen = []
+    update = Dataset.objects.filter(pk=dataset.pk).values_list("progress", flat=True)
+    original = datasets.dataset_rows
+
+    def spying_rows(*args, on_batch=None, **kwargs):
+        def record(done):
+            on_batch(done)
+            seen.append((done, update.get()))
+
+        return original(*args, on_batch=record, **kwargs)
+
+    monkeypatch.setattr(datasets, "dataset_rows", spying_rows)
+
+    built = dataset_build(dataset_id=dataset.pk)
+
+    assert seen == [(2, 0.4), (4, 0.8), (5, 0.999)]
+    positions = [json.loads(line)["position"] for line in stored_bytes(built).splitlines()]
+    assert positions == [0, 1, 2, 3, 4]
+    assert built.progress == 1.0
