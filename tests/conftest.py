@@ -15,6 +15,13 @@ from catalog import roles
 from tests.factories import CameraFactory, ProductFactory, StoreFactory, UserFactory
 
 
+def pytest_configure(config):
+    # Password hashing is deliberately slow; tests create many users and never need it slow.
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def pytest_collection_modifyitems(config, items):
     if connection.vendor != "postgresql":
         skip = pytest.mark.skip(reason="needs PostgreSQL")
