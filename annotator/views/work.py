@@ -15,8 +15,6 @@ from catalog.roles import is_associate
 @user_passes_test(is_associate)
 def work_home(request: HttpRequest) -> HttpResponse:
     summaries = queue_summaries(user=request.user, queues=work_queues(user=request.user), for_work=True)
-    return render(
-        request,
-        "annotator/work_home.html",
-        {"summaries": summaries, "waiting": sum(s.depth for s in summaries)},
-    )
+    # htmx polls the page every few seconds and swaps only its named region.
+    template = "annotator/work_home.html#queues" if request.htmx else "annotator/work_home.html"
+    return render(request, template, {"summaries": summaries, "waiting": sum(s.depth for s in summaries)})

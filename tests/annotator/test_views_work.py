@@ -98,6 +98,17 @@ def test_work_home_says_when_nothing_is_waiting(client, alice, s001):
     assert 'data-hotkey="s"' not in body
 
 
+def test_work_home_renders_its_region_for_htmx(client, alice, s001):
+    enqueue(work_queue(s001, alice, name="Front"), minutes=10)
+    client.force_login(alice)
+
+    partial = client.get(reverse("annotator:work"), headers={"HX-Request": "true"}).content.decode()
+
+    assert partial.lstrip().startswith('<div id="work"')
+    assert "<html" not in partial
+    assert 'id="start"' in partial
+
+
 def test_start_claims_the_most_urgent_task_and_opens_it(client, alice, s001):
     queue = work_queue(s001, alice, kind="visit_validation")
     enqueue(queue, minutes=20)

@@ -106,12 +106,15 @@ def test_work_home_lists_queues_and_s_starts_the_most_urgent_task(page, alice, a
     assert_clean(page)
 
 
-def test_work_home_says_when_nothing_is_waiting(page, alice, alice_queue):
+def test_work_home_says_when_nothing_is_waiting_and_updates_by_itself(page, alice, alice_queue, s001):
     login(page, alice)
     page.goto("/work/")
     expect(page.locator("#nothing-waiting")).to_be_visible()
     expect(page.locator("#start")).to_have_count(0)
     screenshot(page, "work-home-empty")
+    ingest_pending_visit(s001, external_id="v-new", exited_minutes_ago=2, events=2)
+    expect(page.locator("#start")).to_be_visible(timeout=15_000)  # the htmx poll runs every 10 s
+    expect(page.locator("#nothing-waiting")).to_have_count(0)
     assert_clean(page)
 
 
