@@ -93,7 +93,7 @@ def task_priority_change(*, supervisor, task_id: uuid.UUID, priority) -> Task:
 def lease_force_release(*, supervisor, slot_id: int) -> None:
     """Free a stuck lease (`work.lease_release`) and record whose it was."""
     row = (
-        Slot.objects.select_for_update()
+        Slot.objects.select_for_update(of=("self",))
         .filter(pk=slot_id)
         .values_list("task_id", "task__store_id", "holder__username", "leased_at")
         .first()
