@@ -174,7 +174,8 @@ for c in range(clips):
     snippet = snippet_ingest(store=stores["B002"], camera=camera, external_id=f"clip-{{c}}", started_at=now,
                              upload=io.BytesIO(clip.data)).snippet
     for k in range({LABELS_PER_CLIP}):
-        frames = sorted({{(k * 11 + j * 5) % clip.frame_count for j in range({FRAMES_PER_LABEL})}})
+        framed = sorted({{b["frame"] for b in clip.boxes}})
+        frames = {{framed[(k * {FRAMES_PER_LABEL} + j) % len(framed)] for j in range({FRAMES_PER_LABEL})}}
         boxes = [b for b in clip.boxes if b["frame"] in frames]
         annotation = annotations[len(rows)]
         rows.append(Label(store=stores["B002"], kind="snippet", task_id=annotation.task_id,

@@ -75,7 +75,6 @@ def _predicted_boxes(predicted) -> dict | None:
     return {"boxes": [{key: p[key] for key in keys if key in p} for p in predicted if isinstance(p, dict)]}
 
 
-
 def write_jsonl(*, rows: Iterable[Row], out: IO[bytes], pseudonym: Pseudonyms, **_) -> dict:
     counts: dict[str, int] = {}
     lines: list[bytes] = []
