@@ -225,11 +225,9 @@ class Label(models.Model):
     corrected, rejected or missed) or a snippet annotation, with its provenance.
 
     Written in the submit transaction (`annotator.services.labels.label_record`) and served
-    oldest first by the labels feed. The feed pages on (`txid`, `seq`), not on `created_at`:
-    `seq` is assigned at insert, `txid` is the writing transaction's id on PostgreSQL (0 on
-    SQLite, whose writers are serialized), and the feed only serves rows of transactions that
-    are no longer running, so a label committed late can never land behind a cursor already
-    handed out. See `annotator.services.labels`.
+    oldest first by the labels feed, which pages on `seq` (assigned at insert) up to a
+    watermark below which every label is committed, so a label committed late can never
+    land behind a cursor already handed out. See `annotator.services.labels`.
     """
 
     class Kind(models.TextChoices):
@@ -238,6 +236,7 @@ class Label(models.Model):
 
     seq = models.BigAutoField(primary_key=True)
     id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # The writing transaction's id on PostgreSQL (0 elsewhere): for diagnostics only.
     txid = models.BigIntegerField(default=0)
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="labels")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -258,10 +257,9 @@ class Label(models.Model):
     provenance = models.JSONField(default=dict)
 
     class Meta:
-        ordering = ["txid", "seq"]
+        ordering = ["seq"]
         indexes = [
-            models.Index(fields=["txid", "seq"], name="label_feed"),
-            models.Index(fields=["store", "txid", "seq"], name="label_store_feed"),
+            models.Index(fields=["store", "seq"], name="label_store_seq"),
             models.Index(fields=["created_at", "seq"], name="label_created"),
         ]
 

@@ -2,24 +2,20 @@
 by the labels feed (`GET /api/v1/labels/`).
 
 **Order and the late-commit window.** The feed is incremental: a training pipeline keeps the
-last cursor and comes back for what arrived since. Paging on `created_at` (or on an id
-sequence alone) would lose labels: two submits run concurrently, the one that inserted
-first (lower `seq`, earlier `created_at`) commits last, a reader in between is handed a
-cursor past the later one, and the first label then commits *behind* that cursor, never to
-be served. So:
+last cursor and comes back for what arrived since. Paging on `created_at`, or on the insert
+sequence alone, would lose labels: two submits run concurrently, the one that inserted first
+(lower `seq`, earlier `created_at`) commits last, a reader in between is handed a cursor past
+the other one, and the first label then commits *behind* that cursor, never to be served.
 
-- every label carries `seq` (assigned at insert) and `txid`, the id of the transaction that
-  wrote it (PostgreSQL's `pg_current_xact_id()`; 0 on SQLite, where writers run one at a time
-  and insert order is commit order);
-- the feed pages on (`txid`, `seq`) and serves only rows whose transaction is over:
-  `txid < pg_snapshot_xmin(pg_current_snapshot())`, the oldest transaction still running.
-  Every transaction still running (or yet to start) has a larger id than every row served,
-  so whatever it commits sorts after the cursor: no gaps, no duplicates, on one index.
-
-The price: a label is served once every transaction older than its own has ended, so a
-long-running writing transaction anywhere in the database holds the feed back (delays,
-never loses) while it runs; submits and ingests are short. A reader's own uncommitted
-labels (same transaction, e.g. a test) are served too.
+So the feed pages on `seq` up to a **watermark**: the highest `seq` below which every label
+is committed. On PostgreSQL each label-writing transaction holds a shared advisory lock
+(`FEED_LOCK`) from just before its insert until it ends; the reader takes the same lock
+exclusively for an instant (waiting for the writers in flight, at most `FEED_WAIT`), reads
+`MAX(seq)` and lets go. Writers that come later draw larger `seq` values from the sequence,
+so everything up to the watermark is final: no gaps, no duplicates, one index range scan.
+If writers hold the lock longer than `FEED_WAIT`, the page is empty (`next` null) and the
+caller comes back later; nothing is skipped. SQLite runs one writer at a time, so there the
+watermark is simply `MAX(seq)`.
 """
 
 import uuid
@@ -27,9 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core import signing
-from django.db import connection, transaction
-from django.db.models import Q, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db import OperationalError, connection, transaction
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from annotator.models import Annotation, Label, Task
@@ -37,6 +32,9 @@ from catalog.errors import LoupeError
 
 MAX_LIMIT = 1000
 _CURSOR_SALT = "annotator.labels.cursor"
+# The advisory lock key of label writers (shared) and the feed's watermark (exclusive).
+FEED_LOCK = 0x4C6F7570654C6162  # "LoupeLab"
+FEED_WAIT = "1s"
 
 
 @dataclass(frozen=True)
@@ -69,6 +67,10 @@ def label_record(*, task: Task, annotation: Annotation, items: Iterable[LabelIn]
     items = list(items)
     if not items:
         return []
+    if connection.vendor == "postgresql":
+        # Held until this transaction ends: the feed's watermark waits for it.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [FEED_LOCK])
     txid = _current_txid()
     now = timezone.now()
     base = {
@@ -103,28 +105,37 @@ def label_record(*, task: Task, annotation: Annotation, items: Iterable[LabelIn]
 # The feed ------------------------------------------------------------------------------------
 
 
-def cursor_encode(txid: int, seq: int) -> str:
+def cursor_encode(seq: int) -> str:
     """Opaque and signed: a cursor cannot be forged, only handed back."""
-    return signing.dumps([txid, seq], salt=_CURSOR_SALT)
+    return signing.dumps([seq], salt=_CURSOR_SALT)
 
 
-def cursor_decode(cursor: str) -> tuple[int, int]:
+def cursor_decode(cursor: str) -> int:
     try:
         key = signing.loads(cursor, salt=_CURSOR_SALT)
     except signing.BadSignature:
         key = None
-    if not (isinstance(key, list) and len(key) == 2 and all(type(v) is int for v in key)):
+    if not (isinstance(key, list) and len(key) == 1 and type(key[0]) is int):
         raise LoupeError("This cursor was not issued by this feed.", code="invalid_cursor", field="cursor")
-    return key[0], key[1]
+    return key[0]
 
 
-def _finished_transactions() -> Q:
-    """Rows whose writing transaction is over (or is the reader's own)."""
+def labels_watermark() -> int | None:
+    """The highest `seq` below which every label is committed (see the module docstring); None
+    when writers kept the feed lock past `FEED_WAIT` (serve nothing new this time)."""
     if connection.vendor != "postgresql":
-        return Q()
-    xmin = RawSQL("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", [])
-    own = RawSQL("COALESCE(pg_current_xact_id_if_assigned()::text::bigint, -1)", [])
-    return Q(txid__lt=xmin) | Q(txid=own)
+        return Label.objects.aggregate(top=Max("seq"))["top"] or 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL lock_timeout = '{FEED_WAIT}'")
+        try:
+            with transaction.atomic():
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FEED_LOCK])
+        except OperationalError:  # lock_timeout
+            return None
+        finally:
+            # Called inside a longer transaction, the timeout must not outlive this read.
+            cursor.execute("SET LOCAL lock_timeout = DEFAULT")
+        return Label.objects.aggregate(top=Max("seq"))["top"] or 0
 
 
 @dataclass(frozen=True)
@@ -138,20 +149,18 @@ def labels_page(*, stores: QuerySet, cursor: str | None = None, limit: int = MAX
     """Labels of `stores` after `cursor`, oldest first (by commit, see the module docstring),
     at most `limit` of them. `next` is the cursor after the last label served, for the
     following page and for coming back later; null when there was nothing to serve (then
-    call again later with the same cursor). One index range scan on (store, txid, seq) or
-    (txid, seq)."""
+    call again later with the same cursor). One index range scan on (store, seq) or seq."""
     if not 1 <= limit <= MAX_LIMIT:
         raise LoupeError(f"limit must be between 1 and {MAX_LIMIT}.", code="invalid", field="limit")
+    after = cursor_decode(cursor) if cursor else 0
     store_ids = list(stores.values_list("id", flat=True))
-    labels = Label.objects.filter(_finished_transactions(), store_id__in=store_ids)
-    if cursor:
-        txid, seq = cursor_decode(cursor)
-        # The redundant lower bound gives the planner the start of the index range.
-        labels = labels.filter(txid__gte=txid).filter(Q(txid__gt=txid) | Q(seq__gt=seq))
-    rows = list(labels.select_related("store").order_by("txid", "seq")[: limit + 1])
+    watermark = labels_watermark()
+    if watermark is None or not store_ids:
+        return LabelPage(labels=[], next=None, has_more=False)
+    labels = Label.objects.filter(store_id__in=store_ids, seq__gt=after, seq__lte=watermark)
+    rows = list(labels.select_related("store").order_by("seq")[: limit + 1])
     page, has_more = rows[:limit], len(rows) > limit
-    after = cursor_encode(page[-1].txid, page[-1].seq) if page else None
-    return LabelPage(labels=page, next=after, has_more=has_more)
+    return LabelPage(labels=page, next=cursor_encode(page[-1].seq) if page else None, has_more=has_more)
 
 
 def label_data(label: Label) -> dict:
