@@ -523,16 +523,22 @@ def fingerprint(sql: str) -> tuple:
 
 
 class WriteRecorder:
-    """Records every INSERT/UPDATE/DELETE statement but session writes."""
+    """Records every INSERT/UPDATE/DELETE statement that touched a row, but session writes.
+
+    A conditional UPDATE that matched nothing (`… WHERE holder_id = <caller>`, the way a
+    fenced heartbeat refuses someone else's task) changed nothing and is not recorded.
+    """
 
     def __init__(self) -> None:
         self.writes: list[str] = []
 
     def __call__(self, execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
         head = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
-        if head in {"INSERT", "UPDATE", "DELETE", "REPLACE"} and not any(t in sql for t in SESSION_TABLES):
+        writes = head in {"INSERT", "UPDATE", "DELETE", "REPLACE"} and not any(t in sql for t in SESSION_TABLES)
+        if writes and context["cursor"].rowcount != 0:  # -1 (unknown) counts as a write
             self.writes.append(sql[:160])
-        return execute(sql, params, many, context)
+        return result
 
 
 # ----------------------------------------------------------------------------------------
