@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 
 from django.db import connection
-from django.db.models import Aggregate, Expression, FloatField, QuerySet
+from django.db.models import Aggregate, Expression, Field, FloatField, QuerySet
 
 PYTHON_PERCENTILE_LIMIT = 500_000
 
@@ -33,6 +33,35 @@ class PercentileCont(Aggregate):
         return super().as_sql(compiler, connection, fraction=repr(self.extra["fraction"]), **extra_context)
 
 
+class PercentilesCont(Aggregate):
+    """`percentile_cont(ARRAY[f1, f2, …]) WITHIN GROUP (ORDER BY expression)`: several
+    percentiles from one sort (PostgreSQL only); an array in the order of `fractions`."""
+
+    function = "percentile_cont"
+    template = "%(function)s(ARRAY[%(fractions)s]::double precision[]) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression, fractions, **extra):
+        if not all(0.0 <= fraction <= 1.0 for fraction in fractions):
+            raise ValueError("A percentile fraction lies in [0, 1].")
+        super().__init__(expression, fractions=tuple(float(f) for f in fractions), output_field=ArrayField(), **extra)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        if connection.vendor != "postgresql":
+            raise NotImplementedError("percentile_cont needs PostgreSQL; use catalog.stats.percentiles.")
+        fractions = ", ".join(repr(f) for f in self.extra["fractions"])
+        return super().as_sql(compiler, connection, fractions=fractions, **extra_context)
+
+
+class ArrayField(Field):
+    """The array a `PercentilesCont` returns, as a Python list (psycopg2 converts it)."""
+
+    def get_internal_type(self) -> str:
+        return "PercentileArray"  # not a float: no float() conversion of the list
+
+    def from_db_value(self, value, expression, connection):
+        return value
+
+
 def percentile_of_sorted(values: Sequence[float], fraction: float) -> float | None:
     """`percentile_cont` of already sorted values; None for no values."""
     if not values:
@@ -46,9 +75,8 @@ def percentile_of_sorted(values: Sequence[float], fraction: float) -> float | No
 def percentiles(queryset: QuerySet, expression: Expression, fractions: Sequence[float]) -> dict[float, float | None]:
     """The `fractions` percentiles of `expression` over `queryset` (None where there are no rows)."""
     if connection.vendor == "postgresql":
-        aggregates = {f"p{index}": PercentileCont(expression, fraction) for index, fraction in enumerate(fractions)}
-        row = queryset.aggregate(**aggregates)
-        return {fraction: row[f"p{index}"] for index, fraction in enumerate(fractions)}
+        found = queryset.aggregate(_p=PercentilesCont(expression, fractions))["_p"]
+        return dict(zip(fractions, found or [None] * len(fractions), strict=True))
     values = sorted(
         value
         for value in queryset.annotate(_value=expression)

@@ -32,11 +32,8 @@ DEFAULT_TARGET = 0.005
 
 def turnaround_context(user, stores) -> dict:
     now = timezone.now()
-    return {
-        "hour": metrics.turnaround_window(stores=stores, since=now - metrics.HOUR),
-        "day": metrics.turnaround_window(stores=stores, since=now - metrics.DAY),
-        "stores": list(stores),
-    }
+    windows = metrics.turnaround_windows(stores=stores, windows={"hour": now - metrics.HOUR, "day": now - metrics.DAY})
+    return windows | {"stores": list(stores)}
 
 
 def automation_context(user, stores) -> dict:

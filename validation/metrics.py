@@ -17,12 +17,13 @@ Definitions (the tests pin them on hand-built data):
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Count, DateTimeField, ExpressionWrapper, F, FloatField, Func, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Trunc
 from django.utils import timezone
 
 from catalog.models import Store
-from catalog.stats import grouped_percentiles, percentiles, wilson_interval
+from catalog.stats import PercentilesCont, grouped_percentiles, percentiles, wilson_interval
 from validation.models import Receipt, Visit
 
 FRACTIONS = (0.5, 0.95, 0.99)
@@ -117,6 +118,47 @@ def turnaround_window(*, stores: QuerySet[Store], since: dt.datetime, until: dt.
     )
 
 
+def turnaround_windows(*, stores: QuerySet[Store], windows: dict[str, dt.datetime]) -> dict[str, TurnaroundWindow]:
+    """`turnaround_window` for several windows ending now (`{"last_hour": since, …}`).
+
+    On PostgreSQL two queries cover every window: one grouped by decision, one overall, each
+    window a `FILTER` over the longest window's receipts with one `percentile_cont(ARRAY[…])`
+    sort per window. Elsewhere, one `turnaround_window` per window."""
+    if connection.vendor != "postgresql":
+        return {name: turnaround_window(stores=stores, since=since) for name, since in windows.items()}
+    receipts = first_receipts(stores=stores, since=min(windows.values())).annotate(
+        turnaround_s=TURNAROUND_S, sla_s=SLA_S
+    )
+    aggregates, percentile_names = {}, {}
+    for index, (name, since) in enumerate(windows.items()):
+        inside = Q(issued_at__gte=since)
+        aggregates[f"n{index}"] = Count("id", filter=inside)
+        aggregates[f"in{index}"] = Count("id", filter=inside & Q(turnaround_s__lte=F("sla_s")))
+        percentile_names[name] = f"p{index}"
+        aggregates[f"p{index}"] = PercentilesCont(F("turnaround_s"), FRACTIONS, filter=inside)
+    grouped = {
+        row["visit__decision"]: row for row in receipts.order_by().values("visit__decision").annotate(**aggregates)
+    }
+    overall = receipts.aggregate(**{key: aggregates[key] for key in percentile_names.values()})
+
+    def figures(count: int, found) -> Turnaround:
+        values = dict(zip(FRACTIONS, found, strict=True)) if count and found else {}
+        return Turnaround(count, values.get(0.5), values.get(0.95), values.get(0.99))
+
+    result = {}
+    for index, name in enumerate(windows):
+        auto = grouped.get(Visit.Decision.AUTO_ACCEPT, {})
+        reviewed = grouped.get(Visit.Decision.REVIEW, {})
+        total = sum(row[f"n{index}"] for row in grouped.values())
+        result[name] = TurnaroundWindow(
+            all=figures(total, overall[f"p{index}"]),
+            auto=figures(auto.get(f"n{index}", 0), auto.get(f"p{index}")),
+            reviewed=figures(reviewed.get(f"n{index}", 0), reviewed.get(f"p{index}")),
+            inside_sla=sum(row[f"in{index}"] for row in grouped.values()),
+        )
+    return result
+
+
 def turnaround_series(*, stores: QuerySet[Store], since: dt.datetime, bucket: str = "hour") -> list[dict]:
     """Turnaround p50/p95 per hour (or minute) of receipt issue, oldest first, for the chart."""
     receipts = first_receipts(stores=stores, since=since)
@@ -168,35 +210,43 @@ def automation_by_model(
     *, stores: QuerySet[Store], since: dt.datetime, audit_since: dt.datetime | None = None
 ) -> list[AutomationRow]:
     """Automation rate (visits exited since `since`) and audit error rate (auto-accepted visits
-    exited since `audit_since`, default 30 days) per store and model version, one query."""
-    now = timezone.now()
-    audit_since = audit_since or min(since, now - AUDIT_WINDOW)
+    exited since `audit_since`, default 30 days) per store and model version.
+
+    Two grouped queries: the window's visits (index `visit_store_exit`) and the audited
+    visits of the longer window (partial index `visit_audited_exit`), so the 30 days of
+    visits are never scanned whole."""
+    audit_since = audit_since or min(since, timezone.now() - AUDIT_WINDOW)
     auto = Q(decision=Visit.Decision.AUTO_ACCEPT)
-    in_window = Q(exited_at__gte=since)
-    audited = auto & Q(audit_outcome__in=[Visit.AuditOutcome.CONFIRMED, Visit.AuditOutcome.CORRECTED])
-    rows = (
-        Visit.objects.filter(store__in=stores, exited_at__gte=min(since, audit_since))
+    keys = ("store__code", "model_version")
+    routed = (
+        Visit.objects.filter(store__in=stores, exited_at__gte=since)
         .order_by()
-        .values("store__code", "model_version")
-        .annotate(
-            visits=Count("id", filter=in_window),
-            auto_accepted=Count("id", filter=in_window & auto),
-            audits=Count("id", filter=audited),
-            audit_errors=Count("id", filter=audited & Q(audit_outcome=Visit.AuditOutcome.CORRECTED)),
-        )
-        .order_by("store__code", "model_version")
+        .values(*keys)
+        .annotate(visits=Count("id"), auto_accepted=Count("id", filter=auto))
     )
+    audited = (
+        Visit.objects.filter(store__in=stores, exited_at__gte=audit_since)
+        .filter(auto)
+        .exclude(audit_outcome="")
+        .order_by()
+        .values(*keys)
+        .annotate(audits=Count("id"), audit_errors=Count("id", filter=Q(audit_outcome=Visit.AuditOutcome.CORRECTED)))
+    )
+    rows: dict[tuple[str, str], dict] = {}
+    for row in routed:
+        rows.setdefault((row["store__code"], row["model_version"]), {}).update(row)
+    for row in audited:
+        rows.setdefault((row["store__code"], row["model_version"]), {}).update(row)
     return [
         AutomationRow(
-            store=row["store__code"],
-            model_version=row["model_version"],
-            visits=row["visits"],
-            auto_accepted=row["auto_accepted"],
-            audits=row["audits"],
-            audit_errors=row["audit_errors"],
+            store=store,
+            model_version=version,
+            visits=row.get("visits", 0),
+            auto_accepted=row.get("auto_accepted", 0),
+            audits=row.get("audits", 0),
+            audit_errors=row.get("audit_errors", 0),
         )
-        for row in rows
-        if row["visits"] or row["audits"]
+        for (store, version), row in sorted(rows.items())
     ]
 
 

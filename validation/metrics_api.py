@@ -57,8 +57,8 @@ def metrics_snapshot(*, stores) -> dict:
         }
         for summary in store_queue_summaries(stores=stores)
     ]
-    hour = metrics.turnaround_window(stores=stores, since=now - metrics.HOUR)
-    day = metrics.turnaround_window(stores=stores, since=now - metrics.DAY)
+    windows = metrics.turnaround_windows(stores=stores, windows={"hour": now - metrics.HOUR, "day": now - metrics.DAY})
+    hour, day = windows["hour"], windows["day"]
     rate = metrics.automation_rate(stores=stores, since=now - metrics.DAY)
     return {
         "generated_at": now.isoformat(),

@@ -66,6 +66,10 @@ class Visit(models.Model):
             models.Index(fields=["received_at"], name="visit_received"),
             # Automation rate and audit error rate per store over a window of exits.
             models.Index(fields=["store", "exited_at"], name="visit_store_exit"),
+            # The audit error rate: audited visits only, over a longer window.
+            models.Index(
+                fields=["store", "exited_at"], condition=~models.Q(audit_outcome=""), name="visit_audited_exit"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -116,3 +116,13 @@ def test_automation_and_audit_error_rate_by_store_and_model(routed):
 def test_automation_rate_of_the_window(routed):
     assert metrics.automation_rate(stores=routed, since=timezone.now() - metrics.DAY) == 3 / 5
     assert metrics.automation_rate(stores=routed.none(), since=timezone.now() - metrics.DAY) is None
+
+
+def test_several_windows_at_once_agree_with_one_window_at_a_time(served_s001):
+    now = timezone.now()
+    both = metrics.turnaround_windows(stores=served_s001, windows={"h": now - metrics.HOUR, "d": now - metrics.DAY})
+
+    for name, delta in (("h", metrics.HOUR), ("d", metrics.DAY)):
+        alone = metrics.turnaround_window(stores=served_s001, since=now - delta)
+        assert both[name].as_dict() == alone.as_dict()
+    assert both["h"].as_dict()["p95"] == 840.0
