@@ -3,7 +3,10 @@
     .venv/bin/python bench/ingest.py [--single 800] [--bulk 4000] [--batch 250]
 
 Creates a fresh database (dropped at the end), migrates it, seeds one store with 200 products
-and an integration token, starts `gunicorn config.wsgi -w 2` on a free local port, then:
+and an integration token, starts `gunicorn config.wsgi` with 2 x cores + 1 sync workers
+(gunicorn's rule of thumb: a request spends much of its time waiting on PostgreSQL, above all
+on the commit's WAL flush, so more workers than cores keep the cores busy and 4 clients never
+queue behind each other) on a free local port, then:
 
 - single: `--single` visits of 10 events posted to POST /api/v1/visits/ by 4 concurrent clients;
 - bulk: `--bulk` visits of 10 events posted to POST /api/v1/visits/bulk/ in batches of
@@ -11,7 +14,8 @@ and an integration token, starts `gunicorn config.wsgi -w 2` on a free local por
 
 A realistic mix: about 70 % of visits are sure (auto-accepted, receipt issued), 30 % go to
 review (task queued). Prints one JSON object: visits/s, events/s, p50/p95 latency per mode,
-and the server's peak RSS (gunicorn master + workers, sampled from /proc).
+the server's peak RSS (gunicorn master + workers, sampled from /proc) and the load average
+before and after (the machine may be shared: read the figures with it).
 Targets: bulk >= 3,000 events/s; single p95 < 50 ms at 4 clients.
 """
 
@@ -187,7 +191,8 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=250, help="visits per bulk request (100-500)")
     parser.add_argument("--single-clients", type=int, default=4)
     parser.add_argument("--bulk-clients", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    parser.add_argument("--threads", type=int, default=1, help="more than 1: gthread workers")
     parser.add_argument("--keep-db", action="store_true", help="leave the database for inspection")
     args = parser.parse_args()
     if not 1 <= args.batch <= 500:
@@ -215,7 +220,12 @@ def main() -> int:
 
         port = free_port()
         server = subprocess.Popen(
-            [GUNICORN, "config.wsgi", "-w", str(args.workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning"],
+            [
+                GUNICORN,
+                "config.wsgi",
+                *("-w", str(args.workers), "--threads", str(args.threads)),
+                *("-b", f"127.0.0.1:{port}", "--log-level", "warning"),
+            ],
             cwd=ROOT,
             env=env,
         )
@@ -230,6 +240,7 @@ def main() -> int:
         sampler = RssSampler(server.pid)
         sampler.start()
 
+        load_before = os.getloadavg()
         rng = random.Random(20261124)
         warm = [json.dumps(visit(rng, n, "warm")).encode() for n in range(40)]
         run_clients(f"{base_url}/api/v1/visits/", token, warm, args.single_clients, expect_items=False)
@@ -252,7 +263,9 @@ def main() -> int:
             result["events_per_s"] = round(visits * EVENTS_PER_VISIT / result["wall_s"], 1)
         single["clients"], bulk["clients"], bulk["batch"] = args.single_clients, args.bulk_clients, args.batch
         report = {
-            "server": f"gunicorn -w {args.workers} (sync), PostgreSQL, {os.cpu_count()} cores shared with clients",
+            "server": f"gunicorn -w {args.workers} --threads {args.threads} "
+            f"({'gthread' if args.threads > 1 else 'sync'}), PostgreSQL, {os.cpu_count()} cores shared with clients",
+            "load_average_1_5_15": {"before": load_before, "after": os.getloadavg()},
             "events_per_visit": EVENTS_PER_VISIT,
             "single": single,
             "bulk": bulk,

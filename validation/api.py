@@ -7,7 +7,6 @@ before anything is looked up, whatever the store; a store or object outside the 
 grants is 404. The shopper token is only ever returned to integrations.
 """
 
-from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import JSONParser
@@ -23,7 +22,7 @@ from validation import schemas
 from validation.access import can_read_visits, can_see_shopper, receipt_for_user, visit_for_user
 from validation.models import Receipt, Visit
 from validation.selectors import visit_latest_receipt, visit_status, visit_task_id
-from validation.services import IngestResult, StoreCatalog, receipt_data, visit_ingest
+from validation.services import IngestResult, receipt_data, visit_ingest, visits_ingest_many
 from validation.services.disputes import MAX_REASON, dispute_data, dispute_open
 
 
@@ -119,61 +118,43 @@ class VisitBulkIngestApi(APIView):
             raise LoupeError(
                 f"At most {schemas.MAX_BULK_VISITS} visits per request.", code="too_many_visits", field="visits"
             )
-        catalogs = _catalogs_for(request.user, visits)
-        return Response({"results": [_bulk_item(item, catalogs) for item in visits]})
+        return Response({"results": _bulk_results(request.user, visits)})
 
 
-def _catalogs_for(user, visits: list) -> dict[str, StoreCatalog]:
-    """One catalog per granted store named in the batch, preloaded with every code the
-    batch mentions (one query per kind and store, visits already stored included), and its queue resolved up front so no
-    visit's rollback can take a freshly created queue with it."""
+def _bulk_results(user, visits: list) -> list[dict]:
+    """Per item: refuse what is not a visit of a granted store here (as the single endpoint
+    would), hand the rest to `visits_ingest_many` in one go, and answer in the items' order."""
     codes = {item.get("store") for item in visits if isinstance(item, dict) and isinstance(item.get("store"), str)}
-    catalogs = {store.code: StoreCatalog(store) for store in stores_for_user(user).filter(code__in=codes)}
-    for code, catalog in catalogs.items():
-        events = [
-            event
-            for item in visits
-            if isinstance(item, dict) and item.get("store") == code and isinstance(item.get("events"), list)
-            for event in item["events"][: schemas.MAX_EVENTS]
-            if isinstance(event, dict)
-        ]
-        external_ids = {
-            item["external_id"]
-            for item in visits
-            if isinstance(item, dict) and item.get("store") == code and isinstance(item.get("external_id"), str)
-        }
-        catalog.load(
-            skus=_strings(events, "sku"),
-            cameras=_strings(events, "camera"),
-            snippets=_strings(events, "snippet"),
-            visits=external_ids,
-        )
-        catalog.queue  # noqa: B018
-    return catalogs
+    stores = {store.code: store for store in stores_for_user(user).filter(code__in=codes)}
+    answers: list[tuple[int, dict] | None] = [None] * len(visits)
+    accepted: list[tuple[int, tuple]] = []
+    for index, item in enumerate(visits):
+        try:
+            if not isinstance(item, dict):
+                raise LoupeError("Each visit must be a JSON object.", code="invalid")
+            store = stores.get(_store_code(item))
+        except LoupeError as exc:
+            answers[index] = exc.status_code, error_body(exc.code, exc.detail, exc.field)
+            continue
+        if store is None:
+            answers[index] = status.HTTP_404_NOT_FOUND, _NOT_FOUND
+        else:
+            accepted.append((index, (store, item)))
+    outcomes = visits_ingest_many(items=[pair for _, pair in accepted])
+    for (index, _), outcome in zip(accepted, outcomes, strict=True):
+        if isinstance(outcome, LoupeError):
+            answers[index] = outcome.status_code, error_body(outcome.code, outcome.detail, outcome.field)
+        else:
+            answers[index] = ingest_answer(outcome)
+    return [
+        {"external_id": _external_id(item), "status_code": status_code, "body": body}
+        for item, (status_code, body) in zip(visits, answers, strict=True)
+    ]
 
 
-def _strings(events: list[dict], key: str) -> set[str]:
-    return {value for event in events if isinstance(value := event.get(key), str)}
-
-
-def _bulk_item(item: object, catalogs: dict[str, StoreCatalog]) -> dict:
+def _external_id(item: object) -> str | None:
     external_id = item.get("external_id") if isinstance(item, dict) else None
-    try:
-        if not isinstance(item, dict):
-            raise LoupeError("Each visit must be a JSON object.", code="invalid")
-        catalog = catalogs.get(_store_code(item))
-        if catalog is None:
-            raise Http404("No such store.")
-        status_code, body = ingest_answer(visit_ingest(store=catalog.store, payload=item, catalog=catalog))
-    except LoupeError as exc:
-        status_code, body = exc.status_code, error_body(exc.code, exc.detail, exc.field)
-    except Http404:
-        status_code, body = status.HTTP_404_NOT_FOUND, _NOT_FOUND
-    return {
-        "external_id": external_id if isinstance(external_id, str) else None,
-        "status_code": status_code,
-        "body": body,
-    }
+    return external_id if isinstance(external_id, str) else None
 
 
 def visit_body(visit: Visit, *, with_shopper: bool) -> dict:

@@ -18,11 +18,14 @@ django-tasks row RUNNING for ever (django-tasks-db has no reaper); `webhooks.del
 import datetime as dt
 import logging
 import random
+from collections.abc import Sequence
 
 from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 from django_tasks_db.backend import DatabaseBackend
+from django_tasks_db.compat import normalize_json, task_enqueued
+from django_tasks_db.models import DBTaskResult, get_date_max
 from standardwebhooks.webhooks import Webhook
 
 from validation import outbound
@@ -64,6 +67,39 @@ def delivery_schedule(*, delivery: WebhookDelivery, at: dt.datetime) -> None:
         delivery.task_result_id = ""
         transaction.on_commit(lambda: run.enqueue(str(delivery.id)))
     delivery.save(update_fields=["next_attempt_at", "task_result_id"])
+
+
+def deliveries_schedule_many(*, deliveries: Sequence[WebhookDelivery], at: dt.datetime) -> None:
+    """INSERT new `deliveries` due at `at` (now or earlier), each with its run enqueued, as
+    `delivery_schedule` does one by one: with the database backend, one INSERT of the task
+    rows and one of the deliveries, in the caller's transaction (the outbox)."""
+    backend = webhook_deliver.get_backend()
+    if isinstance(backend, DatabaseBackend):
+        backend.validate_task(webhook_deliver)
+        runs = [
+            DBTaskResult(
+                id=backend._get_id(),
+                args_kwargs=normalize_json({"args": [str(delivery.id)], "kwargs": {}}),
+                priority=webhook_deliver.priority,
+                task_path=webhook_deliver.module_path,
+                queue_name=webhook_deliver.queue_name,
+                # bulk_create skips the backend's pre_save handler that fills this in
+                run_after=webhook_deliver.run_after or get_date_max(),
+                backend_name=backend.alias,
+            )
+            for delivery in deliveries
+        ]
+        DBTaskResult.objects.bulk_create(runs)
+        for delivery, run in zip(deliveries, runs, strict=True):
+            delivery.next_attempt_at, delivery.task_result_id = at, str(run.id)
+            task_enqueued.send(type(backend), task_result=run.task_result)
+        WebhookDelivery.objects.bulk_create(deliveries)
+        return
+    for delivery in deliveries:
+        delivery.next_attempt_at, delivery.task_result_id = at, ""
+    WebhookDelivery.objects.bulk_create(deliveries)
+    for delivery in deliveries:
+        transaction.on_commit(lambda delivery_id=str(delivery.id): webhook_deliver.enqueue(delivery_id))
 
 
 def signed_headers(*, secret: str, webhook_id: str, body: str, at: dt.datetime) -> dict[str, str]:

@@ -9,7 +9,7 @@ outbox). Delivery itself is `validation.tasks.webhook_deliver`, at-least-once.
 import base64
 import datetime as dt
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from django.db import transaction
 from django.utils import timezone
@@ -19,7 +19,7 @@ from django_tasks_db.models import DBTaskResult
 from catalog.errors import Conflict, LoupeError
 from validation.models import DeliveryAttempt, Receipt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from validation.outbound import target_check
-from validation.tasks import LEASE, delivery_schedule
+from validation.tasks import LEASE, deliveries_schedule_many, delivery_schedule
 
 EVENT_TYPES = tuple(Receipt.Kind.values)
 # A pending delivery this far past its due time (or its lease) with no task waiting for it
@@ -94,6 +94,42 @@ def webhook_announce(*, receipt: Receipt, data: Mapping) -> WebhookEvent:
         delivery = WebhookDelivery.objects.create(event=event, endpoint=endpoint, created_at=now)
         delivery_schedule(delivery=delivery, at=now)
     return event
+
+
+@transaction.atomic(savepoint=False)
+def webhooks_announce_many(*, announcements: Sequence[tuple[Receipt, Mapping]]) -> list[WebhookEvent]:
+    """`webhook_announce` for many new, non-superseding receipts (`(receipt, data)`) at once:
+    one INSERT of events, one of deliveries, one of their task runs, whatever the count.
+
+    Joins the caller's transaction without a savepoint (the receipts' own): if this raises,
+    the caller must roll back. Locks nothing.
+    """
+    if not announcements:
+        return []
+    now = timezone.now()
+    events = []
+    for receipt, data in announcements:
+        if receipt.supersedes_id:
+            raise ValueError("webhooks_announce_many is for first receipts; use webhook_announce.")
+        events.append(
+            WebhookEvent(
+                type=receipt.kind,
+                receipt=receipt,
+                payload={"type": receipt.kind, "timestamp": now.isoformat(), "data": dict(data)},
+                created_at=now,
+            )
+        )
+    WebhookEvent.objects.bulk_create(events)
+    endpoints = list(WebhookEndpoint.objects.filter(is_active=True))
+    deliveries = [
+        WebhookDelivery(event=event, endpoint=endpoint, created_at=now)
+        for event in events
+        for endpoint in endpoints
+        if event.type in endpoint.event_types
+    ]
+    if deliveries:
+        deliveries_schedule_many(deliveries=deliveries, at=now)
+    return events
 
 
 @transaction.atomic

@@ -10,25 +10,25 @@ query for all the events at once.
 import hashlib
 import json
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
-from rest_framework.exceptions import ValidationError
+from django.db import DataError, IntegrityError, transaction
+from django.db.models import QuerySet
 
 from annotator.models import Queue, Snippet, Task
 from annotator.services.queues import queue_for
-from catalog.errors import Conflict, LoupeError, first_validation_error
+from catalog.errors import Conflict, LoupeError
 from catalog.models import Camera, Product, Store
 from validation.models import Event, Receipt, Visit
-from validation.schemas import MAX_EVENTS, VisitIn
-from validation.services.routing import route_decide, visit_route
+from validation.schemas import MAX_EVENTS
+from validation.services.routing import route_decide, visits_route_many
 from validation.visit_kind import VISIT_VALIDATION
+from validation.visit_shape import visit_shape_check
 
-# One bound instance, reused: binding a serializer deep-copies its fields, which costs more
-# than validating a small visit. `run_validation` keeps no state on the instance (DRF's own
-# ListSerializer reuses its child the same way).
-_VISIT_SHAPE = VisitIn()
+# Events per INSERT: big enough that a bulk request of 10-event visits is one statement,
+# small enough that 500 visits of 500 events do not make one 100 MB statement.
+EVENT_BATCH = 5000
 
 
 @dataclass(frozen=True)
@@ -63,18 +63,19 @@ class StoreCatalog:
         snippets: Iterable[str] = (),
         visits: Iterable[str] = (),
     ) -> None:
-        self._fill(self.visits, Visit.objects.filter(store=self.store).select_related("store"), "external_id", visits)
-        self._fill(self.products, Product.objects.filter(store=self.store), "sku", skus)
-        self._fill(self.cameras, Camera.objects.filter(store=self.store), "code", cameras)
-        self._fill(self.snippets, Snippet.objects.filter(store=self.store), "external_id", snippets)
+        stored = lambda: Visit.objects.filter(store=self.store).select_related("store")  # noqa: E731
+        self._fill(self.visits, stored, "external_id", visits)
+        self._fill(self.products, lambda: Product.objects.filter(store=self.store), "sku", skus)
+        self._fill(self.cameras, lambda: Camera.objects.filter(store=self.store), "code", cameras)
+        self._fill(self.snippets, lambda: Snippet.objects.filter(store=self.store), "external_id", snippets)
 
     @staticmethod
-    def _fill(cache: dict, queryset, key: str, wanted: Iterable[str]) -> None:
+    def _fill(cache: dict, queryset: Callable[[], QuerySet], key: str, wanted: Iterable[str]) -> None:
         missing = {code for code in wanted if code is not None and code not in cache}
         if not missing:
             return
         cache.update(dict.fromkeys(missing))
-        cache.update((getattr(row, key), row) for row in queryset.filter(**{f"{key}__in": missing}))
+        cache.update((getattr(row, key), row) for row in queryset().filter(**{f"{key}__in": missing}))
 
     @property
     def queue(self) -> Queue:
@@ -82,10 +83,18 @@ class StoreCatalog:
             self._queue = queue_for(store=self.store, kind=VISIT_VALIDATION)
         return self._queue
 
+    @property
+    def queue_if_loaded(self) -> Queue | None:
+        return self._queue
+
+    def found_products(self) -> dict[str, Product]:
+        return {sku: product for sku, product in self.products.items() if product is not None}
+
 
 def visit_check(*, store: Store, payload: object) -> dict:
     """Check the shape of a visit body; return the cleaned data (timestamps in UTC, defaults
-    filled in). Raises LoupeError (400) naming the first field at fault. Reads nothing."""
+    filled in). Raises LoupeError (400) naming the first field at fault, with the codes and
+    messages of `schemas.VisitIn` (see `validation.visit_shape`). Reads nothing."""
     if not isinstance(payload, dict):
         raise LoupeError("The visit must be a JSON object.", code="invalid")
     events = payload.get("events")
@@ -95,11 +104,7 @@ def visit_check(*, store: Store, payload: object) -> dict:
             code="too_many_events",
             field="events",
         )
-    try:
-        data = _VISIT_SHAPE.run_validation(payload)
-    except ValidationError as exc:
-        code, detail, field = first_validation_error(exc.detail)
-        raise LoupeError(detail, code=code, field=field) from None
+    data = visit_shape_check(payload)
     if data["store"] != store.code:
         raise LoupeError(
             f"This visit is for store {data['store']!r}, not {store.code!r}.", code="wrong_store", field="store"
@@ -181,6 +186,60 @@ def predicted_cart(events: Iterable[Event]) -> list[dict]:
     ]
 
 
+def _build(store: Store, data: dict, digest: str, catalog: StoreCatalog, rng) -> tuple[Visit, list[Event]]:
+    """The visit and event rows of a checked, resolved body, routed (decision, cart), unsaved."""
+    visit = Visit(
+        store=store,
+        external_id=data["external_id"],
+        shopper=data["shopper"],
+        entered_at=data["entered_at"],
+        exited_at=data["exited_at"],
+        model_version=data["model_version"],
+        body_sha256=digest,
+    )
+    products, cameras, snippets = catalog.products, catalog.cameras, catalog.snippets
+    events = [
+        Event(
+            visit=visit,
+            seq=seq,
+            external_id=e["external_id"],
+            action=e["action"],
+            product=products[e["sku"]],
+            sku=e["sku"],
+            quantity=e["quantity"],
+            confidence=e["confidence"],
+            occurred_at=e["occurred_at"],
+            camera=cameras[e["camera"]] if e["camera"] is not None else None,
+            snippet=snippets[e["snippet"]] if e["snippet"] is not None else None,
+            candidates=e["candidates"],
+        )
+        for seq, e in enumerate(data["events"])
+    ]
+    decision = route_decide(store=store, exited_at=visit.exited_at, confidences=(e.confidence for e in events), rng=rng)
+    for name, value in decision.visit_fields().items():
+        setattr(visit, name, value)
+    visit.predicted_cart = predicted_cart(events)
+    if visit.status == Visit.Status.AUTO_ACCEPTED:
+        visit.final_cart = visit.predicted_cart
+    return visit, events
+
+
+def _needs_queue(visit: Visit) -> bool:
+    return visit.status == Visit.Status.PENDING_REVIEW or visit.audited
+
+
+def _write(planned: list[tuple[Visit, list[Event]]], catalogs: dict[int, StoreCatalog]) -> list:
+    """INSERT the planned visits, their events and their routing outcome (receipts with
+    their webhook outbox, tasks with their slots) in a fixed number of statements. Call
+    inside a transaction. The visits go first: a unique-constraint race fails before
+    anything else is written."""
+    Visit.objects.bulk_create([visit for visit, _ in planned])
+    Event.objects.bulk_create([event for _, events in planned for event in events], batch_size=EVENT_BATCH)
+    products = {store_id: catalog.found_products() for store_id, catalog in catalogs.items()}
+    routes = [(visit, events, products[visit.store_id]) for visit, events in planned]
+    return visits_route_many(routes=routes, queues={sid: c.queue_if_loaded for sid, c in catalogs.items()})
+
+
 def visit_ingest(
     *,
     store: Store,
@@ -206,51 +265,92 @@ def visit_ingest(
         return IngestResult(visit=existing, created=False)
     catalog = catalog or StoreCatalog(store)
     _resolve(catalog, data)
-
-    visit = Visit(
-        store=store,
-        external_id=data["external_id"],
-        shopper=data["shopper"],
-        entered_at=data["entered_at"],
-        exited_at=data["exited_at"],
-        model_version=data["model_version"],
-        body_sha256=digest,
-    )
-    events = [
-        Event(
-            visit=visit,
-            seq=seq,
-            external_id=e["external_id"],
-            action=e["action"],
-            product=catalog.products[e["sku"]],
-            sku=e["sku"],
-            quantity=e["quantity"],
-            confidence=e["confidence"],
-            occurred_at=e["occurred_at"],
-            camera=catalog.cameras[e["camera"]] if e["camera"] is not None else None,
-            snippet=catalog.snippets[e["snippet"]] if e["snippet"] is not None else None,
-            candidates=[dict(c) for c in e["candidates"]],
-        )
-        for seq, e in enumerate(data["events"])
-    ]
-    decision = route_decide(store=store, exited_at=visit.exited_at, confidences=(e.confidence for e in events), rng=rng)
-    for name, value in decision.visit_fields().items():
-        setattr(visit, name, value)
-    visit.predicted_cart = predicted_cart(events)
-    if visit.status == Visit.Status.AUTO_ACCEPTED:
-        visit.final_cart = visit.predicted_cart
+    visit, events = _build(store, data, digest, catalog, rng)
+    if _needs_queue(visit):
+        catalog.queue  # noqa: B018 (looked up, or created, outside the visit's transaction)
 
     try:
         with transaction.atomic():
-            # The visit row goes first: a unique-constraint race on it fails before anything
-            # else is written, and rolling back this block is all the cleanup there is.
-            visit.save(force_insert=True)
-            Event.objects.bulk_create(events)
-            products = {sku: product for sku, product in catalog.products.items() if product is not None}
-            queue = catalog.queue if visit.status == Visit.Status.PENDING_REVIEW or visit.audited else None
-            routed = visit_route(visit=visit, events=events, products=products, queue=queue)
+            (routed,) = _write([(visit, events)], {store.id: catalog})
     except IntegrityError:
         if (existing := _replay(store, data["external_id"], digest)) is None:
             raise
         return IngestResult(visit=existing, created=False)
     return IngestResult(visit=visit, created=True, task=routed.task, receipt=routed.receipt)
+
+
+def visits_ingest_many(
+    *, items: Sequence[tuple[Store, object]], rng: random.Random | None = None
+) -> list[IngestResult | LoupeError]:
+    """`visit_ingest` for each `(store, body)` of a bulk request, answering per item (an
+    IngestResult, or the LoupeError that item would have raised) in the items' order.
+
+    Every body is checked first; the catalog rows and stored visits they name are read in
+    one query per kind and store; then all new, good visits are written in one transaction
+    of a fixed number of statements, whatever their count. Each visit is still stored
+    whole or not at all, and the answers are those of posting the items one by one in
+    order: a body whose external_id an earlier item of the batch already used is a replay
+    (or a conflict) of it. If the batch write hits a unique-constraint race with another
+    request (or any other integrity error), it rolls back and every visit of it goes
+    through `visit_ingest` on its own, which answers such races per visit. Locks no rows.
+    """
+    results: list[IngestResult | LoupeError | None] = [None] * len(items)
+    checked = []
+    for index, (store, payload) in enumerate(items):
+        try:
+            data = visit_check(store=store, payload=payload)
+        except LoupeError as exc:
+            results[index] = exc
+        else:
+            checked.append((index, store, payload, data))
+
+    catalogs: dict[int, StoreCatalog] = {}
+    for store in {store.id: store for _, store, _, _ in checked}.values():
+        datas = [data for _, s, _, data in checked if s.id == store.id]
+        events = [e for data in datas for e in data["events"]]
+        catalog = catalogs[store.id] = StoreCatalog(store)
+        catalog.load(
+            skus={e["sku"] for e in events},
+            cameras={e["camera"] for e in events},
+            snippets={e["snippet"] for e in events},
+            visits={data["external_id"] for data in datas},
+        )
+
+    planned, planned_at, later = [], [], []
+    claimed: set[tuple[int, str]] = set()
+    for index, store, payload, data in checked:
+        catalog, key = catalogs[store.id], (store.id, data["external_id"])
+        if key in claimed:  # a second body for a visit of this batch: answered after it is stored
+            later.append((index, store, payload))
+            continue
+        try:
+            digest = body_sha256(data)
+            if (existing := _replay(store, data["external_id"], digest, catalog)) is not None:
+                results[index] = IngestResult(visit=existing, created=False)
+                continue
+            _resolve(catalog, data)
+        except LoupeError as exc:
+            results[index] = exc
+            continue
+        claimed.add(key)
+        visit, events = _build(store, data, digest, catalog, rng)
+        if _needs_queue(visit):
+            catalog.queue  # noqa: B018 (resolved before the transaction, so no rollback takes it)
+        planned.append((visit, events))
+        planned_at.append((index, store, payload))
+
+    if planned:
+        try:
+            with transaction.atomic():
+                routed = _write(planned, catalogs)
+        except (IntegrityError, DataError):
+            later = planned_at + later
+        else:
+            for (index, _, _), (visit, _), outcome in zip(planned_at, planned, routed, strict=True):
+                results[index] = IngestResult(visit=visit, created=True, task=outcome.task, receipt=outcome.receipt)
+    for index, store, payload in sorted(later, key=lambda item: item[0]):
+        try:
+            results[index] = visit_ingest(store=store, payload=payload, rng=rng, catalog=catalogs[store.id])
+        except LoupeError as exc:
+            results[index] = exc
+    return results

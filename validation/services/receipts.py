@@ -1,7 +1,7 @@
 """Receipts: the one place they are created. A receipt is never edited; a correction issues
 a new one that `supersedes` the old one (kind `receipt.corrected`)."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from django.db import transaction
 from django.utils import timezone
@@ -9,7 +9,7 @@ from django.utils import timezone
 from catalog.errors import LoupeError
 from catalog.models import Product
 from validation.models import Receipt, ReceiptLine, Visit
-from validation.webhooks import webhook_announce
+from validation.webhooks import webhook_announce, webhooks_announce_many
 
 
 def _announce(receipt: Receipt) -> None:
@@ -51,21 +51,7 @@ def receipt_issue(
     catalog = dict(products or {})
     if missing := [sku for sku in quantities if sku not in catalog]:
         catalog.update((p.sku, p) for p in Product.objects.filter(store_id=visit.store_id, sku__in=missing))
-    receipt_lines = []
-    for position, (sku, quantity) in enumerate(quantities.items()):
-        product = catalog.get(sku)
-        if product is None:
-            raise LoupeError(f"No product {sku!r} in this store.", code="unknown_sku", field="lines")
-        receipt_lines.append(
-            ReceiptLine(
-                position=position,
-                sku=sku,
-                name=product.name,
-                quantity=quantity,
-                price_minor=product.price_minor,
-                total_minor=product.price_minor * quantity,
-            )
-        )
+    receipt_lines = _receipt_lines(quantities, catalog)
     receipt = Receipt.objects.create(
         visit=visit,
         supersedes=supersedes,
@@ -81,6 +67,59 @@ def receipt_issue(
     receipt.issued_lines = receipt_lines
     _announce(receipt)
     return receipt
+
+
+def _receipt_lines(quantities: Mapping[str, int], catalog: Mapping[str, Product]) -> list[ReceiptLine]:
+    receipt_lines = []
+    for position, (sku, quantity) in enumerate(quantities.items()):
+        product = catalog.get(sku)
+        if product is None:
+            raise LoupeError(f"No product {sku!r} in this store.", code="unknown_sku", field="lines")
+        receipt_lines.append(
+            ReceiptLine(
+                position=position,
+                sku=sku,
+                name=product.name,
+                quantity=quantity,
+                price_minor=product.price_minor,
+                total_minor=product.price_minor * quantity,
+            )
+        )
+    return receipt_lines
+
+
+@transaction.atomic(savepoint=False)
+def receipts_issue_many(*, carts: Sequence[tuple[Visit, Iterable[Mapping], Mapping[str, Product]]]) -> list[Receipt]:
+    """Issue the first receipt of each freshly stored visit in `carts` (`(visit, lines,
+    products)`, products by sku of the visit's store holding every sku of the lines, else
+    `unknown_sku`) as `receipt_issue` would, in a fixed number of statements (receipts,
+    lines, webhook events, deliveries and their task runs).
+
+    Joins the caller's transaction without a savepoint (ingestion's own transaction): if this
+    raises, the caller must roll back. The webhook outbox commits with the receipts.
+    """
+    now = timezone.now()
+    receipts, all_lines = [], []
+    for visit, lines, products in carts:
+        receipt_lines = _receipt_lines(_net_quantities(lines), products)
+        receipt = Receipt(
+            visit=visit,
+            kind=Receipt.Kind.ISSUED,
+            total_minor=sum(line.total_minor for line in receipt_lines),
+            currency=visit.store.currency,
+            issued_at=now,
+        )
+        for line in receipt_lines:
+            line.receipt = receipt
+        receipt.issued_lines = receipt_lines
+        receipts.append(receipt)
+        all_lines.extend(receipt_lines)
+    if not receipts:
+        return []
+    Receipt.objects.bulk_create(receipts)
+    ReceiptLine.objects.bulk_create(all_lines, batch_size=2000)
+    webhooks_announce_many(announcements=[(receipt, receipt_data(receipt)) for receipt in receipts])
+    return receipts
 
 
 def receipt_data(receipt: Receipt) -> dict:

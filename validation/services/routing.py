@@ -14,10 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from annotator.models import Queue, Task
-from annotator.services.queues import queue_for, task_enqueue
+from annotator.services.queues import TaskSpec, queue_for, tasks_enqueue_many
 from catalog.models import Product, Store
 from validation.models import Event, Receipt, Visit
-from validation.services.receipts import receipt_issue
+from validation.services.receipts import receipts_issue_many
 from validation.visit_kind import VISIT_VALIDATION, visit_task_payload
 
 AUDIT_PRIORITY = -10
@@ -83,27 +83,51 @@ def visit_route(
     the events' snippets; auto-accepted ones get their receipt (the predicted cart) and,
     when audited, a priority -10 audit task due `sla_minutes` after exit. `events` must carry
     their product, camera and snippet objects (no queries are made for them); `products` and
-    `queue` let a bulk caller reuse what it already loaded.
+    `queue` let a caller reuse what it already loaded.
     """
-    task = receipt = None
-    if visit.status == Visit.Status.AUTO_ACCEPTED:
-        receipt = receipt_issue(visit=visit, lines=visit.final_cart or [], products=products)
-        if visit.audited:
-            task = _enqueue(visit, events, queue, purpose="audit", priority=AUDIT_PRIORITY)
-    else:
-        task = _enqueue(visit, events, queue, purpose="review", priority=REVIEW_PRIORITY)
-    return Routed(task=task, receipt=receipt)
+    if products is None:
+        skus = {line["sku"] for line in visit.final_cart or []}
+        products = {p.sku: p for p in Product.objects.filter(store_id=visit.store_id, sku__in=skus)} if skus else {}
+    if queue is None and (visit.status != Visit.Status.AUTO_ACCEPTED or visit.audited):
+        queue = queue_for(store=visit.store, kind=VISIT_VALIDATION)
+    return visits_route_many(routes=[(visit, events, products)], queues={visit.store_id: queue})[0]
 
 
-def _enqueue(visit: Visit, events: Sequence[Event], queue: Queue | None, *, purpose: str, priority: int) -> Task:
+def visits_route_many(
+    *,
+    routes: Sequence[tuple[Visit, Sequence[Event], Mapping[str, Product]]],
+    queues: Mapping[int, Queue | None],
+) -> list[Routed]:
+    """`visit_route` for many freshly stored visits (`(visit, events, products)`, products by
+    sku of the visit's store) in a fixed number of statements: the receipts with their
+    webhook outbox, and the tasks with their slots, each written in bulk. `queues` maps a
+    store id to its validation queue (needed for every store with a pending or audited visit).
+
+    Joins the caller's (ingest) transaction without savepoints: if this raises, the caller
+    must roll back.
+    """
+    carts, specs = [], []
+    for visit, events, products in routes:
+        queue = queues.get(visit.store_id)
+        if visit.status == Visit.Status.AUTO_ACCEPTED:
+            carts.append((visit, visit.final_cart or [], products))
+            if visit.audited:
+                specs.append(_task_spec(visit, events, queue, purpose="audit", priority=AUDIT_PRIORITY))
+        else:
+            specs.append(_task_spec(visit, events, queue, purpose="review", priority=REVIEW_PRIORITY))
+    receipts = {receipt.visit_id: receipt for receipt in receipts_issue_many(carts=carts)}
+    tasks = {task.subject_id: task for task in tasks_enqueue_many(specs=specs)}
+    return [Routed(task=tasks.get(visit.id), receipt=receipts.get(visit.id)) for visit, _, _ in routes]
+
+
+def _task_spec(visit: Visit, events: Sequence[Event], queue: Queue, *, purpose: str, priority: int) -> TaskSpec:
     due_at = visit.due_at or visit.exited_at + dt.timedelta(minutes=visit.store.sla_minutes)
-    snippets = {event.snippet_id: event.snippet for event in events if event.snippet_id}
-    return task_enqueue(
-        queue=queue or queue_for(store=visit.store, kind=VISIT_VALIDATION),
+    return TaskSpec(
+        queue=queue,
         subject_id=visit.id,
         due_at=due_at,
         payload=visit_task_payload(visit, events=events),
         priority=priority,
         purpose=purpose,
-        snippets=snippets.values(),
+        snippets=[event.snippet for event in events if event.snippet_id],
     )
