@@ -14,8 +14,10 @@ queue behind each other) on a free local port, then:
 
 A realistic mix: about 70 % of visits are sure (auto-accepted, receipt issued), 30 % go to
 review (task queued). Prints one JSON object: visits/s, events/s, p50/p95 latency per mode,
-the server's peak RSS (gunicorn master + workers, sampled from /proc) and the load average
-before and after (the machine may be shared: read the figures with it).
+the server's peak RSS (gunicorn master + workers, sampled from /proc), the load average
+before and after, and the CPU milliseconds per visit spent by the app (gunicorn workers) and
+by PostgreSQL (its backends for the bench database). On a shared machine the rates move with
+the load; the CPU per visit much less so.
 Targets: bulk >= 3,000 events/s; single p95 < 50 ms at 4 clients.
 """
 
@@ -139,6 +141,45 @@ class RssSampler(threading.Thread):
             self.peak_kb = max(self.peak_kb, sum(self.rss_kb(pid) for pid in self.pids()))
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of `pids` so far (from /proc/<pid>/stat)."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds spent by the gunicorn workers and by the PostgreSQL backends serving them.
+    Unlike wall-clock rates, these barely move when other work loads the machine."""
+
+    def __init__(self, sampler: "RssSampler", dsn: str):
+        self.sampler, self.dsn = sampler, dsn
+
+    def backends(self) -> list[int]:
+        conn = psycopg2.connect(self.dsn)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+                return [row[0] for row in cur.fetchall()]
+        finally:
+            conn.close()
+
+    def read(self) -> tuple[float, float]:
+        return cpu_seconds(self.sampler.pids()), cpu_seconds(self.backends())
+
+
+def cpu_per_visit(before: tuple[float, float], after: tuple[float, float], visits: int) -> dict:
+    return {
+        "app_cpu_ms_per_visit": round((after[0] - before[0]) * 1000 / visits, 2),
+        "db_cpu_ms_per_visit": round((after[1] - before[1]) * 1000 / visits, 2),
+    }
+
+
 def run_clients(url: str, token: str, bodies: list[bytes], clients: int, expect_items: bool) -> dict:
     """Post the pre-encoded bodies from `clients` threads; return latency and status figures."""
     latencies: list[float] = []
@@ -245,8 +286,11 @@ def main() -> int:
         warm = [json.dumps(visit(rng, n, "warm")).encode() for n in range(40)]
         run_clients(f"{base_url}/api/v1/visits/", token, warm, args.single_clients, expect_items=False)
 
+        meter = CpuMeter(sampler, env["DATABASE_URL"])
         single_bodies = [json.dumps(visit(rng, n, "single")).encode() for n in range(args.single)]
+        cpu_before = meter.read()
         single = run_clients(f"{base_url}/api/v1/visits/", token, single_bodies, args.single_clients, False)
+        single.update(cpu_per_visit(cpu_before, meter.read(), args.single))
 
         batches = [
             json.dumps(
@@ -254,7 +298,9 @@ def main() -> int:
             ).encode()
             for start in range(0, args.bulk, args.batch)
         ]
+        cpu_before = meter.read()
         bulk = run_clients(f"{base_url}/api/v1/visits/bulk/", token, batches, args.bulk_clients, expect_items=True)
+        bulk.update(cpu_per_visit(cpu_before, meter.read(), args.bulk))
         sampler.stop.set()
 
         for result, visits in ((single, args.single), (bulk, args.bulk)):
