@@ -75,4 +75,3 @@ def annotation_reject(*, supervisor, annotation: Annotation, comment: str) -> Sl
 
 def annotation_is_rejected(annotation: Annotation) -> bool:
     return annotation.slot.state == Slot.State.CANCELLED
-
