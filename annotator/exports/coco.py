@@ -92,7 +92,7 @@ def write_coco(*, dataset: Dataset, rows: Iterable[Row], out: IO[bytes], **_) ->
                             "snippet": str(row.snippet_id),
                             "label": str(row.label),
                             "store": row.store,
-                            "labelled_at": iso(row.created_at),
+                            "labelled_at": row.labelled_at,
                         }
                         images.write((b"," if image_id > 1 else b"") + _json(entry))
                         for box in by_frame[frame]:

@@ -1,11 +1,15 @@
-"""`csv`: one row per validated visit event (docs/datasets.md)."""
+"""`csv`: one row per validated visit event (docs/datasets.md).
+
+`csv.writer` writes the cells as the schema wants them: None as an empty cell, floats by
+`repr`, everything else by `str`. Rows are gathered in a string buffer and written to the
+output encoded, about a megabyte at a time."""
 
 import csv
 import io
 from collections.abc import Iterable
 from typing import IO
 
-from annotator.exports.rows import Pseudonyms, Row, event_values, iso, visit_id
+from annotator.exports.rows import Pseudonyms, Row, event_values, visit_id
 
 COLUMNS = (
     "label",
@@ -28,25 +32,20 @@ COLUMNS = (
 )
 
 
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
+_FLUSH_CHARS = 1 << 20
 
 
-def csv_row(row: Row, pseudonym: Pseudonyms) -> list[str]:
+def csv_row(row: Row, pseudonym: Pseudonyms) -> tuple:
     values = event_values(row)
     predicted, final = values["predicted"], values["final"]
-    cells = (
+    return (
         row.label,
         row.position,
         pseudonym("v", visit_id(row)),
-        pseudonym("e", row.event_id),
+        pseudonym.once("e", row.event_id),
         row.store,
         values["occurred_at"],
-        iso(row.created_at),
+        row.labelled_at,
         row.model_version,
         predicted["sku"],
         predicted["action"],
@@ -58,11 +57,10 @@ def csv_row(row: Row, pseudonym: Pseudonyms) -> list[str]:
         final["quantity"],
         row.snippet_id,
     )
-    return [_cell(value) for value in cells]
 
 
 def write_csv(*, rows: Iterable[Row], out: IO[bytes], pseudonym: Pseudonyms, **_) -> dict:
-    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
+    text = io.StringIO()
     writer = csv.writer(text, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     count = 0
@@ -71,6 +69,9 @@ def write_csv(*, rows: Iterable[Row], out: IO[bytes], pseudonym: Pseudonyms, **_
             continue
         writer.writerow(csv_row(row, pseudonym))
         count += 1
-    text.flush()
-    text.detach()
+        if text.tell() >= _FLUSH_CHARS:
+            out.write(text.getvalue().encode())
+            text.seek(0)
+            text.truncate()
+    out.write(text.getvalue().encode())
     return {"rows": count, "kinds": {"visit_event": count}}

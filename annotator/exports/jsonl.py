@@ -1,20 +1,32 @@
-"""`jsonl`: one training example per line, for both kinds of label (docs/datasets.md)."""
+"""`jsonl`: one training example per line, for both kinds of label (docs/datasets.md).
+
+Lines are written by orjson (sorted keys, compact), which gives byte for byte what
+`json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)` gives for every value
+but two kinds of float: below 1e-4 (`1e-05` vs `0.00001`) and not finite (`NaN` vs `null`).
+A line holding one of those (rare: the schema's floats are confidences and frame rates) is
+written by the standard library instead, so the bytes never depend on which one wrote them.
+"""
 
 import json
 from collections.abc import Iterable
 from typing import IO
 
+import orjson
+
 from annotator.exports.rows import (
     Pseudonyms,
     Row,
     event_values,
-    iso,
+    orjson_plain,
     snippet_reference,
     snippet_result,
     visit_id,
 )
 
 SCHEMA = "loupe.dataset.jsonl/1"
+_SORTED = orjson.OPT_SORT_KEYS
+_STDLIB = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_FLUSH_BYTES = 1 << 20
 
 
 def _frames(row: Row, boxes: list[dict]) -> list[int] | None:
@@ -26,45 +38,42 @@ def _frames(row: Row, boxes: list[dict]) -> list[int] | None:
     return None
 
 
-def example(row: Row, pseudonym: Pseudonyms) -> dict:
-    base = {
+def example(row: Row, pseudonym: Pseudonyms) -> tuple[dict, bool]:
+    """The row's line as a dict, and whether orjson may write it (`orjson_plain`)."""
+    value = {
         "schema": SCHEMA,
         "position": row.position,
-        "label": str(row.label),
+        "label": row.label,
         "kind": row.kind,
         "store": row.store,
-        "labelled_at": iso(row.created_at),
+        "labelled_at": row.labelled_at,
         "model_version": row.model_version,
         "verdict": row.verdict,
         "snippet": snippet_reference(row),
     }
     provenance = {
         "visit": pseudonym("v", visit_id(row)),
-        "event": pseudonym("e", row.event_id),
+        "event": pseudonym.once("e", row.event_id),
         "associate": pseudonym("a", row.associate_id),
     }
     if row.kind == "visit_event":
         values = event_values(row)
-        final = values["final"]
-        return base | {
-            "frames": _frames(row, []),
-            "action": final["action"],
-            "sku": final["sku"],
-            "quantity": final["quantity"],
-            "boxes": [],
-            "predicted": values["predicted"] if row.predicted is not None else None,
-            "provenance": provenance | {"occurred_at": values["occurred_at"]},
-        }
+        final, predicted = values["final"], values["predicted"]
+        provenance["occurred_at"] = values["occurred_at"]
+        value["frames"] = _frames(row, [])
+        value["action"], value["sku"], value["quantity"] = final["action"], final["sku"], final["quantity"]
+        value["boxes"] = []
+        value["predicted"] = predicted if row.predicted is not None else None
+        value["provenance"] = provenance
+        return value, row.plain_json and orjson_plain(predicted) and orjson_plain(final)
     result = snippet_result(row)
-    return base | {
-        "frames": _frames(row, result["boxes"]),
-        "action": result["action"],
-        "sku": result["sku"],
-        "quantity": None,
-        "boxes": result["boxes"],
-        "predicted": _predicted_boxes(row.predicted),
-        "provenance": provenance | {"occurred_at": None},
-    }
+    provenance["occurred_at"] = None
+    value["frames"] = _frames(row, result["boxes"])
+    value["action"], value["sku"], value["quantity"] = result["action"], result["sku"], None
+    value["boxes"] = result["boxes"]
+    value["predicted"] = _predicted_boxes(row.predicted)
+    value["provenance"] = provenance
+    return value, row.plain_json and orjson_plain(result) and orjson_plain(value["predicted"])
 
 
 def _predicted_boxes(predicted) -> dict | None:
@@ -75,15 +84,26 @@ def _predicted_boxes(predicted) -> dict | None:
     return {"boxes": [{key: p[key] for key in keys if key in p} for p in predicted if isinstance(p, dict)]}
 
 
+def line(value: dict, *, plain: bool) -> bytes:
+    """One line's bytes, without its newline."""
+    if plain:
+        try:
+            return orjson.dumps(value, option=_SORTED)
+        except orjson.JSONEncodeError:  # an integer beyond 64 bits, a lone surrogate: `json` decides
+            pass
+    return _STDLIB.encode(value).encode()
+
+
 def write_jsonl(*, rows: Iterable[Row], out: IO[bytes], pseudonym: Pseudonyms, **_) -> dict:
     counts: dict[str, int] = {}
-    lines: list[bytes] = []
+    chunk = bytearray()
     for row in rows:
-        line = json.dumps(example(row, pseudonym), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        lines.append(line.encode() + b"\n")
+        value, plain = example(row, pseudonym)
+        chunk += line(value, plain=plain)
+        chunk += b"\n"
         counts[row.kind] = counts.get(row.kind, 0) + 1
-        if len(lines) >= 1000:
-            out.write(b"".join(lines))
-            lines.clear()
-    out.write(b"".join(lines))
+        if len(chunk) >= _FLUSH_BYTES:
+            out.write(chunk)
+            chunk.clear()
+    out.write(chunk)
     return {"rows": sum(counts.values()), "kinds": dict(sorted(counts.items()))}

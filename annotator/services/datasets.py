@@ -293,6 +293,19 @@ def _sha256(file) -> str:
     return digest.hexdigest()
 
 
+class _Hashing:
+    """A write-only view of a file that hashes what goes through it, for the writers that
+    only ever append (JSONL, CSV): no second pass over the file. (A zip seeks back to patch
+    its headers, so COCO is hashed after writing.)"""
+
+    def __init__(self, file):
+        self._file, self.digest = file, hashlib.sha256()
+
+    def write(self, data) -> int:
+        self.digest.update(data)
+        return self._file.write(data)
+
+
 def _reason(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text if isinstance(exc, LoupeError | OSError) or "Snippet" in text else f"{type(exc).__name__}: {text}"
@@ -318,8 +331,10 @@ def dataset_build(*, dataset_id: uuid.UUID | str) -> Dataset | None:
     try:
         with tempfile.TemporaryFile(prefix="loupe-dataset-") as spool:
             rows = dataset_rows(dataset, batch_size=BATCH[dataset.format], on_batch=on_batch)
-            counts = WRITERS[dataset.format](dataset=dataset, rows=rows, out=spool, pseudonym=Pseudonyms(dataset.pk))
-            size, sha256 = spool.tell(), _sha256(spool)
+            out = spool if dataset.format == Dataset.Format.COCO else _Hashing(spool)
+            counts = WRITERS[dataset.format](dataset=dataset, rows=rows, out=out, pseudonym=Pseudonyms(dataset.pk))
+            size = spool.tell()
+            sha256 = _sha256(spool) if out is spool else out.digest.hexdigest()
             spool.seek(0)
             default_storage.delete(name)  # a leftover of an earlier attempt: keep the name stable
             saved = default_storage.save(name, File(spool, name=name))
