@@ -15,7 +15,8 @@ from catalog.access import stores_for_user
 from catalog.models import Store
 
 
-def _as_uuid(value) -> uuid.UUID:
+def uuid_or_404(value) -> uuid.UUID:
+    """An object id from a URL as a UUID; 404 if it is not one."""
     try:
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
     except ValueError:
@@ -29,7 +30,7 @@ def tasks_for_user(user) -> QuerySet[Task]:
 def task_for_associate(user, task_id) -> Task:
     """A task of a store the user is granted, or 404."""
     try:
-        return tasks_for_user(user).select_related("queue").get(pk=_as_uuid(task_id))
+        return tasks_for_user(user).select_related("queue").get(pk=uuid_or_404(task_id))
     except Task.DoesNotExist:
         raise Http404("No such task.") from None
 
@@ -43,7 +44,7 @@ def queues_for_associate(user) -> QuerySet[Queue]:
 def queue_for_associate(user, queue_id) -> Queue:
     """A queue the user works from, or 404."""
     try:
-        return queues_for_associate(user).get(pk=_as_uuid(queue_id))
+        return queues_for_associate(user).get(pk=uuid_or_404(queue_id))
     except Queue.DoesNotExist:
         raise Http404("No such queue.") from None
 
@@ -53,7 +54,7 @@ def snippet_for_user(user, snippet_id) -> Snippet:
     see `snippet_for_viewer`."""
     try:
         return Snippet.objects.select_related("store", "camera").get(
-            pk=_as_uuid(snippet_id), store__in=stores_for_user(user)
+            pk=uuid_or_404(snippet_id), store__in=stores_for_user(user)
         )
     except Snippet.DoesNotExist:
         raise Http404("No such snippet.") from None
@@ -95,14 +96,14 @@ def _supervised(user):
 
 def queue_for_supervisor(user, queue_id) -> Queue:
     try:
-        return Queue.objects.select_related("store").get(pk=_as_uuid(queue_id), store__in=_supervised(user))
+        return Queue.objects.select_related("store").get(pk=uuid_or_404(queue_id), store__in=_supervised(user))
     except Queue.DoesNotExist:
         raise Http404("No such queue.") from None
 
 
 def task_for_supervisor(user, task_id) -> Task:
     try:
-        return Task.objects.select_related("queue__store").get(pk=_as_uuid(task_id), store__in=_supervised(user))
+        return Task.objects.select_related("queue__store").get(pk=uuid_or_404(task_id), store__in=_supervised(user))
     except Task.DoesNotExist:
         raise Http404("No such task.") from None
 
@@ -117,7 +118,7 @@ def slot_for_supervisor(user, slot_id: int) -> Slot:
 def annotation_for_supervisor(user, annotation_id) -> Annotation:
     try:
         return Annotation.objects.select_related("task__queue__store", "associate", "slot").get(
-            pk=_as_uuid(annotation_id), task__store__in=_supervised(user)
+            pk=uuid_or_404(annotation_id), task__store__in=_supervised(user)
         )
     except Annotation.DoesNotExist:
         raise Http404("No such annotation.") from None

@@ -1,6 +1,16 @@
-"""The roles Loupe knows. They are Django groups; superusers are admins."""
+"""The roles Loupe knows. They are Django groups; superusers are admins.
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+A user's roles are read once per request and kept on the user object (`_loupe_roles`, the
+names in ROLES the user's groups carry). `RoleTokenAuthentication` reads them in the same
+query as the token and its user, so a token-authenticated API request pays no extra round
+trip for its role checks.
+"""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+from django.db.models import Exists, OuterRef
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions
+from rest_framework.authentication import TokenAuthentication
 
 ASSOCIATE = "associate"
 SUPERVISOR = "supervisor"
@@ -15,7 +25,7 @@ def has_role(user: AbstractBaseUser | AnonymousUser, role: str) -> bool:
         return True
     cache = getattr(user, "_loupe_roles", None)
     if cache is None:
-        cache = set(user.groups.values_list("name", flat=True))
+        cache = frozenset(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
         user._loupe_roles = cache
     return role in cache
 
@@ -30,3 +40,24 @@ def is_supervisor(user) -> bool:
 
 def is_integration(user) -> bool:
     return has_role(user, INTEGRATION)
+
+
+def _role_flag(role: str) -> str:
+    return f"_loupe_is_{role}"
+
+
+class RoleTokenAuthentication(TokenAuthentication):
+    """DRF's token authentication (same header, same errors), reading the user's roles in the
+    token query: one EXISTS per role instead of a second query for the groups."""
+
+    def authenticate_credentials(self, key):
+        model = self.get_model()
+        flags = {_role_flag(role): Exists(Group.objects.filter(user=OuterRef("user_id"), name=role)) for role in ROLES}
+        try:
+            token = model.objects.select_related("user").annotate(**flags).get(key=key)
+        except model.DoesNotExist:
+            raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        token.user._loupe_roles = frozenset(role for role in ROLES if getattr(token, _role_flag(role)))
+        return (token.user, token)

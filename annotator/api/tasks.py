@@ -1,23 +1,44 @@
 """The work API for associates and headless clients (API.md, "Work"): next, heartbeat,
-submit, release, and a read-only lookahead. Thin: parse, check access, call the service."""
+submit, release, and a read-only lookahead. Thin: parse, check access, call the service.
+
+The hot endpoints (next, heartbeat, submit) keep their round trips down without changing
+any answer: the token query also reads the caller's roles; next, heartbeat and submit scope
+their own statements to the caller's stores and queues (the submit's task lock, the fenced
+heartbeat UPDATE, the claim's queue list), so the separate access query runs only when a
+request is about to fail, to answer 404 rather than 400, 409 or 204 for what the caller may
+not see.
+"""
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotator.access import queue_for_associate, task_for_associate
+from annotator.access import queue_for_associate, task_for_associate, uuid_or_404
 from annotator.selectors import task_lookahead
 from annotator.services.work import Lease, task_claim, task_heartbeat, task_release, task_submit
 from catalog import roles
-from catalog.errors import LoupeError
+from catalog.errors import Conflict, LoupeError
+
+# The project's authentication classes, with the roles read in the token query.
+WORK_AUTHENTICATION = [roles.RoleTokenAuthentication, SessionAuthentication]
 
 
 class IsAssociate(BasePermission):
     def has_permission(self, request, view) -> bool:
         return roles.is_associate(request.user)
+
+
+def valid_input(serializer: serializers.Serializer, *, user, task_id) -> dict:
+    """The validated input of a request about a task. An invalid body about a task outside
+    the caller's stores is 404, as if the task had been checked first."""
+    if not serializer.is_valid():
+        task_for_associate(user, task_id)
+        serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
 
 
 class TaskOut(serializers.Serializer):
@@ -60,6 +81,7 @@ LEASE_LOST = OpenApiResponse(description="409 `lease_lost`: the lease expired an
 class TaskNextApi(APIView):
     """`POST /api/v1/tasks/next/`: lease the next task, or resume the one you hold."""
 
+    authentication_classes = WORK_AUTHENTICATION
     permission_classes = [IsAuthenticated, IsAssociate]
 
     class TaskNextInputSerializer(serializers.Serializer):
@@ -79,11 +101,12 @@ class TaskNextApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.TaskNextInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        queue = None
-        if (queue_id := data.validated_data.get("queue")) is not None:
-            queue = queue_for_associate(request.user, queue_id)
-        lease = task_claim(associate=request.user, queue=queue)
+        queue_id = data.validated_data.get("queue")
+        # The claim only looks at the caller's queues; a foreign one simply yields nothing.
+        lease = task_claim(associate=request.user, queue_id=queue_id)
         if lease is None:
+            if queue_id is not None:
+                queue_for_associate(request.user, queue_id)  # 404, not 204, for a foreign queue
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(lease_body(lease))
 
@@ -91,6 +114,7 @@ class TaskNextApi(APIView):
 class TaskHeartbeatApi(APIView):
     """`POST /api/v1/tasks/{id}/heartbeat/`: extend your lease (the open page calls it)."""
 
+    authentication_classes = WORK_AUTHENTICATION
     permission_classes = [IsAuthenticated, IsAssociate]
 
     class TaskHeartbeatInputSerializer(serializers.Serializer):
@@ -107,16 +131,21 @@ class TaskHeartbeatApi(APIView):
         tags=["work"],
     )
     def post(self, request: Request, task_id: str) -> Response:
-        task = task_for_associate(request.user, task_id)
-        data = self.TaskHeartbeatInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        expires_at = task_heartbeat(associate=request.user, task_id=task.pk, token=data.validated_data.get("token"))
+        task_id = uuid_or_404(task_id)
+        data = valid_input(self.TaskHeartbeatInputSerializer(data=request.data), user=request.user, task_id=task_id)
+        try:
+            # Scoped to the caller's stores: a success proves access.
+            expires_at = task_heartbeat(associate=request.user, task_id=task_id, token=data.get("token"))
+        except Conflict:
+            task_for_associate(request.user, task_id)  # 404, not 409, for a foreign task
+            raise
         return Response(self.TaskHeartbeatOutputSerializer({"lease_expires_at": expires_at}).data)
 
 
 class TaskSubmitApi(APIView):
     """`POST /api/v1/tasks/{id}/submit/`: store your result, once per `submission_id`."""
 
+    authentication_classes = WORK_AUTHENTICATION
     permission_classes = [IsAuthenticated, IsAssociate]
 
     class TaskSubmitInputSerializer(serializers.Serializer):
@@ -149,27 +178,28 @@ class TaskSubmitApi(APIView):
         tags=["work"],
     )
     def post(self, request: Request, task_id: str) -> Response:
-        task = task_for_associate(request.user, task_id)
-        data = self.TaskSubmitInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        task_id = uuid_or_404(task_id)
+        data = valid_input(self.TaskSubmitInputSerializer(data=request.data), user=request.user, task_id=task_id)
+        # The service locks the task within the caller's stores (404 otherwise) before anything else.
         annotation = task_submit(
             associate=request.user,
-            task_id=task.pk,
-            result=data.validated_data["result"],
-            submission_id=data.validated_data["submission_id"],
-            token=data.validated_data.get("token"),
+            task_id=task_id,
+            result=data["result"],
+            submission_id=data["submission_id"],
+            token=data.get("token"),
         )
         body: dict = {"annotation": str(annotation.pk)}
-        if data.validated_data["next"]:
+        if data["next"]:
             # A separate transaction after the submit committed: the associate never holds
             # two leases, and a failed claim cannot undo the stored annotation.
-            body["next"] = lease_body(task_claim(associate=request.user, queue=task.queue))
+            body["next"] = lease_body(task_claim(associate=request.user, queue_id=annotation.task.queue_id))
         return Response(body)
 
 
 class TaskReleaseApi(APIView):
     """`POST /api/v1/tasks/{id}/release/`: give a task back; it is not offered to you again."""
 
+    authentication_classes = WORK_AUTHENTICATION
     permission_classes = [IsAuthenticated, IsAssociate]
 
     class TaskReleaseInputSerializer(serializers.Serializer):
@@ -199,6 +229,7 @@ class TaskReleaseApi(APIView):
 class TaskLookaheadApi(APIView):
     """`GET /api/v1/tasks/lookahead/`: preview what you would likely get next, without a lease."""
 
+    authentication_classes = WORK_AUTHENTICATION
     permission_classes = [IsAuthenticated, IsAssociate]
 
     class TaskLookaheadOutputSerializer(serializers.Serializer):

@@ -26,7 +26,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import (
     Case,
     DateTimeField,
@@ -39,15 +39,18 @@ from django.db.models import (
     OuterRef,
     PositiveBigIntegerField,
     Q,
+    QuerySet,
+    Subquery,
     Value,
     When,
+    sql,
 )
 from django.db.models.functions import Coalesce, Greatest, Least, Now
 from django.http import Http404
 from rest_framework import status
 
 from annotator import kinds
-from annotator.access import queues_for_associate
+from annotator.access import queues_for_associate, tasks_for_user
 from annotator.models import Annotation, Queue, Slot, Task, TaskExclusion
 from catalog.access import stores_for_user
 from catalog.errors import Conflict, LoupeError
@@ -114,9 +117,97 @@ def _lock_user(user_id: int) -> None:
     list(get_user_model().objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True))
 
 
+# Round trips. Django 5.2's update() cannot return rows, so on PostgreSQL the hot statements
+# are the ORM's own UPDATE (same filters and expressions as on SQLite, compiled by Django)
+# with a RETURNING clause added. Every such UPDATE filters on slot columns only: a filter
+# across a relation makes Django move the whole WHERE into an `id IN (SELECT …)` subquery,
+# and then PostgreSQL would not re-check the fencing conditions on a row a concurrent writer
+# changed while this statement waited for its lock.
+
+
+def _on_postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _update_sql(slots: QuerySet[Slot], changes: dict) -> tuple[str, tuple]:
+    """The SQL of `slots.update(**changes)`, built the way `QuerySet.update()` builds it."""
+    query = slots.query.chain(sql.UpdateQuery)
+    query.add_update_values(changes)
+    query.clear_select_clause()
+    return query.get_compiler(slots.db).as_sql()
+
+
+def _update_returning(slots: QuerySet[Slot], changes: dict, columns: tuple[str, ...]) -> list[tuple]:
+    """PostgreSQL: `slots.update(**changes)` returning `columns` of the changed rows."""
+    update, params = _update_sql(slots, changes)
+    table = connection.ops.quote_name(Slot._meta.db_table)
+    returning = ", ".join(f"{table}.{connection.ops.quote_name(Slot._meta.get_field(c).column)}" for c in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{update} RETURNING {returning}", params)
+        return cursor.fetchall()
+
+
+def _task_from_row(values) -> Task:
+    """A Task from its concrete columns as the database returned them (converters applied)."""
+    fields = Task._meta.concrete_fields
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        col = field.get_col(Task._meta.db_table)
+        for convert in connection.ops.get_db_converters(col) + field.get_db_converters(connection):
+            value = convert(value, col, connection)
+        converted.append(value)
+    return Task.from_db(connection.alias, [field.attname for field in fields], converted)
+
+
+def _lease_sql(target: QuerySet[Slot], changes: dict) -> tuple[str, tuple]:
+    """PostgreSQL: one statement that applies `changes` to the slot of `target` and answers
+    its lease with the whole task row (a data-modifying CTE joined to the task)."""
+    update, params = _update_sql(target, changes)
+    qn = connection.ops.quote_name
+    slot, task = qn(Slot._meta.db_table), qn(Task._meta.db_table)
+    task_columns = ", ".join(f"{task}.{qn(field.column)}" for field in Task._meta.concrete_fields)
+    # Only Django's compiled UPDATE and quoted model names go into the text; values are params.
+    statement = (
+        f"WITH leased AS ({update} RETURNING {slot}.{qn('id')}, {slot}.{qn('lease_token')}, "  # noqa: S608
+        f"{slot}.{qn('lease_expires_at')}, {slot}.{qn('task_id')}) "
+        f"SELECT leased.{qn('id')}, leased.{qn('lease_token')}, leased.{qn('lease_expires_at')}, {task_columns} "
+        f"FROM leased JOIN {task} ON {task}.{qn('id')} = leased.{qn('task_id')}"
+    )
+    return statement, params
+
+
+def _lease_first(candidates: QuerySet[Slot], *, guard: Q, changes: dict) -> Lease | None:
+    """Apply `changes` to the first slot of `candidates` if it still passes `guard` (fencing),
+    and return its lease with its task; None if there is no candidate or the guard fails.
+
+    PostgreSQL: one statement. The candidate is a scalar subquery (`id = (SELECT … LIMIT 1)`,
+    an InitPlan run once, so at most one row changes; `id IN (…)` could be re-run per row),
+    carrying the candidates' own locking (`FOR UPDATE SKIP LOCKED` for a claim); `guard` is in
+    the UPDATE's WHERE, so PostgreSQL re-checks it on the newest version of a row a
+    concurrent writer changed meanwhile. SQLite (writes serialize): read the candidate's id,
+    conditional UPDATE, read the lease back.
+    """
+    if _on_postgresql():
+        target = Slot.objects.filter(guard, pk=Subquery(candidates.values("pk")[:1]))
+        statement, params = _lease_sql(target, changes)
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        slot_id, token, expires_at, *task = row
+        return Lease(task=_task_from_row(task), slot_id=slot_id, token=token, expires_at=expires_at)
+    slot_id = candidates.values_list("pk", flat=True).first()
+    if slot_id is None or Slot.objects.filter(guard, pk=slot_id).update(**changes) != 1:
+        return None
+    return _lease_of(slot_id)
+
+
 def claimable_slots(*, associate_id: int, queue_id: uuid.UUID):
     """Open slots of one queue this associate may be offered, in claim order: lease free or
-    expired, no other slot of the task held (or done) by them, not excluded from the task."""
+    expired, no other slot of the task held (or done) by them, not excluded from the task.
+    Both NOT EXISTS probes are index lookups on unique constraints: (task, holder) of the
+    slot and (task, user) of the exclusion."""
     mine = Slot.objects.filter(task_id=OuterRef("task_id"), holder_id=associate_id)
     excluded = TaskExclusion.objects.filter(task_id=OuterRef("task_id"), user_id=associate_id)
     return (
@@ -127,68 +218,83 @@ def claimable_slots(*, associate_id: int, queue_id: uuid.UUID):
     )
 
 
-def _claimable_queues(*, associate, queue: Queue | None) -> list[tuple[uuid.UUID, int]]:
-    queues = queues_for_associate(associate).filter(is_paused=False)
-    if queue is not None:
-        queues = queues.filter(pk=queue.pk)
-    return list(queues.values_list("id", "lease_seconds"))
+def _claim_changes(*, associate_id: int, lease_seconds: int) -> dict:
+    return {
+        "holder_id": associate_id,
+        "lease_token": F("lease_token") + 1,
+        "leased_at": Now(),
+        "lease_expires_at": _expires_in(lease_seconds),
+        "last_heartbeat_at": Now(),
+        "active_seconds": 0,
+    }
+
+
+def claim_sql(*, associate_id: int, queue_id: uuid.UUID, lease_seconds: int) -> tuple[str, tuple]:
+    """The PostgreSQL claim statement `_take_next` runs (bench/claim.py EXPLAINs it)."""
+    candidates = claimable_slots(associate_id=associate_id, queue_id=queue_id).select_for_update(skip_locked=True)
+    target = Slot.objects.filter(Q(state=OPEN) & LEASE_FREE, pk=Subquery(candidates.values("pk")[:1]))
+    return _lease_sql(target, _claim_changes(associate_id=associate_id, lease_seconds=lease_seconds))
+
+
+def _lock_user_and_list_queues(*, associate, queue_id: uuid.UUID | None) -> dict[uuid.UUID, int]:
+    """Lock the associate's user row and list the queues they may claim from now (member,
+    store granted, not paused; `queue_id` only, if given) with their lease seconds, in one
+    statement. With no such queue nothing is locked: the claim then writes nothing."""
+    eligible = queues_for_associate(associate).filter(is_paused=False)
+    if queue_id is not None:
+        eligible = eligible.filter(pk=queue_id)
+    rows = (
+        get_user_model()
+        .objects.select_for_update(of=("self",))
+        .filter(pk=associate.pk, queues__in=eligible)
+        .annotate(claim_queue_id=F("queues__id"), claim_lease_seconds=F("queues__lease_seconds"))
+        .only("pk")
+    )
+    return {row.claim_queue_id: row.claim_lease_seconds for row in rows}
+
+
+def _expires_in_queues(queues: dict[uuid.UUID, int]):
+    """The lease end of a slot of one of `queues`, by its queue's lease length."""
+    lengths = set(queues.values())
+    if len(lengths) == 1:
+        return _expires_in(lengths.pop())
+    return Case(
+        *(When(queue_id=queue_id, then=_expires_in(seconds)) for queue_id, seconds in queues.items()),
+        output_field=DateTimeField(),
+    )
 
 
 def _resume(*, associate, queues: dict[uuid.UUID, int]) -> Lease | None:
     """The associate's own open slot in these queues, if they still hold it (live, or expired
     and not yet taken by anyone). A live lease is extended like a heartbeat; an expired one is
-    leased afresh with a bumped token."""
-    held = (
-        Slot.objects.filter(holder_id=associate.pk, state=OPEN, queue_id__in=list(queues))
-        .order_by(*CLAIM_ORDER)
-        .values_list("id", "queue_id")
-        .first()
-    )
-    if held is None:
-        return None
-    slot_id, queue_id = held
+    leased afresh with a bumped token. One statement on PostgreSQL; usually it finds nothing."""
+    held = Slot.objects.filter(holder_id=associate.pk, state=OPEN, queue_id__in=list(queues)).order_by(*CLAIM_ORDER)
     expired = Q(lease_expires_at__lt=Now())
-    # Conditional on the holder: another associate may have claimed the expired slot since.
-    changed = Slot.objects.filter(pk=slot_id, holder_id=associate.pk, state=OPEN).update(
-        lease_token=Case(
+    changes = {
+        "lease_token": Case(
             When(expired, then=F("lease_token") + 1), default=F("lease_token"), output_field=PositiveBigIntegerField()
         ),
-        leased_at=Case(When(expired, then=Now()), default=F("leased_at"), output_field=DateTimeField()),
-        active_seconds=Case(
+        "leased_at": Case(When(expired, then=Now()), default=F("leased_at"), output_field=DateTimeField()),
+        "active_seconds": Case(
             When(expired, then=F("active_seconds")), default=_accrued_active_seconds(), output_field=FloatField()
         ),
-        lease_expires_at=_expires_in(queues[queue_id]),
-        last_heartbeat_at=Now(),
-    )
-    return _lease_of(slot_id) if changed == 1 else None
+        "lease_expires_at": _expires_in_queues(queues),
+        "last_heartbeat_at": Now(),
+    }
+    # Conditional on the holder: another associate may have claimed the expired slot since.
+    return _lease_first(held, guard=Q(holder_id=associate.pk, state=OPEN), changes=changes)
 
 
 def _take_next(*, associate, queue_id: uuid.UUID, lease_seconds: int) -> Lease | None:
-    """Lease the first claimable slot of one queue: one SKIP LOCKED select, one conditional
-    UPDATE. The row is locked by us between the two, so the UPDATE changes exactly it."""
-    for _ in range(3):
-        slot_ids = list(
-            claimable_slots(associate_id=associate.pk, queue_id=queue_id)
-            .select_for_update(skip_locked=True)
-            .values_list("id", flat=True)[:1]
-        )
-        if not slot_ids:
-            return None
-        changed = (
-            Slot.objects.filter(pk=slot_ids[0], state=OPEN)
-            .filter(LEASE_FREE)
-            .update(
-                holder_id=associate.pk,
-                lease_token=F("lease_token") + 1,
-                leased_at=Now(),
-                lease_expires_at=_expires_in(lease_seconds),
-                last_heartbeat_at=Now(),
-                active_seconds=0,
-            )
-        )
-        if changed == 1:
-            return _lease_of(slot_ids[0])
-    return None
+    """Lease the first claimable slot of one queue: the SKIP LOCKED select and the
+    conditional UPDATE in one statement on PostgreSQL. The row is locked by us between the
+    select and the update, so the guard (still open, lease free) holds."""
+    candidates = claimable_slots(associate_id=associate.pk, queue_id=queue_id).select_for_update(skip_locked=True)
+    return _lease_first(
+        candidates,
+        guard=Q(state=OPEN) & LEASE_FREE,
+        changes=_claim_changes(associate_id=associate.pk, lease_seconds=lease_seconds),
+    )
 
 
 def _queue_order(*, associate, queues: dict[uuid.UUID, int]) -> list[uuid.UUID]:
@@ -212,9 +318,8 @@ def _queue_order(*, associate, queues: dict[uuid.UUID, int]) -> list[uuid.UUID]:
 
 
 @transaction.atomic
-def _claim(*, associate, queue: Queue | None) -> Lease | None:
-    _lock_user(associate.pk)
-    queues = dict(_claimable_queues(associate=associate, queue=queue))
+def _claim(*, associate, queue_id: uuid.UUID | None) -> Lease | None:
+    queues = _lock_user_and_list_queues(associate=associate, queue_id=queue_id)
     if not queues:
         return None
     if (lease := _resume(associate=associate, queues=queues)) is not None:
@@ -225,8 +330,9 @@ def _claim(*, associate, queue: Queue | None) -> Lease | None:
     return None
 
 
-def task_claim(*, associate, queue: Queue | None = None) -> Lease | None:
+def task_claim(*, associate, queue: Queue | None = None, queue_id: uuid.UUID | None = None) -> Lease | None:
     """Lease the next task for an associate, or resume the one they hold; None if none.
+    `queue` (or just its `queue_id`) restricts the claim to that queue.
 
     Locks the associate's user row (one claim at a time per associate), then the chosen slot
     (`FOR UPDATE SKIP LOCKED`, so concurrent claimers never wait on each other's rows).
@@ -235,68 +341,107 @@ def task_claim(*, associate, queue: Queue | None = None) -> Lease | None:
     claim is retried once); queues are those of the associate's stores and memberships, not
     paused; order is priority, then `due_at`, then age. A None means that, when the query
     ran, every claimable slot was either leased or locked by a claimer about to lease it.
+
+    Round trips on PostgreSQL: the lock with the queue list, the resume, the claim (one
+    statement each, the task comes back with the lease), plus BEGIN and COMMIT.
     """
+    if queue is not None:
+        queue_id = queue.pk
     try:
-        return _claim(associate=associate, queue=queue)
+        return _claim(associate=associate, queue_id=queue_id)
     except IntegrityError:
-        return _claim(associate=associate, queue=queue)
+        return _claim(associate=associate, queue_id=queue_id)
 
 
-@transaction.atomic
+def _held_slot(*, associate, task_id: uuid.UUID, token: int | None) -> QuerySet[Slot]:
+    """The associate's open slot of a task (at most one: unique (task, holder)), fenced on
+    `token` when given, and only while the task is in one of their stores: an UPDATE of it
+    that changes a row proves the caller holds the lease *and* may see the task."""
+    in_my_stores = Exists(tasks_for_user(associate).filter(pk=OuterRef("task_id")))
+    slots = Slot.objects.filter(in_my_stores, task_id=task_id, holder_id=associate.pk, state=OPEN)
+    return slots if token is None else slots.filter(lease_token=token)
+
+
+def _expires_in_own_queue() -> ExpressionWrapper:
+    """now + the slot's queue's lease length, read in the same statement (PostgreSQL: Django
+    cannot multiply an interval on SQLite)."""
+    seconds = Subquery(Queue.objects.filter(pk=OuterRef("queue_id")).values("lease_seconds")[:1])
+    length = ExpressionWrapper(seconds * Value(dt.timedelta(seconds=1)), output_field=DurationField())
+    return ExpressionWrapper(Now() + length, output_field=DateTimeField())
+
+
 def task_heartbeat(*, associate, task_id: uuid.UUID, token: int | None = None) -> dt.datetime:
     """Extend the associate's lease on a task and add the active time since the last
-    heartbeat (capped). One conditional UPDATE on (holder, token, state open); 409
+    heartbeat (capped). One conditional UPDATE on (holder, token, state open, the task in
+    their stores), returning the new expiry on PostgreSQL (no transaction needed); 409
     `lease_lost` if the slot went to someone else or is finished."""
-    row = (
-        Slot.objects.filter(task_id=task_id, holder_id=associate.pk, state=OPEN)
-        .values_list("id", "queue__lease_seconds")
-        .first()
-    )
-    if row is None:
-        raise lease_lost()
-    slot_id, lease_seconds = row
-    slots = Slot.objects.filter(pk=slot_id, holder_id=associate.pk, state=OPEN)
-    if token is not None:
-        slots = slots.filter(lease_token=token)
-    changed = slots.update(
-        active_seconds=_accrued_active_seconds(),
-        lease_expires_at=_expires_in(lease_seconds),
-        last_heartbeat_at=Now(),
-    )
-    if changed != 1:
-        raise lease_lost()
-    return Slot.objects.values_list("lease_expires_at", flat=True).get(pk=slot_id)
+    slots = _held_slot(associate=associate, task_id=task_id, token=token)
+    changes = {"active_seconds": _accrued_active_seconds(), "last_heartbeat_at": Now()}
+    if _on_postgresql():
+        rows = _update_returning(slots, changes | {"lease_expires_at": _expires_in_own_queue()}, ("lease_expires_at",))
+        if len(rows) != 1:
+            raise lease_lost()
+        return rows[0][0]
+    with transaction.atomic():
+        mine = Slot.objects.filter(task_id=task_id, holder_id=associate.pk)
+        lease_seconds = mine.values_list("queue__lease_seconds", flat=True).first()
+        if lease_seconds is None or slots.update(**changes, lease_expires_at=_expires_in(lease_seconds)) != 1:
+            raise lease_lost()
+        return mine.values_list("lease_expires_at", flat=True).get()
 
 
-def _get_task_for_update(task_id: uuid.UUID) -> Task:
+def _get_task_for_update(task_id: uuid.UUID, *, tasks: QuerySet[Task] | None = None) -> Task:
     try:
-        return Task.objects.select_for_update().get(pk=task_id)
+        return (Task.objects if tasks is None else tasks).select_for_update(of=("self",)).get(pk=task_id)
     except Task.DoesNotExist:
         raise Http404("No such task.") from None
 
 
+def _finish_slot(*, associate, task_id: uuid.UUID, token: int | None) -> tuple[int, float] | None:
+    """Mark the associate's held slot of a task done, accruing its active time: (slot id,
+    active seconds), or None if they no longer hold it. One statement on PostgreSQL."""
+    slots = _held_slot(associate=associate, task_id=task_id, token=token)
+    changes = {"state": Slot.State.DONE, "active_seconds": _accrued_active_seconds(), "last_heartbeat_at": Now()}
+    if _on_postgresql():
+        rows = _update_returning(slots, changes, ("id", "active_seconds"))
+        return rows[0] if len(rows) == 1 else None
+    if slots.update(**changes) != 1:
+        return None
+    return Slot.objects.values_list("id", "active_seconds").get(task_id=task_id, holder_id=associate.pk)
+
+
+def _previous_submission(*, associate, task: Task, submission_id: uuid.UUID) -> Annotation | None:
+    """The annotation an earlier request with this `submission_id` stored, if it was for
+    this task; 409 `duplicate_submission` if it was for another."""
+    previous = Annotation.objects.filter(associate_id=associate.pk, submission_id=submission_id).first()
+    if previous is not None and previous.task_id != task.pk:
+        raise Conflict("This submission_id was already used for another task.", code="duplicate_submission")
+    return previous
+
+
 @transaction.atomic
 def _submit(*, associate, task_id: uuid.UUID, result, submission_id: uuid.UUID, token: int | None) -> Annotation:
-    task = _get_task_for_update(task_id)
-    # A separate statement after the lock, not a subquery of the locking one: under READ
-    # COMMITTED a subquery keeps the snapshot taken before the lock wait and would miss the
-    # annotation a concurrent retry just committed.
-    previous = Annotation.objects.filter(associate_id=associate.pk, submission_id=submission_id).first()
-    if previous is not None:
-        if previous.task_id != task.pk:
-            raise Conflict("This submission_id was already used for another task.", code="duplicate_submission")
-        return previous
+    task = _get_task_for_update(task_id, tasks=tasks_for_user(associate))
+    # The idempotency lookup runs only when this submit cannot go through (invalid result,
+    # or the slot is no longer open and theirs): a stored submission finished its slot, so a
+    # retry always lands there. It is a statement of its own after the task lock: under READ
+    # COMMITTED a subquery of the locking statement would keep the snapshot taken before the
+    # lock wait and miss the annotation a concurrent retry just committed.
     kind = kinds.get(task.kind)
-    cleaned = kind.validate_result(task, result)
-
-    slots = Slot.objects.filter(task_id=task.pk, holder_id=associate.pk, state=OPEN)
-    if token is not None:
-        slots = slots.filter(lease_token=token)
-    if slots.update(state=Slot.State.DONE, active_seconds=_accrued_active_seconds(), last_heartbeat_at=Now()) != 1:
+    try:
+        cleaned = kind.validate_result(task, result)
+    except LoupeError:
+        if (previous := _previous_submission(associate=associate, task=task, submission_id=submission_id)) is not None:
+            return previous
+        raise
+    finished = _finish_slot(associate=associate, task_id=task.pk, token=token)
+    if finished is None:
+        if (previous := _previous_submission(associate=associate, task=task, submission_id=submission_id)) is not None:
+            return previous
         raise lease_lost()
-    slot_id, active_seconds = Slot.objects.values_list("id", "active_seconds").get(
-        task_id=task.pk, holder_id=associate.pk
-    )
+    slot_id, active_seconds = finished
+    # A submission_id already used for another task fails this INSERT on the unique
+    # (associate, submission_id) constraint: task_submit answers duplicate_submission.
     annotation = Annotation.objects.create(
         task=task,
         slot_id=slot_id,
@@ -327,23 +472,25 @@ def task_submit(
 ) -> Annotation:
     """Store the associate's result for a task they hold, once.
 
-    Locks the task row (submits of one task serialize; this also makes the idempotency check
-    exact), then checks, in this order: the same `submission_id` again returns the stored
-    annotation (a retry after success is a success); the result fits the kind (400 with
-    `field`); the slot is still this associate's (one conditional UPDATE to state done,
-    fencing on holder and token; otherwise 409 `lease_lost` and nothing is stored). Then
-    stores the annotation with the server-measured active time, counts it on the task
+    Locks the task row, 404 unless it is in one of the associate's stores (submits of one
+    task serialize; this also makes the idempotency check exact). Then, in effect: the same
+    `submission_id` again returns the stored annotation (a retry after success is a success;
+    the same id on another task is 409 `duplicate_submission`); the result fits the kind
+    (400 with `field`); the slot is still this associate's (one conditional UPDATE to state
+    done, fencing on holder and token; otherwise 409 `lease_lost` and nothing is stored).
+    Then stores the annotation with the server-measured active time, counts it on the task
     (marking the task done at its overlap) and runs the kind's on_submit (and on_done) hooks
     in the same transaction.
     """
     try:
         return _submit(associate=associate, task_id=task_id, result=result, submission_id=submission_id, token=token)
     except IntegrityError:
-        # Backstop of unique (associate, submission_id): a concurrent twin got there first.
+        # Backstop of unique (associate, submission_id): a concurrent twin got there first,
+        # or the id was used for another task.
         previous = Annotation.objects.filter(associate_id=associate.pk, submission_id=submission_id).first()
         if previous is not None and str(previous.task_id) == str(task_id):
             return previous
-        raise Conflict("This submission_id was already used.", code="duplicate_submission") from None
+        raise Conflict("This submission_id was already used for another task.", code="duplicate_submission") from None
 
 
 @transaction.atomic
