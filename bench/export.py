@@ -232,7 +232,7 @@ def main() -> int:
     try:
         subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
         loaded = seed(env, args.labels, args.keyframes)
-        result: dict = {"loaded": loaded}
+        result: dict = {"loaded": loaded, "load_average_before_exports": os.getloadavg()}
         for fmt, store in (("jsonl", "B001"), ("csv", "B001"), ("coco", "B002")):
             created = create(env, fmt, store)
             built = build(env, created["id"])
