@@ -253,22 +253,20 @@ def _lock_user_and_list_queues(*, associate, queue_id: uuid.UUID | None) -> dict
     return {row.claim_queue_id: row.claim_lease_seconds for row in rows}
 
 
-def _expires_in_queues(queues: dict[uuid.UUID, int]):
-    """The lease end of a slot of one of `queues`, by its queue's lease length."""
-    lengths = set(queues.values())
-    if len(lengths) == 1:
-        return _expires_in(lengths.pop())
-    return Case(
-        *(When(queue_id=queue_id, then=_expires_in(seconds)) for queue_id, seconds in queues.items()),
-        output_field=DateTimeField(),
-    )
-
-
 def _resume(*, associate, queues: dict[uuid.UUID, int]) -> Lease | None:
     """The associate's own open slot in these queues, if they still hold it (live, or expired
     and not yet taken by anyone). A live lease is extended like a heartbeat; an expired one is
-    leased afresh with a bumped token. One statement on PostgreSQL; usually it finds nothing."""
-    held = Slot.objects.filter(holder_id=associate.pk, state=OPEN, queue_id__in=list(queues)).order_by(*CLAIM_ORDER)
+    leased afresh with a bumped token. Usually they hold nothing: a plain probe says so more
+    cheaply (in Python) than building the resuming UPDATE, which then runs only when needed."""
+    held = (
+        Slot.objects.filter(holder_id=associate.pk, state=OPEN, queue_id__in=list(queues))
+        .order_by(*CLAIM_ORDER)
+        .values_list("id", "queue_id")
+        .first()
+    )
+    if held is None:
+        return None
+    slot_id, queue_id = held
     expired = Q(lease_expires_at__lt=Now())
     changes = {
         "lease_token": Case(
@@ -278,11 +276,11 @@ def _resume(*, associate, queues: dict[uuid.UUID, int]) -> Lease | None:
         "active_seconds": Case(
             When(expired, then=F("active_seconds")), default=_accrued_active_seconds(), output_field=FloatField()
         ),
-        "lease_expires_at": _expires_in_queues(queues),
+        "lease_expires_at": _expires_in(queues[queue_id]),
         "last_heartbeat_at": Now(),
     }
     # Conditional on the holder: another associate may have claimed the expired slot since.
-    return _lease_first(held, guard=Q(holder_id=associate.pk, state=OPEN), changes=changes)
+    return _lease_first(Slot.objects.filter(pk=slot_id), guard=Q(holder_id=associate.pk, state=OPEN), changes=changes)
 
 
 def _take_next(*, associate, queue_id: uuid.UUID, lease_seconds: int) -> Lease | None:
@@ -342,8 +340,9 @@ def task_claim(*, associate, queue: Queue | None = None, queue_id: uuid.UUID | N
     paused; order is priority, then `due_at`, then age. A None means that, when the query
     ran, every claimable slot was either leased or locked by a claimer about to lease it.
 
-    Round trips on PostgreSQL: the lock with the queue list, the resume, the claim (one
-    statement each, the task comes back with the lease), plus BEGIN and COMMIT.
+    Round trips on PostgreSQL: the lock with the queue list, the probe for a held slot, then
+    one statement that resumes it or claims a new one (the task comes back with the lease),
+    plus BEGIN and COMMIT.
     """
     if queue is not None:
         queue_id = queue.pk
@@ -353,12 +352,13 @@ def task_claim(*, associate, queue: Queue | None = None, queue_id: uuid.UUID | N
         return _claim(associate=associate, queue_id=queue_id)
 
 
-def _held_slot(*, associate, task_id: uuid.UUID, token: int | None) -> QuerySet[Slot]:
+def _held_slot(*, associate, task_id: uuid.UUID, token: int | None, scoped: bool = True) -> QuerySet[Slot]:
     """The associate's open slot of a task (at most one: unique (task, holder)), fenced on
-    `token` when given, and only while the task is in one of their stores: an UPDATE of it
-    that changes a row proves the caller holds the lease *and* may see the task."""
-    in_my_stores = Exists(tasks_for_user(associate).filter(pk=OuterRef("task_id")))
-    slots = Slot.objects.filter(in_my_stores, task_id=task_id, holder_id=associate.pk, state=OPEN)
+    `token` when given, and (`scoped`) only while the task is in one of their stores: an
+    UPDATE of it that changes a row proves the caller holds the lease *and* may see the task."""
+    slots = Slot.objects.filter(task_id=task_id, holder_id=associate.pk, state=OPEN)
+    if scoped:
+        slots = slots.filter(Exists(tasks_for_user(associate).filter(pk=OuterRef("task_id"))))
     return slots if token is None else slots.filter(lease_token=token)
 
 
@@ -399,8 +399,9 @@ def _get_task_for_update(task_id: uuid.UUID, *, tasks: QuerySet[Task] | None = N
 
 def _finish_slot(*, associate, task_id: uuid.UUID, token: int | None) -> tuple[int, float] | None:
     """Mark the associate's held slot of a task done, accruing its active time: (slot id,
-    active seconds), or None if they no longer hold it. One statement on PostgreSQL."""
-    slots = _held_slot(associate=associate, task_id=task_id, token=token)
+    active seconds), or None if they no longer hold it. One statement on PostgreSQL. Unscoped:
+    the caller locked the task within the associate's stores."""
+    slots = _held_slot(associate=associate, task_id=task_id, token=token, scoped=False)
     changes = {"state": Slot.State.DONE, "active_seconds": _accrued_active_seconds(), "last_heartbeat_at": Now()}
     if _on_postgresql():
         rows = _update_returning(slots, changes, ("id", "active_seconds"))

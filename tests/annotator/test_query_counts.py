@@ -4,8 +4,8 @@ Counted with a token alice_api, as the claim benchmark drives the API. Inside a 
 transaction shows up as a SAVEPOINT and a RELEASE (in production: BEGIN and COMMIT). On
 PostgreSQL (the numbers below, per request):
 
-- next: token + user + roles (1), savepoint, user lock + queue list (1), resume (1), claim
-  with its task (1), release: 6. Resuming a held task: 5.
+- next: token + user + roles (1), savepoint, user lock + queue list (1), probe for a held
+  slot (1), claim with its task (1), release: 6. Resuming a held task: the same 6.
 - heartbeat: token (1), one fenced UPDATE … RETURNING (1), no transaction: 2.
 - submit: token (1), savepoint, task lock within the caller's stores (1), fenced slot
   UPDATE … RETURNING (1), annotation (1), task counter (1), release: 7 for a kind whose
@@ -37,7 +37,7 @@ POSTGRES = connection.vendor == "postgresql"
 # (PostgreSQL, SQLite): SQLite has no UPDATE … RETURNING path, so it reads rows back.
 LIMITS = {
     "next": (6, 8),
-    "resume": (5, 7),
+    "resume": (6, 8),
     "heartbeat": (2, 6),
     "submit": (7, 8),
     "submit_next": (12, 15),
