@@ -63,7 +63,8 @@ run: $(STAMP)
 	$(PY) manage.py runserver --noreload "$(HOST):$(PORT)"
 
 test: $(STAMP) chromium
-	@echo "==> lint (ruff)"
+	@mkdir -p var
+	echo "==> lint (ruff)"
 	$(VENV)/bin/ruff check .
 	echo "==> migrations match the models"
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run >/dev/null
