@@ -7,7 +7,12 @@ Definitions (the tests pin them on hand-built data):
   the window in which its receipt was issued. Split by the routing decision: `auto`
   (auto-accepted) and `reviewed`. Percentiles as PostgreSQL's `percentile_cont`.
 - **Inside SLA**: turnaround ≤ the visit's SLA (`due_at − exited_at` as routed; for an
-  auto-accepted visit, which has no `due_at`, the store's `sla_minutes`).
+  auto-accepted visit, which has no `due_at`, the store's `sla_minutes` when the receipt was
+  issued).
+
+Turnaround, decision, exit and "inside SLA" are written on the first receipt when it is
+issued (`validation.services.receipts.receipt_turnaround`), so a window of turnarounds is a
+range of one covering index per store (`receipt_first_store_issued`), with no join.
 - **Automation rate**: auto-accepted visits / all visits that exited in the window.
 - **Error rate of auto-accepted visits**: audits that corrected the cart / audits finished,
   over auto-accepted visits with an audit outcome (`Visit.audit_outcome`), with its Wilson
@@ -18,8 +23,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, DateTimeField, ExpressionWrapper, F, FloatField, Func, Q, QuerySet, Value
-from django.db.models.functions import Coalesce, Trunc
+from django.db.models import Count, DateTimeField, F, Q, QuerySet
+from django.db.models.functions import Trunc
 from django.utils import timezone
 
 from catalog.models import Store
@@ -33,26 +38,19 @@ DAY = dt.timedelta(days=1)
 AUDIT_WINDOW = dt.timedelta(days=30)
 
 
-class Seconds(Func):
-    """Seconds from the second timestamp to the first (`end − start`), as a float."""
-
-    arity = 2
-    output_field = FloatField()
-
-    def as_postgresql(self, compiler, connection, **extra):
-        template = "EXTRACT(EPOCH FROM (%(expressions)s))::double precision"
-        return self.as_sql(compiler, connection, template=template, arg_joiner=" - ", **extra)
-
-    def as_sqlite(self, compiler, connection, **extra):
-        template = "((julianday(%(expressions)s)) * 86400.0)"
-        return self.as_sql(compiler, connection, template=template, arg_joiner=") - julianday(", **extra)
+# Written on each visit's first receipt by `receipt_issue` (see `receipt_turnaround`): the
+# window reads of this module scan one covering index of one table, with no join.
+TURNAROUND_S = F("turnaround_s")
 
 
-TURNAROUND_S = Seconds(F("issued_at"), F("visit__exited_at"))
-SLA_S = Coalesce(
-    Seconds(F("visit__due_at"), F("visit__exited_at")),
-    ExpressionWrapper(F("visit__store__sla_minutes") * Value(60.0), output_field=FloatField()),
-)
+def store_codes(stores) -> dict[int, str]:
+    """{pk: code} of `stores` (a queryset or an iterable of stores), in one query at most.
+
+    The figures filter by these ids as constants: the planner then estimates each store's
+    range of the (store, time) indexes instead of joining the stores' table."""
+    if isinstance(stores, QuerySet):
+        return dict(stores.order_by().values_list("pk", "code"))
+    return {store.pk: store.code for store in stores}
 
 
 @dataclass(frozen=True)
@@ -91,29 +89,39 @@ def _round(value: float | None, digits: int = 1) -> float | None:
 
 
 def first_receipts(*, stores: QuerySet[Store], since: dt.datetime, until: dt.datetime | None = None):
-    """First receipts (kind issued) of the stores' visits issued in [since, until)."""
-    receipts = Receipt.objects.filter(kind=Receipt.Kind.ISSUED, issued_at__gte=since, visit__store__in=stores)
+    """First receipts (kind issued) of the stores' visits issued in [since, until): a range of
+    the covering index `receipt_first_store_issued` per store."""
+    receipts = Receipt.objects.filter(
+        kind=Receipt.Kind.ISSUED, store_id__in=list(store_codes(stores)), issued_at__gte=since
+    )
     return receipts.filter(issued_at__lt=until) if until is not None else receipts
+
+
+AUTO = Q(decision=Visit.Decision.AUTO_ACCEPT)
+# Counted over a column of the covering index (not the primary key), so that PostgreSQL can
+# answer from the index alone.
+COUNTED = "issued_at"
+
+
+def _figures(count: int, values: dict) -> Turnaround:
+    return Turnaround(count, values.get(0.5), values.get(0.95), values.get(0.99))
 
 
 def turnaround_window(*, stores: QuerySet[Store], since: dt.datetime, until: dt.datetime | None = None):
     """Turnaround percentiles (all, auto, reviewed) and the SLA count of receipts issued in the window."""
     receipts = first_receipts(stores=stores, since=since, until=until)
-    counts = receipts.annotate(turnaround_s=TURNAROUND_S, sla_s=SLA_S).aggregate(
-        total=Count("id"),
-        auto=Count("id", filter=Q(visit__decision=Visit.Decision.AUTO_ACCEPT)),
-        inside=Count("id", filter=Q(turnaround_s__lte=F("sla_s"))),
+    counts = receipts.aggregate(
+        total=Count(COUNTED), auto=Count(COUNTED, filter=AUTO), inside=Count(COUNTED, filter=Q(inside_sla=True))
     )
-    by_decision = grouped_percentiles(receipts, F("visit__decision"), TURNAROUND_S, FRACTIONS)
-    overall = percentiles(receipts, TURNAROUND_S, FRACTIONS) if counts["total"] else {}
-
-    def figures(count: int, values: dict) -> Turnaround:
-        return Turnaround(count, values.get(0.5), values.get(0.95), values.get(0.99))
-
+    if not counts["total"]:
+        by_decision, overall = {}, {}
+    else:
+        by_decision = grouped_percentiles(receipts, F("decision"), TURNAROUND_S, FRACTIONS)
+        overall = percentiles(receipts, TURNAROUND_S, FRACTIONS)
     return TurnaroundWindow(
-        all=figures(counts["total"], overall),
-        auto=figures(counts["auto"], by_decision.get(Visit.Decision.AUTO_ACCEPT, {})),
-        reviewed=figures(counts["total"] - counts["auto"], by_decision.get(Visit.Decision.REVIEW, {})),
+        all=_figures(counts["total"], overall),
+        auto=_figures(counts["auto"], by_decision.get(Visit.Decision.AUTO_ACCEPT, {})),
+        reviewed=_figures(counts["total"] - counts["auto"], by_decision.get(Visit.Decision.REVIEW, {})),
         inside_sla=counts["inside"],
     )
 
@@ -126,24 +134,19 @@ def turnaround_windows(*, stores: QuerySet[Store], windows: dict[str, dt.datetim
     sort per window. Elsewhere, one `turnaround_window` per window."""
     if connection.vendor != "postgresql":
         return {name: turnaround_window(stores=stores, since=since) for name, since in windows.items()}
-    receipts = first_receipts(stores=stores, since=min(windows.values())).annotate(
-        turnaround_s=TURNAROUND_S, sla_s=SLA_S
-    )
+    receipts = first_receipts(stores=stores, since=min(windows.values()))
     aggregates, percentile_names = {}, {}
     for index, (name, since) in enumerate(windows.items()):
         inside = Q(issued_at__gte=since)
-        aggregates[f"n{index}"] = Count("id", filter=inside)
-        aggregates[f"in{index}"] = Count("id", filter=inside & Q(turnaround_s__lte=F("sla_s")))
+        aggregates[f"n{index}"] = Count(COUNTED, filter=inside)
+        aggregates[f"in{index}"] = Count(COUNTED, filter=inside & Q(inside_sla=True))
         percentile_names[name] = f"p{index}"
-        aggregates[f"p{index}"] = PercentilesCont(F("turnaround_s"), FRACTIONS, filter=inside)
-    grouped = {
-        row["visit__decision"]: row for row in receipts.order_by().values("visit__decision").annotate(**aggregates)
-    }
+        aggregates[f"p{index}"] = PercentilesCont(TURNAROUND_S, FRACTIONS, filter=inside)
+    grouped = {row["decision"]: row for row in receipts.order_by().values("decision").annotate(**aggregates)}
     overall = receipts.aggregate(**{key: aggregates[key] for key in percentile_names.values()})
 
     def figures(count: int, found) -> Turnaround:
-        values = dict(zip(FRACTIONS, found, strict=True)) if count and found else {}
-        return Turnaround(count, values.get(0.5), values.get(0.95), values.get(0.99))
+        return _figures(count, dict(zip(FRACTIONS, found, strict=True)) if count and found else {})
 
     result = {}
     for index, name in enumerate(windows):
@@ -212,31 +215,32 @@ def automation_by_model(
     """Automation rate (visits exited since `since`) and audit error rate (auto-accepted visits
     exited since `audit_since`, default 30 days) per store and model version.
 
-    Two grouped queries: the window's visits (index `visit_store_exit`) and the audited
-    visits of the longer window (partial index `visit_audited_exit`), so the 30 days of
-    visits are never scanned whole."""
+    Two grouped queries, each answered from a covering index on PostgreSQL: the window's
+    visits (`visit_store_exit_cover`) and the audited visits of the longer window (partial
+    `visit_audited_exit_cover`), so the 30 days of visits are never scanned whole."""
     audit_since = audit_since or min(since, timezone.now() - AUDIT_WINDOW)
-    auto = Q(decision=Visit.Decision.AUTO_ACCEPT)
-    keys = ("store__code", "model_version")
+    codes = store_codes(stores)
+    keys = ("store_id", "model_version")
     routed = (
-        Visit.objects.filter(store__in=stores, exited_at__gte=since)
+        Visit.objects.filter(store_id__in=list(codes), exited_at__gte=since)
         .order_by()
         .values(*keys)
-        .annotate(visits=Count("id"), auto_accepted=Count("id", filter=auto))
+        .annotate(visits=Count("decision"), auto_accepted=Count("decision", filter=AUTO))
     )
     audited = (
-        Visit.objects.filter(store__in=stores, exited_at__gte=audit_since)
-        .filter(auto)
+        Visit.objects.filter(store_id__in=list(codes), exited_at__gte=audit_since)
+        .filter(AUTO)
         .exclude(audit_outcome="")
         .order_by()
         .values(*keys)
-        .annotate(audits=Count("id"), audit_errors=Count("id", filter=Q(audit_outcome=Visit.AuditOutcome.CORRECTED)))
+        .annotate(
+            audits=Count("audit_outcome"),
+            audit_errors=Count("audit_outcome", filter=Q(audit_outcome=Visit.AuditOutcome.CORRECTED)),
+        )
     )
     rows: dict[tuple[str, str], dict] = {}
-    for row in routed:
-        rows.setdefault((row["store__code"], row["model_version"]), {}).update(row)
-    for row in audited:
-        rows.setdefault((row["store__code"], row["model_version"]), {}).update(row)
+    for row in (*routed, *audited):
+        rows.setdefault((codes[row["store_id"]], row["model_version"]), {}).update(row)
     return [
         AutomationRow(
             store=store,
@@ -252,7 +256,7 @@ def automation_by_model(
 
 def automation_rate(*, stores: QuerySet[Store], since: dt.datetime) -> float | None:
     """Auto-accepted share of the visits that exited since `since`; None without visits."""
-    row = Visit.objects.filter(store__in=stores, exited_at__gte=since).aggregate(
-        visits=Count("id"), auto=Count("id", filter=Q(decision=Visit.Decision.AUTO_ACCEPT))
+    row = Visit.objects.filter(store_id__in=list(store_codes(stores)), exited_at__gte=since).aggregate(
+        visits=Count("decision"), auto=Count("decision", filter=AUTO)
     )
     return row["auto"] / row["visits"] if row["visits"] else None

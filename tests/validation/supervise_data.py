@@ -10,6 +10,7 @@ from annotator.models import Annotation, Label, Queue, Slot, Task
 from annotator.services.queues import task_enqueue
 from catalog.models import Product
 from validation.models import Event, Receipt, Visit
+from validation.services.receipts import receipt_turnaround
 
 
 def now_s() -> dt.datetime:
@@ -42,7 +43,9 @@ def served(store, *, turnaround_s: float, issued_ago_s: float, decision="review"
     """A visit whose receipt was issued `issued_ago_s` ago, `turnaround_s` after the exit."""
     issued_at = now_s() - dt.timedelta(seconds=issued_ago_s)
     found = visit(store, exited_at=issued_at - dt.timedelta(seconds=turnaround_s), decision=decision, **extra)
-    Receipt.objects.create(visit=found, kind=kind, total_minor=0, currency="EUR", issued_at=issued_at)
+    # As `receipt_issue` writes it: the turnaround fields on first receipts only.
+    turnaround = receipt_turnaround(visit=found, issued_at=issued_at) if kind == Receipt.Kind.ISSUED else {}
+    Receipt.objects.create(visit=found, kind=kind, total_minor=0, currency="EUR", issued_at=issued_at, **turnaround)
     return found
 
 

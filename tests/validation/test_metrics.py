@@ -1,14 +1,19 @@
 """Turnaround, SLA, automation and audit error rates on hand-built data (exact numbers)."""
 
 import datetime as dt
+import importlib
+from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
 
 from catalog.models import Store
+from tests.validation.bodies import visit_body
 from tests.validation.supervise_data import served, visit
 from validation import metrics
 from validation.models import Receipt, Visit
+from validation.services.ingest import visit_ingest
+from validation.services.receipts import receipt_issue
 
 AUTO = Visit.Decision.AUTO_ACCEPT
 
@@ -126,3 +131,53 @@ def test_several_windows_at_once_agree_with_one_window_at_a_time(served_s001):
         alone = metrics.turnaround_window(stores=served_s001, since=now - delta)
         assert both[name].as_dict() == alone.as_dict()
     assert both["h"].as_dict()["p95"] == 840.0
+
+
+def test_receipt_issue_writes_the_turnaround_on_the_first_receipt_only(s001):
+    exited = timezone.now() - dt.timedelta(minutes=20)  # reviewed: due 15 min after the exit
+    reviewed = visit(s001, exited_at=exited)
+
+    first = receipt_issue(visit=reviewed, lines=[])
+    correction = receipt_issue(visit=reviewed, lines=[], supersedes=first)
+
+    first.refresh_from_db()
+    assert (first.store_id, first.decision, first.exited_at) == (s001.pk, "review", exited)
+    assert first.turnaround_s == pytest.approx((first.issued_at - exited).total_seconds())
+    assert first.inside_sla is False
+    correction.refresh_from_db()
+    assert (correction.store_id, correction.turnaround_s, correction.inside_sla) == (None, None, None)
+
+
+def test_an_ingested_auto_accepted_visit_counts_in_the_turnaround_at_once(s001):
+    exited = timezone.now() - dt.timedelta(seconds=30)
+    entered = exited - dt.timedelta(minutes=5)
+    body = visit_body(entered_at=entered.isoformat(), exited_at=exited.isoformat())
+    for event in body["events"]:
+        event["occurred_at"] = entered.isoformat()
+    result = visit_ingest(store=s001, payload=body)
+
+    receipt = Receipt.objects.get(visit=result.visit)
+    assert (receipt.decision, receipt.inside_sla) == (AUTO, True)
+    window = metrics.turnaround_window(stores=Store.objects.filter(pk=s001.pk), since=timezone.now() - metrics.HOUR)
+    assert (window.all.count, window.auto.count, window.inside_sla) == (1, 1, 1)
+    assert window.auto.p50 == pytest.approx(receipt.turnaround_s)
+
+
+def test_the_migration_backfills_the_turnaround_of_existing_receipts(s001):
+    from django.apps import apps
+    from django.db import connection
+
+    backfill = importlib.import_module("validation.migrations.0006_turnaround_on_receipts").backfill
+    served(s001, turnaround_s=2, issued_ago_s=60, decision=AUTO)
+    served(s001, turnaround_s=1200, issued_ago_s=60)
+    served(s001, turnaround_s=7, issued_ago_s=30, kind=Receipt.Kind.CORRECTED)
+    written = list(Receipt.objects.order_by("turnaround_s").values_list("turnaround_s", "inside_sla", "decision"))
+    Receipt.objects.update(store=None, decision="", exited_at=None, turnaround_s=None, inside_sla=None)
+
+    # What the migration's RunPython needs of a schema editor, without its DDL transaction.
+    editor = SimpleNamespace(connection=connection, execute=lambda sql: connection.cursor().execute(sql))
+    backfill(apps, editor)
+
+    found = list(Receipt.objects.order_by("turnaround_s").values_list("turnaround_s", "inside_sla", "decision"))
+    assert found == written
+    assert Receipt.objects.filter(kind=Receipt.Kind.CORRECTED, store__isnull=True).count() == 1

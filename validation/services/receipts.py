@@ -1,6 +1,7 @@
 """Receipts: the one place they are created. A receipt is never edited; a correction issues
 a new one that `supersedes` the old one (kind `receipt.corrected`)."""
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 
 from django.db import transaction
@@ -20,6 +21,25 @@ def _announce(receipt: Receipt) -> None:
     the receipt, so the announcement commits with the receipt or not at all.
     """
     webhook_announce(receipt=receipt, data=receipt_data(receipt))
+
+
+def receipt_turnaround(*, visit: Visit, issued_at: dt.datetime) -> dict:
+    """The turnaround fields of a visit's first receipt issued at `issued_at` (see
+    `validation.metrics`): store, routing decision, exit, seconds from exit to receipt, and
+    whether that is inside the visit's SLA (`due_at − exited_at` as routed, else the store's
+    `sla_minutes`, as it is now)."""
+    turnaround_s = (issued_at - visit.exited_at).total_seconds()
+    if visit.due_at is not None:
+        sla_s = (visit.due_at - visit.exited_at).total_seconds()
+    else:
+        sla_s = visit.store.sla_minutes * 60.0
+    return {
+        "store_id": visit.store_id,
+        "decision": visit.decision,
+        "exited_at": visit.exited_at,
+        "turnaround_s": turnaround_s,
+        "inside_sla": turnaround_s <= sla_s,
+    }
 
 
 def _net_quantities(lines: Iterable[Mapping]) -> dict[str, int]:
@@ -52,13 +72,15 @@ def receipt_issue(
     if missing := [sku for sku in quantities if sku not in catalog]:
         catalog.update((p.sku, p) for p in Product.objects.filter(store_id=visit.store_id, sku__in=missing))
     receipt_lines = _receipt_lines(quantities, catalog)
+    issued_at = timezone.now()
     receipt = Receipt.objects.create(
         visit=visit,
         supersedes=supersedes,
         kind=Receipt.Kind.CORRECTED if supersedes else Receipt.Kind.ISSUED,
         total_minor=sum(line.total_minor for line in receipt_lines),
         currency=visit.store.currency,
-        issued_at=timezone.now(),
+        issued_at=issued_at,
+        **({} if supersedes else receipt_turnaround(visit=visit, issued_at=issued_at)),
     )
     for line in receipt_lines:
         line.receipt = receipt
@@ -108,6 +130,7 @@ def receipts_issue_many(*, carts: Sequence[tuple[Visit, Iterable[Mapping], Mappi
             total_minor=sum(line.total_minor for line in receipt_lines),
             currency=visit.store.currency,
             issued_at=now,
+            **receipt_turnaround(visit=visit, issued_at=now),
         )
         for line in receipt_lines:
             line.receipt = receipt
