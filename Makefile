@@ -41,7 +41,7 @@ chromium:
 	fi
 
 run: $(STAMP)
-	@mkdir -p var
+	@mkdir -p var/static
 	export DEBUG=$${DEBUG:-1}
 	echo "==> applying migrations"
 	$(PY) manage.py migrate --noinput
@@ -63,7 +63,7 @@ run: $(STAMP)
 	$(PY) manage.py runserver --noreload "$(HOST):$(PORT)"
 
 test: $(STAMP) chromium
-	@mkdir -p var
+	@mkdir -p var/static
 	echo "==> lint (ruff)"
 	$(VENV)/bin/ruff check .
 	echo "==> migrations match the models"

@@ -30,6 +30,24 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, dropped reliably at the end.
+
+    Thread-based tests (concurrent claimers, live servers, webhook receivers) can leave a
+    connection open in a finished thread; PostgreSQL refuses to drop a database in use, so
+    those sessions are ended first.
+    """
+    yield
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+
+
 @pytest.fixture
 def s001(db):
     store = StoreFactory(code="S001", name="Demo Market Central")
