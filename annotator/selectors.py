@@ -460,3 +460,19 @@ def annotations_for_review(*, stores, associate_id: int | None = None, limit: in
 def open_tasks(*, queue: Queue, limit: int = 50) -> list[Task]:
     """A queue's open tasks in claim order (priority, then due), for the queue control page."""
     return list(Task.objects.filter(queue=queue, status=Task.Status.OPEN).order_by("-priority", "due_at")[:limit])
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    tasks_done: int
+    median_active_s: float | None
+
+
+def associate_today(*, associate) -> DayFigures:
+    """The associate's own figures since midnight (server time zone): tasks submitted and the
+    median server-measured active seconds per task. One associate's day is a few hundred rows at
+    most, so the median is taken in Python and reads the same on PostgreSQL and SQLite."""
+    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    today = Annotation.objects.filter(associate=associate, created_at__gte=midnight)
+    seconds = list(today.values_list("active_seconds", flat=True))
+    return DayFigures(tasks_done=len(seconds), median_active_s=statistics.median(seconds) if seconds else None)

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from annotator.selectors import queue_summaries, work_queues
+from annotator.selectors import associate_today, queue_summaries, work_queues
 from catalog.roles import is_associate
 
 
@@ -17,4 +17,9 @@ def work_home(request: HttpRequest) -> HttpResponse:
     summaries = queue_summaries(user=request.user, queues=work_queues(user=request.user), for_work=True)
     # htmx polls the page every few seconds and swaps only its named region.
     template = "annotator/work_home.html#queues" if request.htmx else "annotator/work_home.html"
-    return render(request, template, {"summaries": summaries, "waiting": sum(s.depth for s in summaries)})
+    context = {
+        "summaries": summaries,
+        "waiting": sum(s.depth for s in summaries),
+        "today": associate_today(associate=request.user),
+    }
+    return render(request, template, context)

@@ -158,3 +158,33 @@ def test_supervise_renders_the_queues_partial_for_htmx(client, carol, s001):
     assert partial.lstrip().startswith('<div id="queues"')
     assert "<html" not in partial
     assert "Front" in partial
+
+
+def test_work_home_shows_the_associates_own_figures_today(client, alice, s001):
+    from annotator.models import Annotation
+    from annotator.services.work import task_claim, task_submit
+    from tests.annotator.work import add_tasks, none_result
+
+    queue = work_queue(s001, alice)
+    add_tasks(queue, 3)
+    for seconds in (10.0, 40.0, 20.0):
+        lease = task_claim(associate=alice)
+        annotation = task_submit(
+            associate=alice, task_id=lease.task.pk, result=none_result(), submission_id=uuid.uuid4()
+        )
+        Annotation.objects.filter(pk=annotation.pk).update(active_seconds=seconds)
+    yesterday = timezone.now() - dt.timedelta(days=2)
+    Annotation.objects.filter(pk=annotation.pk).update(created_at=yesterday)  # not today: left out
+
+    client.force_login(alice)
+    figures = client.get(reverse("annotator:work")).content.decode()
+
+    assert "<strong>2</strong> tasks done" in figures
+    assert "median <strong>25 s</strong>" in figures  # median of 10 and 40 (the 20 s one was yesterday)
+
+
+def test_work_home_figures_start_at_zero(client, alice, s001):
+    client.force_login(alice)
+    body = client.get(reverse("annotator:work")).content.decode()
+    assert "<strong>0</strong> tasks done" in body
+    assert "median" not in body.split('id="my-today"')[1].split("</p>")[0]
