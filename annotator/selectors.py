@@ -1,6 +1,7 @@
 """Reads of the annotator app for pages and dashboards. No writes here."""
 
 import datetime as dt
+import statistics
 from dataclasses import dataclass
 from dataclasses import field as dataclasses_field
 
