@@ -51,7 +51,16 @@ from annotator.models import (
 )
 from annotator.services.queues import task_enqueue
 from catalog.models import Camera, Product, Store
-from validation.models import CartCorrection, Event, Receipt, ReceiptLine, Visit
+from validation.models import (
+    CartCorrection,
+    Event,
+    Receipt,
+    ReceiptLine,
+    Visit,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 ROLES = ("anonymous", "alice", "bob", "sam", "s002_integration")
@@ -151,6 +160,11 @@ URL_KWARGS: dict[str, Callable[[World], dict[str, Any]]] = {
     "api-visit-dispute": lambda w: {"visit_id": w.visit.pk},
     "validation:dispute_open": lambda w: {"visit_id": w.visit.pk},
     "api-label-list": lambda w: {},
+    "validation:delivery": lambda w: {"delivery_id": WebhookDelivery.objects.get(event__receipt=w.receipt).pk},
+    "validation:delivery_replay": lambda w: {"delivery_id": WebhookDelivery.objects.get(event__receipt=w.receipt).pk},
+    "validation:webhooks": lambda w: {},  # superusers only: every swept role is refused
+    "validation:webhook_create": lambda w: {},
+    "validation:webhook_toggle": lambda w: {"endpoint_id": WebhookEndpoint.objects.get().pk},
 }
 
 
@@ -206,6 +220,8 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "api-visit-bulk": lambda w: {"visits": [visit_body(w)]},
     "api-visit-dispute": lambda w: {"reason": "charged for an item I put back", "sku": "SKU-0001"},
     "validation:dispute_open": lambda w: {"reason": "charged for an item I put back", "sku": "SKU-0001"},
+    "validation:webhook_create": lambda w: {"url": "https://billing.example.com/hooks", "events": "receipt.issued"},
+    "validation:webhook_toggle": lambda w: {"active": "0"},
 }
 MULTIPART = {"api-snippet-create", "annotator:dataset_new"}
 QUERIES: dict[str, Callable[[World], dict[str, str]]] = {
@@ -252,6 +268,8 @@ NOT_OBJECT_SCOPED: dict[str, str] = {
     "validation:dashboard_charts": "chart series of the supervisor's own stores",
     "api-metrics": "queue and turnaround figures of the caller's own stores",
     "validation:prometheus": "the same figures as text, the caller's own stores (all with METRICS_TOKEN)",
+    "validation:deliveries": "webhook deliveries of receipts of the supervisor's own stores",
+    "validation:deliveries_replay_failed": "replays failed deliveries of the supervisor's own stores only",
 }
 
 PUBLIC: dict[str, str] = {
@@ -387,6 +405,12 @@ def world(fast_passwords, settings, tmp_path, s001, s002, alice, bob, sam, s002_
         receipt=receipt, position=0, sku=product.sku, name=product.name, quantity=1, price_minor=100, total_minor=100
     )
     CartCorrection.objects.create(visit=visit, sku=product.sku, delta=-1, reason="reject", event=event)
+    # A failed delivery of S001's receipt: replayable by S001's supervisors only.
+    endpoint = WebhookEndpoint.objects.create(url="https://billing.example.com/hooks", secret="whsec_sweep")
+    webhook_event = WebhookEvent.objects.create(type=receipt.kind, receipt=receipt, payload={"data": {}})
+    WebhookDelivery.objects.create(
+        event=webhook_event, endpoint=endpoint, status=WebhookDelivery.Status.FAILED, last_error="HTTP 500"
+    )
 
     validation_queue = Queue.objects.create(store=s001, kind="visit_validation", name="Visit validation", overlap=2)
     snippet_queue = Queue.objects.create(store=s001, kind="snippet_annotation", name="Snippet annotation")

@@ -10,7 +10,7 @@ from django.http import Http404
 
 from catalog import roles
 from catalog.access import stores_for_user
-from validation.models import Receipt, Visit
+from validation.models import Receipt, Visit, WebhookDelivery
 
 
 def can_read_visits(user) -> bool:
@@ -53,3 +53,20 @@ def receipt_for_user(user, receipt_id) -> Receipt:
         )
     except Receipt.DoesNotExist:
         raise Http404("No such receipt.") from None
+
+
+def deliveries_for_user(user) -> QuerySet[WebhookDelivery]:
+    """Webhook deliveries of receipts of visits of the user's stores."""
+    return WebhookDelivery.objects.filter(event__receipt__visit__store__in=stores_for_user(user))
+
+
+def delivery_for_user(user, delivery_id) -> WebhookDelivery:
+    """A delivery of a receipt of a store the user is granted, or 404."""
+    try:
+        return (
+            deliveries_for_user(user)
+            .select_related("endpoint", "event__receipt__visit__store")
+            .get(pk=_as_uuid(delivery_id))
+        )
+    except WebhookDelivery.DoesNotExist:
+        raise Http404("No such delivery.") from None

@@ -17,6 +17,7 @@ from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from catalog.errors import Conflict, LoupeError
+from catalog.models import Store
 from validation.models import DeliveryAttempt, Receipt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from validation.outbound import target_check
 from validation.tasks import LEASE, deliveries_schedule_many, delivery_schedule
@@ -50,6 +51,22 @@ def webhook_endpoint_create(*, url: str, events: Iterable[str]) -> tuple[Webhook
     secret = webhook_secret_generate()
     endpoint = WebhookEndpoint.objects.create(url=url, secret=secret, event_types=types)
     return endpoint, secret
+
+
+def webhook_endpoint_set_active(*, endpoint: WebhookEndpoint, active: bool) -> WebhookEndpoint:
+    """Enable or disable an endpoint by hand. Enabling clears the disabled reason (a 410's, say);
+    its disabled deliveries stay so until replayed. Disabling stops pending deliveries at their
+    next attempt (the worker marks them disabled)."""
+    if endpoint.is_active == active:
+        return endpoint
+    endpoint.is_active = active
+    if active:
+        endpoint.disabled_at, endpoint.disabled_reason = None, ""
+    else:
+        endpoint.disabled_at = timezone.now()
+        endpoint.disabled_reason = "Disabled by an admin."
+    endpoint.save(update_fields=["is_active", "disabled_at", "disabled_reason"])
+    return endpoint
 
 
 def _difference(old_lines: Iterable[Mapping], new_lines: Iterable[Mapping]) -> dict:
@@ -150,11 +167,14 @@ def delivery_replay(*, delivery: WebhookDelivery) -> WebhookDelivery:
     return delivery
 
 
-def deliveries_replay_failed(*, endpoint: WebhookEndpoint | None = None) -> int:
-    """Replay every failed delivery (of `endpoint`, or of all active endpoints). Returns how many."""
+def deliveries_replay_failed(*, endpoint: WebhookEndpoint | None = None, stores: Iterable[Store] | None = None) -> int:
+    """Replay every failed delivery (of `endpoint`, or of all active endpoints; of receipts of
+    `stores` only, when given). Returns how many."""
     failed = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.FAILED, endpoint__is_active=True)
     if endpoint is not None:
         failed = failed.filter(endpoint=endpoint)
+    if stores is not None:
+        failed = failed.filter(event__receipt__visit__store__in=stores)
     count = 0
     for delivery in failed.only("id").iterator():
         if delivery_replay(delivery=delivery).status == WebhookDelivery.Status.PENDING:
