@@ -1,11 +1,16 @@
 """Reads of the annotator app for pages and dashboards. No writes here."""
 
 import datetime as dt
+import hashlib
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dataclasses_field
+from typing import TypeVar
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import caches
 from django.db import connection
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, Min, Q, QuerySet, Sum
 from django.db.models.functions import Now
@@ -216,6 +221,29 @@ def task_lookahead(*, associate, queue: Queue | None = None, limit: int = 1) -> 
 
 # Supervisor's console: depth over time, associates ---------------------------------------------
 
+# Figures too costly to read from raw rows on every refresh (a day or a week of annotations)
+# are kept for a few seconds in the cache named "console" of settings.CACHES: a cache every
+# web process shares (the database cache, or Redis), never a per-process one, so any process
+# serves the same figures. Without that cache they are computed on every read. Queue state
+# (depth, leases) is never cached.
+CONSOLE_CACHE = "console"
+CONSOLE_CACHE_SECONDS = 10
+T = TypeVar("T")
+
+
+def console_cached(name: str, *, stores, compute: Callable[[], T], seconds: int = CONSOLE_CACHE_SECONDS) -> T:
+    """`compute()`, or its result for the same `name` and set of `stores` of the last `seconds`."""
+    if CONSOLE_CACHE not in settings.CACHES:
+        return compute()
+    ids = sorted(stores.values_list("pk", flat=True) if isinstance(stores, QuerySet) else (s.pk for s in stores))
+    key = f"console:{name}:" + hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:32]
+    cache = caches[CONSOLE_CACHE]
+    found = cache.get(key)
+    if found is None:
+        found = compute()
+        cache.set(key, found, seconds)
+    return found
+
 
 # Up to this many queues the depth chart draws one line per queue; beyond, one per kind.
 DEPTH_LINES_PER_QUEUE = 6
@@ -283,7 +311,11 @@ def throughput(*, stores) -> list[Throughput]:
     """Per associate: tasks done in the last hour and day, median active seconds per task (day).
 
     One grouped query on PostgreSQL (counts and `percentile_cont` together); elsewhere the
-    median is a second query (`grouped_percentiles`)."""
+    median is a second query (`grouped_percentiles`). Cached (`console_cached`)."""
+    return console_cached("throughput", stores=stores, compute=lambda: _throughput(stores=stores))
+
+
+def _throughput(*, stores) -> list[Throughput]:
     now = timezone.now()
     day = accepted_annotations(stores=stores, since=now - dt.timedelta(days=1)).order_by()
     figures = {"last_day": Count("created_at"), "last_hour": Count("created_at", filter=Q(created_at__gte=now - HOUR))}
@@ -357,7 +389,15 @@ def associates_of(*, stores) -> QuerySet:
 
 
 def associate_figures(*, stores, since: dt.datetime) -> list[AssociateFigures]:
-    """The associates page: per associate of `stores`, their work on those stores since `since`."""
+    """The associates page: per associate of `stores`, their work on those stores since `since`.
+    Cached per window length in minutes (`console_cached`)."""
+    minutes = round((timezone.now() - since).total_seconds() / 60)
+    return console_cached(
+        f"associates:{minutes}", stores=stores, compute=lambda: _associate_figures(stores=stores, since=since)
+    )
+
+
+def _associate_figures(*, stores, since: dt.datetime) -> list[AssociateFigures]:
     people = {
         user.pk: AssociateFigures(user_id=user.pk, username=user.get_username(), stores=[])
         for user in associates_of(stores=stores)

@@ -275,11 +275,22 @@ def measure(repeat: int, explain: bool) -> dict:
 
     # DEBUG=1 only so that pages render without a collectstatic manifest; no query log.
     settings.DEBUG = False
+    # The shared cache of the costly console figures, as production configures it (see
+    # annotator.selectors.console_cached): the database cache, in the bench database.
+    settings.CACHES = {
+        **settings.CACHES,
+        "console": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "loupe_console_cache"},
+    }
+    from django.core.management import call_command
+
+    call_command("createcachetable", "loupe_console_cache", verbosity=0)
     from django.db import connection
     from django.test import Client
     from django.utils import timezone
 
     from annotator.selectors import (
+        _associate_figures,
+        _throughput,
         associate_figures,
         leases_held,
         queue_depth_series,
@@ -305,6 +316,10 @@ def measure(repeat: int, explain: bool) -> dict:
         response = client.get("/supervise/")
         assert response.status_code == 200, response.status_code
 
+    def calibration_page():
+        response = client.get("/supervise/calibration/", {"store": "S001", "target": "5"})
+        assert response.status_code == 200, response.status_code
+
     def charts():
         response = client.get("/supervise/charts.json")
         assert response.status_code == 200, response.status_code
@@ -317,12 +332,15 @@ def measure(repeat: int, explain: bool) -> dict:
         "turnaround_series_day": lambda: metrics.turnaround_series(stores=stores, since=now() - metrics.DAY),
         "automation_by_model": lambda: metrics.automation_by_model(stores=stores, since=now() - metrics.DAY),
         "throughput": lambda: throughput(stores=stores),
+        "throughput_uncached": lambda: _throughput(stores=stores),
         "depth_series_6h": lambda: queue_depth_series(stores=stores, since=now() - dt.timedelta(hours=6)),
         "metrics_snapshot": lambda: metrics_snapshot(stores=stores),
         "api_v1_metrics": api,
         "console_page_html": console_page,
         "charts_json": charts,
         "associate_figures_7d": lambda: associate_figures(stores=stores, since=now() - dt.timedelta(days=7)),
+        "associate_figures_7d_uncached": lambda: _associate_figures(stores=stores, since=now() - dt.timedelta(days=7)),
+        "calibration_page": calibration_page,
         "calibration_one_store_30d": lambda: calibration.recommend(
             stores=one, since=now() - dt.timedelta(days=30), target=0.05
         ),
@@ -336,10 +354,10 @@ def measure(repeat: int, explain: bool) -> dict:
             "turnaround_last_day",
             "turnaround_series_day",
             "automation_by_model",
-            "throughput",
+            "throughput_uncached",
             "metrics_snapshot",
             "calibration_one_store_30d",
-            "associate_figures_7d",
+            "associate_figures_7d_uncached",
         )
         for name in explained:
             with CaptureQueriesContext(connection) as captured:

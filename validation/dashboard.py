@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from annotator import console
-from annotator.selectors import queue_depth_series, throughput
+from annotator.selectors import console_cached, queue_depth_series, throughput
 from annotator.views.supervise import supervisor_required
 from catalog.access import store_for_user, stores_for_user
 from catalog.errors import LoupeError
@@ -106,11 +106,10 @@ def calibration_page(request: HttpRequest) -> HttpResponse:
         error = None
     except LoupeError as exc:
         target, error, status = DEFAULT_TARGET, exc, 400
-    since = timezone.now() - dt.timedelta(days=CALIBRATION_WINDOW_DAYS)
     one = stores_for_user(request.user).filter(pk=store.pk)
-    observed = calibration.observations(stores=one, since=since)
-    buckets = calibration.reliability(observed)
-    recommendation = calibration.recommend(stores=one, since=since, target=target, observed=observed)
+    observed, buckets, recommendation = console_cached(
+        f"calibration:{target!r}", stores=[store], compute=lambda: _calibration(one, target), seconds=60
+    )
     chart = {
         version: [
             {"confidence": b.mean_confidence, "accuracy": b.accuracy, "n": b.n, "low": b.low, "high": b.high}
@@ -124,7 +123,7 @@ def calibration_page(request: HttpRequest) -> HttpResponse:
         "store": store,
         "target_percent": round(target * 100, 4),
         "error": error,
-        "observed": len(observed),
+        "observed": observed,
         "buckets": buckets.get("all", []),
         "versions": sorted(version for version in buckets if version != "all"),
         "recommendation": recommendation,
@@ -133,6 +132,15 @@ def calibration_page(request: HttpRequest) -> HttpResponse:
         "window_days": CALIBRATION_WINDOW_DAYS,
     }
     return render(request, "validation/calibration.html", context, status=status)
+
+
+def _calibration(stores, target: float) -> tuple[int, dict, calibration.Recommendation]:
+    """(judged events, reliability buckets, recommendation) of the last 30 days: reads a
+    month of labels and their events, so the page caches it for a minute (`console_cached`)."""
+    since = timezone.now() - dt.timedelta(days=CALIBRATION_WINDOW_DAYS)
+    observed = calibration.observations(stores=stores, since=since)
+    recommendation = calibration.recommend(stores=stores, since=since, target=target, observed=observed)
+    return len(observed), calibration.reliability(observed), recommendation
 
 
 def _refused(request: HttpRequest, error: LoupeError) -> HttpResponse:
