@@ -37,10 +37,10 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg2
+from common import admin, database_url, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
@@ -105,26 +105,6 @@ WHERE id = (SELECT id FROM annotator_slot
 RETURNING id
 """
 FLOOR_DONE = "UPDATE annotator_slot SET state = 'done' WHERE id = %s AND holder_id = %s AND state = 'open'"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def database_url(base: str, name: str) -> str:
-    return urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
-
-
-def admin(base: str, sql: str) -> None:
-    conn = psycopg2.connect(base)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        conn.close()
 
 
 def manage(env: dict, *args: str, code: str | None = None) -> str:

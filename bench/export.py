@@ -20,9 +20,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg2
+from common import admin, database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
@@ -87,20 +86,6 @@ print(json.dumps({
     "vmhwm_before_kb": before, "vmhwm_after_kb": after,
 }))
 """
-
-
-def database_url(base: str, name: str) -> str:
-    return urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
-
-
-def admin(base: str, sql: str) -> None:
-    conn = psycopg2.connect(base)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        conn.close()
 
 
 def run(env: dict, *args: str) -> dict:

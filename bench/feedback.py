@@ -26,7 +26,6 @@ import argparse
 import contextlib
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,10 +33,9 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-import psycopg2
+from common import admin, database_url, free_port
 from standardwebhooks import Webhook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,26 +58,6 @@ user.groups.add(Group.objects.get_or_create(name="integration")[0])
 StoreAccess.objects.create(store=store, user=user)
 print(Token.objects.create(user=user).key)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def database_url(base: str, name: str) -> str:
-    return urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
-
-
-def admin(base: str, sql: str) -> None:
-    conn = psycopg2.connect(base)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        conn.close()
 
 
 def visit_body(n: int, prefix: str) -> dict:

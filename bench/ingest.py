@@ -26,17 +26,16 @@ import contextlib
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg2
+from common import admin, database_url, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
@@ -58,27 +57,6 @@ user.groups.add(Group.objects.get_or_create(name="integration")[0])
 StoreAccess.objects.create(store=store, user=user)
 print(Token.objects.create(user=user).key)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def database_url(base: str, name: str) -> str:
-    parts = urlsplit(base)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def admin(base: str, sql: str) -> None:
-    conn = psycopg2.connect(base)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        conn.close()
 
 
 def visit(rng: random.Random, n: int, prefix: str) -> dict:
