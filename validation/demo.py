@@ -36,8 +36,9 @@ from annotator.synth import make_clip
 from catalog import roles
 from catalog.models import Camera, Product, Store
 from catalog.services import integration_create, product_set_image
-from validation.models import Visit
+from validation.models import Receipt, Visit
 from validation.services import StoreCatalog, visit_ingest
+from validation.services.receipts import receipt_turnaround
 
 Log = Callable[[str], None]
 
@@ -440,6 +441,19 @@ def visit_payload(*, n: int, seed: int, now: dt.datetime, snippets: list[Planned
     }
 
 
+def _as_if_received_live(visit: Visit, receipt: Receipt | None, *, rng: random.Random) -> None:
+    """Demo visits spread over the last hours are ingested now; date their arrival (and an
+    auto-accepted visit's receipt) a few seconds after the shopper left, as the live system
+    would have, so the dashboard's turnaround figures read like a real store's."""
+    received_at = visit.exited_at + dt.timedelta(seconds=rng.uniform(1.0, 4.0))
+    Visit.objects.filter(pk=visit.pk).update(received_at=received_at)
+    if receipt is not None:
+        issued_at = received_at + dt.timedelta(seconds=rng.uniform(0.05, 0.5))
+        Receipt.objects.filter(pk=receipt.pk).update(
+            issued_at=issued_at, **receipt_turnaround(visit=visit, issued_at=issued_at)
+        )
+
+
 def seed_visits(
     *,
     stores: dict[str, Store],
@@ -471,6 +485,7 @@ def seed_visits(
                     continue
                 code = payload["store"]
                 result = visit_ingest(store=stores[code], payload=payload, catalog=catalogs[code])
+                _as_if_received_live(result.visit, result.receipt, rng=random.Random(seed * 100_003 + n))
                 summary.add(f"visits {result.visit.status}")
         log(f"    {min(count, start + chunk)}/{count} visits")
 
