@@ -6,6 +6,7 @@ deployment's environment stops the process at boot rather than changing behaviou
 
 import os
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -43,3 +44,13 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if raw is None:
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def require_secret_key() -> None:
+    """Refuse to serve without a SECRET_KEY; the WSGI and ASGI entry points call this."""
+    try:
+        key = settings.SECRET_KEY
+    except ImproperlyConfigured:  # Django's own refusal of an empty key
+        key = ""
+    if not key:
+        raise ImproperlyConfigured("SECRET_KEY must be set to serve Loupe (DEBUG=1 allows a development key).")

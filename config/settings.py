@@ -1,24 +1,22 @@
 """Loupe settings. Every value comes from the environment; see README "Configuration".
 
-Secure by default: DEBUG is off unless set, and without DEBUG the process refuses to start
-without a SECRET_KEY. `make run` sets DEBUG=1 for local development.
+Secure by default: DEBUG is off unless set, and without DEBUG Loupe refuses to serve without
+a SECRET_KEY. `make run` sets DEBUG=1 for local development.
 """
 
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "insecure-development-key-only-used-with-DEBUG"  # noqa: S105
+# Only DEBUG gets a fallback key. Without DEBUG an unset SECRET_KEY stays empty: Django refuses
+# every use of it (sessions, CSRF, signing) and the WSGI/ASGI entry points refuse to boot
+# (config.env.require_secret_key), while offline commands that sign nothing still run.
+SECRET_KEY = env_str("SECRET_KEY") or ("insecure-development-key-only-used-with-DEBUG" if DEBUG else "")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
