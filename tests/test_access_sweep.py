@@ -343,12 +343,7 @@ def test_registry_lists_each_pattern_once():
 
 
 @pytest.fixture
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def world(fast_passwords, settings, tmp_path, s001, s002, alice, bob, sam, s002_integration) -> World:
+def world(settings, tmp_path, s001, s002, alice, bob, sam, s002_integration) -> World:
     settings.MEDIA_ROOT = str(tmp_path)
     now = timezone.now()
     camera = Camera.objects.get(store=s001, code="C01")

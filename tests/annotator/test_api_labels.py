@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from annotator.models import Label
 from annotator.services.labels import LabelIn, cursor_encode, label_record
 from annotator.services.work import task_claim, task_submit
-from tests.annotator.work import add_tasks, fast_password_hasher, work_queue  # noqa: F401
+from tests.annotator.work import add_tasks, work_queue
 from tests.conftest import token_client
 from tests.factories import UserFactory
 

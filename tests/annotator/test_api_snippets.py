@@ -20,7 +20,6 @@ WEBM = make_clip(seconds=1, fps=10, seed=7, codec="vp9")
 
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
 

@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 from annotator.models import Annotation, Slot, TaskExclusion
-from tests.annotator.work import add_tasks, associates, expire_leases, fast_password_hasher, none_result, work_queue  # noqa: F401
+from tests.annotator.work import add_tasks, associates, expire_leases, none_result, work_queue
 from tests.conftest import session_client, token_client
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.db import connections, transaction
 from annotator.models import Annotation, Slot, Task
 from annotator.services.work import claimable_slots, task_claim, task_submit
 from catalog.errors import Conflict
-from tests.annotator.work import add_tasks, associates, expire_leases, fast_password_hasher, none_result, work_queue  # noqa: F401
+from tests.annotator.work import add_tasks, associates, expire_leases, none_result, work_queue
 from tests.conftest import session_client
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.slow, pytest.mark.django_db(transaction=True)]

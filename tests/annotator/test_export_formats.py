@@ -49,7 +49,6 @@ SNIPPET_KEYS = {"id", "external_id", "camera", "container", "sha256", "fps", "wi
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

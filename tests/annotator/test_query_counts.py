@@ -27,7 +27,7 @@ from annotator.services.work import task_claim, task_submit
 from catalog import roles
 from catalog.errors import LoupeError
 from catalog.models import StoreAccess
-from tests.annotator.work import add_tasks, associates, fast_password_hasher, none_result, work_queue  # noqa: F401
+from tests.annotator.work import add_tasks, associates, none_result, work_queue  # noqa: F401
 from tests.conftest import token_client
 
 pytestmark = pytest.mark.django_db

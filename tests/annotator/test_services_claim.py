@@ -7,11 +7,10 @@ from annotator.models import Slot, TaskExclusion
 from annotator.selectors import leases_held, task_lookahead
 from annotator.services.work import task_claim, task_submit
 from catalog.models import StoreAccess
-from tests.annotator.work import (  # noqa: F401
+from tests.annotator.work import (
     add_tasks,
     associates,
     expire_leases,
-    fast_password_hasher,
     none_result,
     work_queue,
 )

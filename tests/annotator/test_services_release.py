@@ -14,7 +14,7 @@ from annotator.services.work import (
     task_submit,
 )
 from catalog.errors import Conflict, LoupeError
-from tests.annotator.work import add_tasks, associates, fast_password_hasher, none_result, work_queue  # noqa: F401
+from tests.annotator.work import add_tasks, associates, none_result, work_queue
 
 pytestmark = pytest.mark.django_db
 

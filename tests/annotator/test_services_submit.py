@@ -8,11 +8,10 @@ from django.utils import timezone
 from annotator.models import Annotation, Slot, Task
 from annotator.services.work import task_claim, task_heartbeat, task_submit
 from catalog.errors import Conflict, LoupeError
-from tests.annotator.work import (  # noqa: F401
+from tests.annotator.work import (
     add_tasks,
     associates,
     expire_leases,
-    fast_password_hasher,
     none_result,
     work_queue,
 )

@@ -3,7 +3,6 @@
 import datetime as dt
 import uuid
 
-import pytest
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -65,9 +64,3 @@ def expire_leases(**filters) -> int:
 
 def none_result() -> dict:
     return {"action": "none", "boxes": []}
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    """Personas and workers get passwords; the default hasher costs ~1 s each on these cores."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

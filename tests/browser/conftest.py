@@ -47,11 +47,6 @@ def browser() -> Iterator:
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def page(browser, live_server) -> Iterator:
     """A fresh browser context at 1366x768 whose problems are collected in `page.problems`."""

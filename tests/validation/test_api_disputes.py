@@ -9,7 +9,6 @@ from django.urls import reverse
 
 from annotator.models import Task, TaskExclusion
 from annotator.services.work import task_claim, task_submit
-from tests.annotator.work import fast_password_hasher  # noqa: F401
 from tests.conftest import session_client, token_client
 from tests.validation.bodies import visit_body
 from tests.validation.review import associate, fixed_rng, pending_visit, validate, verdicts

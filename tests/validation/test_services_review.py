@@ -8,7 +8,6 @@ import pytest
 
 from annotator.models import Annotation, Label, Slot, Task
 from annotator.services.work import task_claim, task_submit
-from tests.annotator.work import fast_password_hasher  # noqa: F401
 from tests.conftest import token_client
 from tests.validation.bodies import event_body
 from tests.validation.review import associate, audited_visit, pending_visit, validate, verdicts
