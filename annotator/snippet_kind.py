@@ -53,9 +53,15 @@ def validate_result(task, result: Any) -> dict:
 
 
 def on_submit(task, annotation) -> None:
-    """Runs in the submit transaction: every snippet annotation becomes a training label."""
-    row = Snippet.objects.filter(pk=task.subject_id).values_list("pk", "predictions").first()
-    snippet_id, predictions = row if row is not None else (None, (task.payload or {}).get("predictions"))
+    """Runs in the submit transaction: every snippet annotation becomes a training label. The
+    snippet and its predictions are those the task was made from (its payload, written at
+    enqueue; snippets are never deleted), so no read is needed."""
+    payload = task.payload or {}
+    if "snippet" in payload:
+        snippet_id, predictions = payload["snippet"], payload.get("predictions")
+    else:  # a task enqueued by other means
+        row = Snippet.objects.filter(pk=task.subject_id).values_list("pk", "predictions").first()
+        snippet_id, predictions = row if row is not None else (None, payload.get("predictions"))
     label = LabelIn(
         kind=Label.Kind.SNIPPET,
         verdict="annotated",

@@ -1,10 +1,15 @@
-"""Plumbing the benchmarks share: a free loopback port and throwaway PostgreSQL databases.
+"""Plumbing the benchmarks share: a free loopback port, throwaway PostgreSQL databases, and
+the memory and CPU time of a server's processes.
 
 Each bench creates its own database next to the server named by BENCH_DATABASE_URL (or the
 default local one) and drops it at the end, so benches never touch real data.
 """
 
+import contextlib
+import os
 import socket
+import threading
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
@@ -30,3 +35,65 @@ def admin(base: str, sql: str) -> None:
             cur.execute(sql)
     finally:
         conn.close()
+
+
+class RssSampler(threading.Thread):
+    """Peak of the summed VmRSS of a process and its children, sampled every 50 ms."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.peak_kb, self.stop = pid, 0, threading.Event()
+
+    def pids(self) -> list[int]:
+        found = [self.pid]
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError):
+                    stat = (entry / "stat").read_text()
+                    if int(stat.rsplit(")", 1)[1].split()[1]) == self.pid:
+                        found.append(int(entry.name))
+        return found
+
+    @staticmethod
+    def rss_kb(pid: int) -> int:
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def run(self) -> None:
+        while not self.stop.wait(0.05):
+            self.peak_kb = max(self.peak_kb, sum(self.rss_kb(pid) for pid in self.pids()))
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of `pids` so far (from /proc/<pid>/stat)."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds spent by the gunicorn workers and by the PostgreSQL backends serving them.
+    Unlike wall-clock rates, these barely move when other work loads the machine."""
+
+    def __init__(self, sampler: "RssSampler", dsn: str):
+        self.sampler, self.dsn = sampler, dsn
+
+    def backends(self) -> list[int]:
+        conn = psycopg2.connect(self.dsn)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+                return [row[0] for row in cur.fetchall()]
+        finally:
+            conn.close()
+
+    def read(self) -> tuple[float, float]:
+        return cpu_seconds(self.sampler.pids()), cpu_seconds(self.backends())

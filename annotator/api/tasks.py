@@ -7,11 +7,18 @@ their own statements to the caller's stores and queues (the submit's task lock, 
 heartbeat UPDATE, the claim's queue list), so the separate access query runs only when a
 request is about to fail, to answer 404 rather than 400, 409 or 204 for what the caller may
 not see.
+
+They also read their few body fields with module-level DRF fields (`read_field`) and write
+the lease by hand (`lease_body`) instead of instantiating serializers per request: the same
+parsing, messages and output, without DRF deep-copying every declared field on each request
+(about a tenth of a claim's CPU). The serializers below still describe the bodies for the
+schema; tests check that both agree.
 """
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,7 +28,7 @@ from annotator.access import queue_for_associate, task_for_associate, uuid_or_40
 from annotator.selectors import task_lookahead
 from annotator.services.work import Lease, task_claim, task_heartbeat, task_release, task_submit
 from catalog import roles
-from catalog.errors import Conflict, LoupeError
+from catalog.errors import Conflict, LoupeError, first_validation_error
 
 # The project's authentication classes, with the roles read in the token query.
 WORK_AUTHENTICATION = [roles.RoleTokenAuthentication, SessionAuthentication]
@@ -32,13 +39,39 @@ class IsAssociate(BasePermission):
         return roles.is_associate(request.user)
 
 
-def valid_input(serializer: serializers.Serializer, *, user, task_id) -> dict:
-    """The validated input of a request about a task. An invalid body about a task outside
-    the caller's stores is 404, as if the task had been checked first."""
-    if not serializer.is_valid():
+_UUID = serializers.UUIDField()
+_TOKEN = serializers.IntegerField(min_value=0)
+_FLAG = serializers.BooleanField()
+_JSON = serializers.JSONField()
+_DATETIME = serializers.DateTimeField()
+_MISSING = object()
+
+
+def read_field(data, name: str, field: serializers.Field, *, required: bool = False, default=None):
+    """`data[name]` parsed and checked by `field` as a serializer would (same messages and
+    codes), or `default` when absent; 400 naming the field otherwise."""
+    if not isinstance(data, dict):
+        raise LoupeError(f"Invalid data. Expected a dictionary, but got {type(data).__name__}.", code="invalid")
+    value = data.get(name, _MISSING)
+    if value is _MISSING:
+        if required:
+            raise LoupeError("This field is required.", code="required", field=name)
+        return default
+    try:
+        return field.run_validation(value)
+    except ValidationError as error:
+        code, detail, _ = first_validation_error(error.detail)
+        raise LoupeError(detail, code=code, field=name) from None
+
+
+def read_about_task(read, *, user, task_id):
+    """`read()` of a request about a task. An invalid body about a task outside the caller's
+    stores is 404, as if the task had been checked first."""
+    try:
+        return read()
+    except LoupeError:
         task_for_associate(user, task_id)
-        serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+        raise
 
 
 class TaskOut(serializers.Serializer):
@@ -67,7 +100,21 @@ class TaskPreviewOut(serializers.Serializer):
 
 
 def lease_body(lease: Lease | None) -> dict | None:
-    return LeaseOut(lease).data if lease is not None else None
+    """`LeaseOut(lease).data`, written out (tests check they agree)."""
+    if lease is None:
+        return None
+    task = lease.task
+    return {
+        "task": {
+            "id": str(task.pk),
+            "kind": task.kind,
+            "queue": str(task.queue_id),
+            "due_at": _DATETIME.to_representation(task.due_at),
+            "payload": task.payload,
+        },
+        "lease_expires_at": _DATETIME.to_representation(lease.expires_at),
+        "token": lease.token,
+    }
 
 
 ERRORS = {
@@ -99,9 +146,7 @@ class TaskNextApi(APIView):
         tags=["work"],
     )
     def post(self, request: Request) -> Response:
-        data = self.TaskNextInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        queue_id = data.validated_data.get("queue")
+        queue_id = read_field(request.data, "queue", _UUID)
         # The claim only looks at the caller's queues; a foreign one simply yields nothing.
         lease = task_claim(associate=request.user, queue_id=queue_id)
         if lease is None:
@@ -132,14 +177,14 @@ class TaskHeartbeatApi(APIView):
     )
     def post(self, request: Request, task_id: str) -> Response:
         task_id = uuid_or_404(task_id)
-        data = valid_input(self.TaskHeartbeatInputSerializer(data=request.data), user=request.user, task_id=task_id)
+        token = read_about_task(lambda: read_field(request.data, "token", _TOKEN), user=request.user, task_id=task_id)
         try:
             # Scoped to the caller's stores: a success proves access.
-            expires_at = task_heartbeat(associate=request.user, task_id=task_id, token=data.get("token"))
+            expires_at = task_heartbeat(associate=request.user, task_id=task_id, token=token)
         except Conflict:
             task_for_associate(request.user, task_id)  # 404, not 409, for a foreign task
             raise
-        return Response(self.TaskHeartbeatOutputSerializer({"lease_expires_at": expires_at}).data)
+        return Response({"lease_expires_at": _DATETIME.to_representation(expires_at)})
 
 
 class TaskSubmitApi(APIView):
@@ -164,6 +209,19 @@ class TaskSubmitApi(APIView):
                 raise serializers.ValidationError("Expected an object.")
             return value
 
+    @staticmethod
+    def read(data) -> dict:
+        """`TaskSubmitInputSerializer`'s validated data, read field by field in its order."""
+        result = read_field(data, "result", _JSON, required=True)
+        if not isinstance(result, dict):
+            raise LoupeError("Expected an object.", code="invalid", field="result")
+        return {
+            "result": result,
+            "submission_id": read_field(data, "submission_id", _UUID, required=True),
+            "token": read_field(data, "token", _TOKEN),
+            "next": read_field(data, "next", _FLAG, default=False),
+        }
+
     class TaskSubmitOutputSerializer(serializers.Serializer):
         annotation = serializers.UUIDField()
         next = LeaseOut(
@@ -179,14 +237,14 @@ class TaskSubmitApi(APIView):
     )
     def post(self, request: Request, task_id: str) -> Response:
         task_id = uuid_or_404(task_id)
-        data = valid_input(self.TaskSubmitInputSerializer(data=request.data), user=request.user, task_id=task_id)
+        data = read_about_task(lambda: self.read(request.data), user=request.user, task_id=task_id)
         # The service locks the task within the caller's stores (404 otherwise) before anything else.
         annotation = task_submit(
             associate=request.user,
             task_id=task_id,
             result=data["result"],
             submission_id=data["submission_id"],
-            token=data.get("token"),
+            token=data["token"],
         )
         body: dict = {"annotation": str(annotation.pk)}
         if data["next"]:

@@ -52,26 +52,25 @@ class LabelIn:
     provenance: dict = field(default_factory=dict)
 
 
-def _current_txid() -> int:
+def _stamp() -> int:
+    """The writing transaction's id, after taking the feed's shared lock (held until this
+    transaction ends: the feed's watermark waits for it). One statement on PostgreSQL."""
     if connection.vendor != "postgresql":
         return 0
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_current_xact_id()::text::bigint")
-        return cursor.fetchone()[0]
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s), pg_current_xact_id()::text::bigint", [FEED_LOCK])
+        return cursor.fetchone()[1]
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def label_record(*, task: Task, annotation: Annotation, items: Iterable[LabelIn]) -> list[Label]:
     """Store labels for one submitted annotation, stamped with the writing transaction's id
-    (see the module docstring). Call inside the submit transaction; locks nothing."""
+    (see the module docstring). Call inside the submit transaction (a failure here fails the
+    submit: no savepoint); takes the feed's shared advisory lock, no row locks."""
     items = list(items)
     if not items:
         return []
-    if connection.vendor == "postgresql":
-        # Held until this transaction ends: the feed's watermark waits for it.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [FEED_LOCK])
-    txid = _current_txid()
+    txid = _stamp()
     now = timezone.now()
     base = {
         "queue": str(task.queue_id),

@@ -27,43 +27,19 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
-from django.db.models import (
-    Case,
-    DateTimeField,
-    DurationField,
-    Exists,
-    ExpressionWrapper,
-    F,
-    FloatField,
-    Func,
-    OuterRef,
-    PositiveBigIntegerField,
-    Q,
-    QuerySet,
-    Subquery,
-    Value,
-    When,
-    sql,
-)
-from django.db.models.functions import Coalesce, Greatest, Least, Now
+from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models.functions import Now
 from django.http import Http404
 from rest_framework import status
 
 from annotator import kinds
 from annotator.access import queues_for_associate, tasks_for_user
 from annotator.models import Annotation, Queue, Slot, Task, TaskExclusion
+from annotator.services import work_sql
+from annotator.services.work_sql import CLAIM_ORDER, LEASE_FREE, OPEN, claimable_slots
 from catalog.access import stores_for_user
 from catalog.errors import Conflict, LoupeError
 from catalog.roles import is_associate, is_supervisor
-
-# The claim order; it matches the partial index `slot_claim_order` column for column.
-CLAIM_ORDER = ("-priority", "due_at", "created_at", "id")
-# Active time added by one heartbeat is capped, so a page left open without heartbeats
-# (laptop asleep, tab frozen) does not accrue time.
-ACTIVE_CAP_SECONDS = 60.0
-
-OPEN = Slot.State.OPEN
-LEASE_FREE = Q(holder__isnull=True) | Q(lease_expires_at__lt=Now())
 
 
 @dataclass(frozen=True)
@@ -81,31 +57,13 @@ def lease_lost() -> Conflict:
     )
 
 
-class _SecondsSince(Func):
-    """Seconds from a timestamp to the database's current time."""
-
-    arity = 1
-    output_field = FloatField()
-
-    def as_postgresql(self, compiler, connection, **extra):
-        template = "EXTRACT(EPOCH FROM (STATEMENT_TIMESTAMP() - %(expressions)s))::double precision"
-        return self.as_sql(compiler, connection, template=template, **extra)
-
-    def as_sqlite(self, compiler, connection, **extra):
-        template = "((julianday('now') - julianday(%(expressions)s)) * 86400.0)"
-        return self.as_sql(compiler, connection, template=template, **extra)
+def _on_postgresql() -> bool:
+    return connection.vendor == "postgresql"
 
 
-def _expires_in(seconds: int) -> ExpressionWrapper:
-    return ExpressionWrapper(
-        Now() + Value(dt.timedelta(seconds=seconds), output_field=DurationField()), output_field=DateTimeField()
-    )
-
-
-def _accrued_active_seconds() -> Func:
-    """active_seconds + min(now - last heartbeat, cap): time counts only while heartbeats flow."""
-    gap = Coalesce(_SecondsSince(F("last_heartbeat_at")), Value(0.0))
-    return F("active_seconds") + Least(Greatest(gap, Value(0.0)), Value(ACTIVE_CAP_SECONDS))
+def _lease_from_row(row) -> Lease:
+    slot_id, token, expires_at, *task = row
+    return Lease(task=work_sql.task_from_row(task), slot_id=slot_id, token=token, expires_at=expires_at)
 
 
 def _lease_of(slot_id: int) -> Lease:
@@ -117,129 +75,26 @@ def _lock_user(user_id: int) -> None:
     list(get_user_model().objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True))
 
 
-# Round trips. Django 5.2's update() cannot return rows, so on PostgreSQL the hot statements
-# are the ORM's own UPDATE (same filters and expressions as on SQLite, compiled by Django)
-# with a RETURNING clause added. Every such UPDATE filters on slot columns only: a filter
-# across a relation makes Django move the whole WHERE into an `id IN (SELECT …)` subquery,
-# and then PostgreSQL would not re-check the fencing conditions on a row a concurrent writer
-# changed while this statement waited for its lock.
+def claim_sql(*, associate_id: int, queue_id: uuid.UUID, lease_seconds: int) -> tuple[str, list]:
+    """The PostgreSQL claim statement `task_claim` runs (bench/claim.py EXPLAINs it)."""
+    return work_sql.CLAIM(associate_id=associate_id, queue_id=queue_id, lease=dt.timedelta(seconds=lease_seconds))
 
 
-def _on_postgresql() -> bool:
-    return connection.vendor == "postgresql"
-
-
-def _update_sql(slots: QuerySet[Slot], changes: dict) -> tuple[str, tuple]:
-    """The SQL of `slots.update(**changes)`, built the way `QuerySet.update()` builds it."""
-    query = slots.query.chain(sql.UpdateQuery)
-    query.add_update_values(changes)
-    query.clear_select_clause()
-    return query.get_compiler(slots.db).as_sql()
-
-
-def _update_returning(slots: QuerySet[Slot], changes: dict, columns: tuple[str, ...]) -> list[tuple]:
-    """PostgreSQL: `slots.update(**changes)` returning `columns` of the changed rows."""
-    update, params = _update_sql(slots, changes)
-    table = connection.ops.quote_name(Slot._meta.db_table)
-    returning = ", ".join(f"{table}.{connection.ops.quote_name(Slot._meta.get_field(c).column)}" for c in columns)
-    with connection.cursor() as cursor:
-        cursor.execute(f"{update} RETURNING {returning}", params)
-        return cursor.fetchall()
-
-
-def _task_from_row(values) -> Task:
-    """A Task from its concrete columns as the database returned them (converters applied)."""
-    fields = Task._meta.concrete_fields
-    converted = []
-    for field, value in zip(fields, values, strict=True):
-        col = field.get_col(Task._meta.db_table)
-        for convert in connection.ops.get_db_converters(col) + field.get_db_converters(connection):
-            value = convert(value, col, connection)
-        converted.append(value)
-    return Task.from_db(connection.alias, [field.attname for field in fields], converted)
-
-
-def _lease_sql(target: QuerySet[Slot], changes: dict) -> tuple[str, tuple]:
-    """PostgreSQL: one statement that applies `changes` to the slot of `target` and answers
-    its lease with the whole task row (a data-modifying CTE joined to the task)."""
-    update, params = _update_sql(target, changes)
-    qn = connection.ops.quote_name
-    slot, task = qn(Slot._meta.db_table), qn(Task._meta.db_table)
-    task_columns = ", ".join(f"{task}.{qn(field.column)}" for field in Task._meta.concrete_fields)
-    # Only Django's compiled UPDATE and quoted model names go into the text; values are params.
-    statement = (
-        f"WITH leased AS ({update} RETURNING {slot}.{qn('id')}, {slot}.{qn('lease_token')}, "  # noqa: S608
-        f"{slot}.{qn('lease_expires_at')}, {slot}.{qn('task_id')}) "
-        f"SELECT leased.{qn('id')}, leased.{qn('lease_token')}, leased.{qn('lease_expires_at')}, {task_columns} "
-        f"FROM leased JOIN {task} ON {task}.{qn('id')} = leased.{qn('task_id')}"
-    )
-    return statement, params
-
-
-def _lease_first(candidates: QuerySet[Slot], *, guard: Q, changes: dict) -> Lease | None:
-    """Apply `changes` to the first slot of `candidates` if it still passes `guard` (fencing),
-    and return its lease with its task; None if there is no candidate or the guard fails.
-
-    PostgreSQL: one statement. The candidate is a scalar subquery (`id = (SELECT … LIMIT 1)`,
-    an InitPlan run once, so at most one row changes; `id IN (…)` could be re-run per row),
-    carrying the candidates' own locking (`FOR UPDATE SKIP LOCKED` for a claim); `guard` is in
-    the UPDATE's WHERE, so PostgreSQL re-checks it on the newest version of a row a
-    concurrent writer changed meanwhile. SQLite (writes serialize): read the candidate's id,
-    conditional UPDATE, read the lease back.
-    """
+def _claim_start(*, associate, queue_id: uuid.UUID | None) -> tuple[dict[uuid.UUID, int], list[tuple[int, uuid.UUID]]]:
+    """Lock the associate's user row; answer the queues they may claim from now ({queue id:
+    lease seconds}) and the open slots they hold there ([(slot id, queue id)], usually none,
+    in claim order). With no such queue nothing is locked: the claim then writes nothing."""
     if _on_postgresql():
-        target = Slot.objects.filter(guard, pk=Subquery(candidates.values("pk")[:1]))
-        statement, params = _lease_sql(target, changes)
-        with connection.cursor() as cursor:
-            cursor.execute(statement, params)
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        slot_id, token, expires_at, *task = row
-        return Lease(task=_task_from_row(task), slot_id=slot_id, token=token, expires_at=expires_at)
-    slot_id = candidates.values_list("pk", flat=True).first()
-    if slot_id is None or Slot.objects.filter(guard, pk=slot_id).update(**changes) != 1:
-        return None
-    return _lease_of(slot_id)
-
-
-def claimable_slots(*, associate_id: int, queue_id: uuid.UUID):
-    """Open slots of one queue this associate may be offered, in claim order: lease free or
-    expired, no other slot of the task held (or done) by them, not excluded from the task.
-    Both NOT EXISTS probes are index lookups on unique constraints: (task, holder) of the
-    slot and (task, user) of the exclusion."""
-    mine = Slot.objects.filter(task_id=OuterRef("task_id"), holder_id=associate_id)
-    excluded = TaskExclusion.objects.filter(task_id=OuterRef("task_id"), user_id=associate_id)
-    return (
-        Slot.objects.filter(queue_id=queue_id, state=OPEN)
-        .filter(LEASE_FREE)
-        .filter(~Exists(mine), ~Exists(excluded))
-        .order_by(*CLAIM_ORDER)
-    )
-
-
-def _claim_changes(*, associate_id: int, lease_seconds: int) -> dict:
-    return {
-        "holder_id": associate_id,
-        "lease_token": F("lease_token") + 1,
-        "leased_at": Now(),
-        "lease_expires_at": _expires_in(lease_seconds),
-        "last_heartbeat_at": Now(),
-        "active_seconds": 0,
-    }
-
-
-def claim_sql(*, associate_id: int, queue_id: uuid.UUID, lease_seconds: int) -> tuple[str, tuple]:
-    """The PostgreSQL claim statement `_take_next` runs (bench/claim.py EXPLAINs it)."""
-    candidates = claimable_slots(associate_id=associate_id, queue_id=queue_id).select_for_update(skip_locked=True)
-    target = Slot.objects.filter(Q(state=OPEN) & LEASE_FREE, pk=Subquery(candidates.values("pk")[:1]))
-    return _lease_sql(target, _claim_changes(associate_id=associate_id, lease_seconds=lease_seconds))
-
-
-def _lock_user_and_list_queues(*, associate, queue_id: uuid.UUID | None) -> dict[uuid.UUID, int]:
-    """Lock the associate's user row and list the queues they may claim from now (member,
-    store granted, not paused; `queue_id` only, if given) with their lease seconds, in one
-    statement. With no such queue nothing is locked: the claim then writes nothing."""
+        shape = {"superuser": associate.is_superuser}
+        if queue_id is None:
+            rows = work_sql.CLAIM_START.run(shape=shape, associate_id=associate.pk)
+        else:
+            rows = work_sql.CLAIM_START_IN_QUEUE.run(shape=shape, associate_id=associate.pk, queue_id=queue_id)
+        queues = dict(rows)
+        if not queues:
+            return queues, []
+        held = work_sql.HELD.run(associate_id=associate.pk)
+        return queues, [(slot_id, queue) for slot_id, queue in held if queue in queues]
     eligible = queues_for_associate(associate).filter(is_paused=False)
     if queue_id is not None:
         eligible = eligible.filter(pk=queue_id)
@@ -247,52 +102,42 @@ def _lock_user_and_list_queues(*, associate, queue_id: uuid.UUID | None) -> dict
         get_user_model()
         .objects.select_for_update(of=("self",))
         .filter(pk=associate.pk, queues__in=eligible)
-        .annotate(claim_queue_id=F("queues__id"), claim_lease_seconds=F("queues__lease_seconds"))
-        .only("pk")
+        .values_list("queues__id", "queues__lease_seconds")
     )
-    return {row.claim_queue_id: row.claim_lease_seconds for row in rows}
+    queues = dict(rows)
+    if not queues:
+        return queues, []
+    held = Slot.objects.filter(holder_id=associate.pk, state=OPEN, queue_id__in=list(queues)).order_by(*CLAIM_ORDER)
+    return queues, list(held.values_list("id", "queue_id"))
 
 
-def _resume(*, associate, queues: dict[uuid.UUID, int]) -> Lease | None:
-    """The associate's own open slot in these queues, if they still hold it (live, or expired
-    and not yet taken by anyone). A live lease is extended like a heartbeat; an expired one is
-    leased afresh with a bumped token. Usually they hold nothing: a plain probe says so more
-    cheaply (in Python) than building the resuming UPDATE, which then runs only when needed."""
-    held = (
-        Slot.objects.filter(holder_id=associate.pk, state=OPEN, queue_id__in=list(queues))
-        .order_by(*CLAIM_ORDER)
-        .values_list("id", "queue_id")
-        .first()
-    )
-    if held is None:
+def _resume(*, associate, slot_id: int, lease_seconds: int) -> Lease | None:
+    """The associate's own open slot, if they still hold it (live, or expired and not yet
+    taken by anyone): a live lease is extended like a heartbeat, an expired one leased afresh
+    with a bumped token."""
+    lease = dt.timedelta(seconds=lease_seconds)
+    if _on_postgresql():
+        rows = work_sql.RESUME.run(slot_id=slot_id, associate_id=associate.pk, lease=lease)
+        return _lease_from_row(rows[0]) if rows else None
+    mine = Slot.objects.filter(pk=slot_id, holder_id=associate.pk, state=OPEN)
+    if mine.update(**work_sql.resume_changes(lease=lease)) != 1:
         return None
-    slot_id, queue_id = held
-    expired = Q(lease_expires_at__lt=Now())
-    changes = {
-        "lease_token": Case(
-            When(expired, then=F("lease_token") + 1), default=F("lease_token"), output_field=PositiveBigIntegerField()
-        ),
-        "leased_at": Case(When(expired, then=Now()), default=F("leased_at"), output_field=DateTimeField()),
-        "active_seconds": Case(
-            When(expired, then=F("active_seconds")), default=_accrued_active_seconds(), output_field=FloatField()
-        ),
-        "lease_expires_at": _expires_in(queues[queue_id]),
-        "last_heartbeat_at": Now(),
-    }
-    # Conditional on the holder: another associate may have claimed the expired slot since.
-    return _lease_first(Slot.objects.filter(pk=slot_id), guard=Q(holder_id=associate.pk, state=OPEN), changes=changes)
+    return _lease_of(slot_id)
 
 
 def _take_next(*, associate, queue_id: uuid.UUID, lease_seconds: int) -> Lease | None:
     """Lease the first claimable slot of one queue: the SKIP LOCKED select and the
-    conditional UPDATE in one statement on PostgreSQL. The row is locked by us between the
-    select and the update, so the guard (still open, lease free) holds."""
-    candidates = claimable_slots(associate_id=associate.pk, queue_id=queue_id).select_for_update(skip_locked=True)
-    return _lease_first(
-        candidates,
-        guard=Q(state=OPEN) & LEASE_FREE,
-        changes=_claim_changes(associate_id=associate.pk, lease_seconds=lease_seconds),
-    )
+    conditional UPDATE in one statement on PostgreSQL (`work_sql.CLAIM`). SQLite (writes
+    serialize): read the candidate's id, conditional UPDATE, read the lease back."""
+    if _on_postgresql():
+        lease = dt.timedelta(seconds=lease_seconds)
+        rows = work_sql.CLAIM.run(associate_id=associate.pk, queue_id=queue_id, lease=lease)
+        return _lease_from_row(rows[0]) if rows else None
+    slot_id = claimable_slots(associate_id=associate.pk, queue_id=queue_id).values_list("pk", flat=True).first()
+    changes = work_sql.claim_changes(associate_id=associate.pk, lease=dt.timedelta(seconds=lease_seconds))
+    if slot_id is None or Slot.objects.filter(Q(state=OPEN) & LEASE_FREE, pk=slot_id).update(**changes) != 1:
+        return None
+    return _lease_of(slot_id)
 
 
 def _queue_order(*, associate, queues: dict[uuid.UUID, int]) -> list[uuid.UUID]:
@@ -317,11 +162,12 @@ def _queue_order(*, associate, queues: dict[uuid.UUID, int]) -> list[uuid.UUID]:
 
 @transaction.atomic
 def _claim(*, associate, queue_id: uuid.UUID | None) -> Lease | None:
-    queues = _lock_user_and_list_queues(associate=associate, queue_id=queue_id)
+    queues, held = _claim_start(associate=associate, queue_id=queue_id)
     if not queues:
         return None
-    if (lease := _resume(associate=associate, queues=queues)) is not None:
-        return lease
+    for slot_id, held_queue in held:
+        if (lease := _resume(associate=associate, slot_id=slot_id, lease_seconds=queues[held_queue])) is not None:
+            return lease
     for queue_id in _queue_order(associate=associate, queues=queues):
         if (lease := _take_next(associate=associate, queue_id=queue_id, lease_seconds=queues[queue_id])) is not None:
             return lease
@@ -342,7 +188,7 @@ def task_claim(*, associate, queue: Queue | None = None, queue_id: uuid.UUID | N
 
     Round trips on PostgreSQL: the lock with the queue list, the probe for a held slot, then
     one statement that resumes it or claims a new one (the task comes back with the lease),
-    plus BEGIN and COMMIT.
+    plus BEGIN and COMMIT; each statement is compiled once per process (`work_sql`).
     """
     if queue is not None:
         queue_id = queue.pk
@@ -352,40 +198,29 @@ def task_claim(*, associate, queue: Queue | None = None, queue_id: uuid.UUID | N
         return _claim(associate=associate, queue_id=queue_id)
 
 
-def _held_slot(*, associate, task_id: uuid.UUID, token: int | None, scoped: bool = True) -> QuerySet[Slot]:
-    """The associate's open slot of a task (at most one: unique (task, holder)), fenced on
-    `token` when given, and (`scoped`) only while the task is in one of their stores: an
-    UPDATE of it that changes a row proves the caller holds the lease *and* may see the task."""
-    slots = Slot.objects.filter(task_id=task_id, holder_id=associate.pk, state=OPEN)
-    if scoped:
-        slots = slots.filter(Exists(tasks_for_user(associate).filter(pk=OuterRef("task_id"))))
-    return slots if token is None else slots.filter(lease_token=token)
-
-
-def _expires_in_own_queue() -> ExpressionWrapper:
-    """now + the slot's queue's lease length, read in the same statement (PostgreSQL: Django
-    cannot multiply an interval on SQLite)."""
-    seconds = Subquery(Queue.objects.filter(pk=OuterRef("queue_id")).values("lease_seconds")[:1])
-    length = ExpressionWrapper(seconds * Value(dt.timedelta(seconds=1)), output_field=DurationField())
-    return ExpressionWrapper(Now() + length, output_field=DateTimeField())
-
-
 def task_heartbeat(*, associate, task_id: uuid.UUID, token: int | None = None) -> dt.datetime:
     """Extend the associate's lease on a task and add the active time since the last
     heartbeat (capped). One conditional UPDATE on (holder, token, state open, the task in
     their stores), returning the new expiry on PostgreSQL (no transaction needed); 409
     `lease_lost` if the slot went to someone else or is finished."""
-    slots = _held_slot(associate=associate, task_id=task_id, token=token)
-    changes = {"active_seconds": _accrued_active_seconds(), "last_heartbeat_at": Now()}
     if _on_postgresql():
-        rows = _update_returning(slots, changes | {"lease_expires_at": _expires_in_own_queue()}, ("lease_expires_at",))
+        shape = {"superuser": associate.is_superuser}
+        if token is None:
+            rows = work_sql.HEARTBEAT.run(shape=shape, associate_id=associate.pk, task_id=task_id)
+        else:
+            rows = work_sql.HEARTBEAT_FENCED.run(shape=shape, associate_id=associate.pk, task_id=task_id, token=token)
         if len(rows) != 1:
             raise lease_lost()
         return rows[0][0]
+    slots = work_sql.held_slot(associate=associate, task_id=task_id, token=token)
+    changes = {"active_seconds": work_sql.accrued_active_seconds(), "last_heartbeat_at": Now()}
     with transaction.atomic():
         mine = Slot.objects.filter(task_id=task_id, holder_id=associate.pk)
         lease_seconds = mine.values_list("queue__lease_seconds", flat=True).first()
-        if lease_seconds is None or slots.update(**changes, lease_expires_at=_expires_in(lease_seconds)) != 1:
+        if lease_seconds is None:
+            raise lease_lost()
+        lease = work_sql.expires_in(dt.timedelta(seconds=lease_seconds))
+        if slots.update(**changes, lease_expires_at=lease) != 1:
             raise lease_lost()
         return mine.values_list("lease_expires_at", flat=True).get()
 
@@ -397,18 +232,50 @@ def _get_task_for_update(task_id: uuid.UUID, *, tasks: QuerySet[Task] | None = N
         raise Http404("No such task.") from None
 
 
+def _lock_own_task(*, associate, task_id: uuid.UUID) -> Task:
+    """The task, locked, if it is in one of the associate's stores; 404 otherwise."""
+    if not _on_postgresql():
+        return _get_task_for_update(task_id, tasks=tasks_for_user(associate))
+    shape = {"superuser": associate.is_superuser}
+    rows = work_sql.LOCK_TASK.run(shape=shape, associate_id=associate.pk, task_id=task_id)
+    if not rows:
+        raise Http404("No such task.")
+    return work_sql.task_from_row(rows[0])
+
+
 def _finish_slot(*, associate, task_id: uuid.UUID, token: int | None) -> tuple[int, float] | None:
     """Mark the associate's held slot of a task done, accruing its active time: (slot id,
     active seconds), or None if they no longer hold it. One statement on PostgreSQL. Unscoped:
     the caller locked the task within the associate's stores."""
-    slots = _held_slot(associate=associate, task_id=task_id, token=token, scoped=False)
-    changes = {"state": Slot.State.DONE, "active_seconds": _accrued_active_seconds(), "last_heartbeat_at": Now()}
     if _on_postgresql():
-        rows = _update_returning(slots, changes, ("id", "active_seconds"))
+        if token is None:
+            rows = work_sql.FINISH.run(associate_id=associate.pk, task_id=task_id)
+        else:
+            rows = work_sql.FINISH_FENCED.run(associate_id=associate.pk, task_id=task_id, token=token)
         return rows[0] if len(rows) == 1 else None
-    if slots.update(**changes) != 1:
+    slots = work_sql.held_slot(associate=associate, task_id=task_id, token=token, scoped=False)
+    if slots.update(**work_sql.finish_changes()) != 1:
         return None
     return Slot.objects.values_list("id", "active_seconds").get(task_id=task_id, holder_id=associate.pk)
+
+
+def _count_annotation(task: Task, *, read_done_at: bool) -> None:
+    """One more annotation on the task (locked by the caller); done at its overlap.
+    `done_at` is read back on SQLite only when asked (`read_done_at`)."""
+    done = task.annotations_done + 1 >= task.overlap
+    if _on_postgresql():
+        rows = work_sql.COUNT_ANNOTATION.run(shape={"done": done}, task_id=task.pk)
+        task.done_at = rows[0][0]
+    else:
+        changes = {"annotations_done": F("annotations_done") + 1}
+        if done:
+            changes |= {"status": Task.Status.DONE, "done_at": Now()}
+        Task.objects.filter(pk=task.pk).update(**changes)
+        if done and read_done_at:
+            task.refresh_from_db(fields=["done_at"])
+    task.annotations_done += 1
+    if done:
+        task.status = Task.Status.DONE
 
 
 def _previous_submission(*, associate, task: Task, submission_id: uuid.UUID) -> Annotation | None:
@@ -422,7 +289,7 @@ def _previous_submission(*, associate, task: Task, submission_id: uuid.UUID) -> 
 
 @transaction.atomic
 def _submit(*, associate, task_id: uuid.UUID, result, submission_id: uuid.UUID, token: int | None) -> Annotation:
-    task = _get_task_for_update(task_id, tasks=tasks_for_user(associate))
+    task = _lock_own_task(associate=associate, task_id=task_id)
     # The idempotency lookup runs only when this submit cannot go through (invalid result,
     # or the slot is no longer open and theirs): a stored submission finished its slot, so a
     # retry always lands there. It is a statement of its own after the task lock: under READ
@@ -452,18 +319,9 @@ def _submit(*, associate, task_id: uuid.UUID, result, submission_id: uuid.UUID, 
         submission_id=submission_id,
         active_seconds=round(active_seconds, 3),
     )
-    done = task.annotations_done + 1 >= task.overlap
-    changes = {"annotations_done": F("annotations_done") + 1}
-    if done:
-        changes |= {"status": Task.Status.DONE, "done_at": Now()}
-    Task.objects.filter(pk=task.pk).update(**changes)
-    task.annotations_done += 1
-    if done:
-        task.status = Task.Status.DONE
-        if kind.on_done is not None:
-            task.refresh_from_db(fields=["done_at"])
+    _count_annotation(task, read_done_at=kind.on_done is not None)
     kind.on_submit(task, annotation)
-    if done and kind.on_done is not None:
+    if task.status == Task.Status.DONE and kind.on_done is not None:
         kind.on_done(task)
     return annotation
 
@@ -592,7 +450,7 @@ def task_reassign(*, supervisor, task_id: uuid.UUID, associate) -> Lease:
         holder_id=associate.pk,
         lease_token=F("lease_token") + 1,
         leased_at=Now(),
-        lease_expires_at=_expires_in(lease_seconds),
+        lease_expires_at=work_sql.expires_in(dt.timedelta(seconds=lease_seconds)),
         last_heartbeat_at=Now(),
         active_seconds=0,
     )

@@ -9,8 +9,12 @@ PostgreSQL (the numbers below, per request):
 - heartbeat: token (1), one fenced UPDATE … RETURNING (1), no transaction: 2.
 - submit: token (1), savepoint, task lock within the caller's stores (1), fenced slot
   UPDATE … RETURNING (1), annotation (1), task counter (1), release: 7 for a kind whose
-  on_submit does nothing; the snippet kind's on_submit adds its snippet read and the label
-  (savepoint, advisory lock, label, release): 13. With `next`: + 5.
+  on_submit does nothing; the snippet kind's on_submit adds the feed lock with the
+  transaction id (1) and the label (1): 9 (its snippet and predictions come from the task's
+  payload). With `next`: + 5.
+
+The hot statements are compiled once per process (`catalog.prepared`), so these round trips
+are most of a request's cost.
 """
 
 import datetime as dt
@@ -37,11 +41,11 @@ POSTGRES = connection.vendor == "postgresql"
 # (PostgreSQL, SQLite): SQLite has no UPDATE … RETURNING path, so it reads rows back.
 LIMITS = {
     "next": (6, 8),
-    "resume": (6, 8),
+    "resume": (6, 7),
     "heartbeat": (2, 6),
     "submit": (7, 8),
     "submit_next": (12, 15),
-    "snippet_submit": (13, 14),
+    "snippet_submit": (9, 9),
 }
 
 

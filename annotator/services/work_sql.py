@@ -1,0 +1,293 @@
+"""The queue engine's statements on PostgreSQL: one round trip each, compiled once per process.
+
+Django 5.2's `update()` cannot return rows, so each hot statement here is the ORM's own
+UPDATE (the same filters and expressions `annotator.services.work` uses on SQLite, compiled by
+Django) with a RETURNING clause added, or a data-modifying CTE that also reads the leased
+task. Each is a `catalog.prepared.Prepared`: built with sentinels once, then re-run with the
+real ids, so a claim or a submit spends its time in the database rather than in the ORM.
+
+Every UPDATE filters on slot columns only: a filter across a relation makes Django move the
+whole WHERE into an `id IN (SELECT …)` subquery, and then PostgreSQL would not re-check the
+fencing conditions on a row a concurrent writer changed while this statement waited for its
+lock.
+"""
+
+import datetime as dt
+import uuid
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import (
+    Case,
+    DateTimeField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    PositiveBigIntegerField,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    sql,
+)
+from django.db.models.functions import Coalesce, Greatest, Least, Now
+
+from annotator.access import queues_for_associate, tasks_for_user
+from annotator.models import Queue, Slot, Task, TaskExclusion
+from catalog.prepared import Prepared, model_from_row
+
+# The claim order; it matches the partial index `slot_claim_order` column for column.
+CLAIM_ORDER = ("-priority", "due_at", "created_at", "id")
+# Active time added by one heartbeat is capped, so a page left open without heartbeats
+# (laptop asleep, tab frozen) does not accrue time.
+ACTIVE_CAP_SECONDS = 60.0
+
+OPEN = Slot.State.OPEN
+LEASE_FREE = Q(holder__isnull=True) | Q(lease_expires_at__lt=Now())
+
+
+class _SecondsSince(Func):
+    """Seconds from a timestamp to the database's current time."""
+
+    arity = 1
+    output_field = FloatField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        template = "EXTRACT(EPOCH FROM (STATEMENT_TIMESTAMP() - %(expressions)s))::double precision"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        template = "((julianday('now') - julianday(%(expressions)s)) * 86400.0)"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
+def expires_in(length: dt.timedelta) -> ExpressionWrapper:
+    """The database's now + `length`."""
+    return ExpressionWrapper(Now() + Value(length, output_field=DurationField()), output_field=DateTimeField())
+
+
+def accrued_active_seconds() -> Func:
+    """active_seconds + min(now - last heartbeat, cap): time counts only while heartbeats flow."""
+    gap = Coalesce(_SecondsSince(F("last_heartbeat_at")), Value(0.0))
+    return F("active_seconds") + Least(Greatest(gap, Value(0.0)), Value(ACTIVE_CAP_SECONDS))
+
+
+def stand_in(user_id: int, *, superuser: bool):
+    """A user object for building a statement's access filters (they read only these two)."""
+    return get_user_model()(pk=user_id, is_superuser=superuser)
+
+
+def claimable_slots(*, associate_id: int, queue_id: uuid.UUID) -> QuerySet[Slot]:
+    """Open slots of one queue this associate may be offered, in claim order: lease free or
+    expired, no other slot of the task held (or done) by them, not excluded from the task.
+    Both NOT EXISTS probes are index lookups on unique constraints: (task, holder) of the
+    slot and (task, user) of the exclusion."""
+    mine = Slot.objects.filter(task_id=OuterRef("task_id"), holder_id=associate_id)
+    excluded = TaskExclusion.objects.filter(task_id=OuterRef("task_id"), user_id=associate_id)
+    return (
+        Slot.objects.filter(queue_id=queue_id, state=OPEN)
+        .filter(LEASE_FREE)
+        .filter(~Exists(mine), ~Exists(excluded))
+        .order_by(*CLAIM_ORDER)
+    )
+
+
+def claim_changes(*, associate_id: int, lease: dt.timedelta) -> dict:
+    return {
+        "holder_id": associate_id,
+        "lease_token": F("lease_token") + 1,
+        "leased_at": Now(),
+        "lease_expires_at": expires_in(lease),
+        "last_heartbeat_at": Now(),
+        "active_seconds": 0,
+    }
+
+
+def resume_changes(*, lease: dt.timedelta) -> dict:
+    """A live lease is extended like a heartbeat; an expired one (nobody took it) is leased
+    afresh with a bumped token."""
+    expired = Q(lease_expires_at__lt=Now())
+    return {
+        "lease_token": Case(
+            When(expired, then=F("lease_token") + 1), default=F("lease_token"), output_field=PositiveBigIntegerField()
+        ),
+        "leased_at": Case(When(expired, then=Now()), default=F("leased_at"), output_field=DateTimeField()),
+        "active_seconds": Case(
+            When(expired, then=F("active_seconds")), default=accrued_active_seconds(), output_field=FloatField()
+        ),
+        "lease_expires_at": expires_in(lease),
+        "last_heartbeat_at": Now(),
+    }
+
+
+def held_slot(*, associate, task_id: uuid.UUID, token: int | None, scoped: bool = True) -> QuerySet[Slot]:
+    """The associate's open slot of a task (at most one: unique (task, holder)), fenced on
+    `token` when given, and (`scoped`) only while the task is in one of their stores: an
+    UPDATE of it that changes a row proves the caller holds the lease *and* may see the task."""
+    slots = Slot.objects.filter(task_id=task_id, holder_id=associate.pk, state=OPEN)
+    if scoped:
+        slots = slots.filter(Exists(tasks_for_user(associate).filter(pk=OuterRef("task_id"))))
+    return slots if token is None else slots.filter(lease_token=token)
+
+
+def expires_in_own_queue() -> ExpressionWrapper:
+    """now + the slot's queue's lease length, read in the same statement (PostgreSQL: Django
+    cannot multiply an interval on SQLite)."""
+    seconds = Subquery(Queue.objects.filter(pk=OuterRef("queue_id")).values("lease_seconds")[:1])
+    length = ExpressionWrapper(seconds * Value(dt.timedelta(seconds=1)), output_field=DurationField())
+    return ExpressionWrapper(Now() + length, output_field=DateTimeField())
+
+
+def finish_changes() -> dict:
+    return {"state": Slot.State.DONE, "active_seconds": accrued_active_seconds(), "last_heartbeat_at": Now()}
+
+
+# Building blocks -----------------------------------------------------------------------------
+
+
+def update_sql(rows: QuerySet, changes: dict) -> tuple[str, tuple]:
+    """The SQL of `rows.update(**changes)`, built the way `QuerySet.update()` builds it."""
+    query = rows.query.chain(sql.UpdateQuery)
+    query.add_update_values(changes)
+    query.clear_select_clause()
+    return query.get_compiler(rows.db).as_sql()
+
+
+def update_returning_sql(rows: QuerySet, changes: dict, columns: tuple[str, ...]) -> tuple[str, tuple]:
+    """`rows.update(**changes)` returning `columns` of the changed rows."""
+    update, params = update_sql(rows, changes)
+    qn = connection.ops.quote_name
+    table = qn(rows.model._meta.db_table)
+    returning = ", ".join(f"{table}.{qn(rows.model._meta.get_field(c).column)}" for c in columns)
+    return f"{update} RETURNING {returning}", params
+
+
+def lease_sql(target: QuerySet[Slot], changes: dict) -> tuple[str, tuple]:
+    """One statement that applies `changes` to the slot of `target` and answers its lease
+    with the whole task row (a data-modifying CTE joined to the task)."""
+    update, params = update_sql(target, changes)
+    qn = connection.ops.quote_name
+    slot, task = qn(Slot._meta.db_table), qn(Task._meta.db_table)
+    task_columns = ", ".join(f"{task}.{qn(field.column)}" for field in Task._meta.concrete_fields)
+    # Only Django's compiled UPDATE and quoted model names go into the text; values are params.
+    statement = (
+        f"WITH leased AS ({update} RETURNING {slot}.{qn('id')}, {slot}.{qn('lease_token')}, "  # noqa: S608
+        f"{slot}.{qn('lease_expires_at')}, {slot}.{qn('task_id')}) "
+        f"SELECT leased.{qn('id')}, leased.{qn('lease_token')}, leased.{qn('lease_expires_at')}, {task_columns} "
+        f"FROM leased JOIN {task} ON {task}.{qn('id')} = leased.{qn('task_id')}"
+    )
+    return statement, params
+
+
+def task_from_row(values) -> Task:
+    return model_from_row(Task, values)
+
+
+# The statements ------------------------------------------------------------------------------
+
+
+def _claim_start(*, associate_id: int, superuser: bool, queue_id: uuid.UUID | None = None) -> tuple[str, tuple]:
+    """Lock the associate's user row and list, in one statement, the queues they may claim
+    from now (member, store granted, not paused; `queue_id` only, if given) with their lease
+    length. Without such a queue nothing is locked."""
+    associate = stand_in(associate_id, superuser=superuser)
+    eligible = queues_for_associate(associate).filter(is_paused=False)
+    if queue_id is not None:
+        eligible = eligible.filter(pk=queue_id)
+    rows = (
+        get_user_model()
+        .objects.select_for_update(of=("self",))
+        .filter(pk=associate_id, queues__in=eligible)
+        .values_list("queues__id", "queues__lease_seconds")
+    )
+    return rows.query.sql_with_params()
+
+
+CLAIM_START = Prepared(_claim_start, associate_id=int)
+CLAIM_START_IN_QUEUE = Prepared(_claim_start, associate_id=int, queue_id=uuid.UUID)
+
+
+def _held(*, associate_id: int) -> tuple[str, tuple]:
+    """The open slots the associate holds (usually none), in claim order. A statement of its
+    own after the user lock: under READ COMMITTED a probe inside the locking statement would
+    keep the snapshot taken before the lock wait and miss the slot a concurrent claim by the
+    same associate (another tab) just leased."""
+    held = Slot.objects.filter(holder_id=associate_id, state=OPEN).order_by(*CLAIM_ORDER)
+    return held.values_list("id", "queue_id").query.sql_with_params()
+
+
+HELD = Prepared(_held, associate_id=int)
+
+
+def _claim(*, associate_id: int, queue_id: uuid.UUID, lease: dt.timedelta) -> tuple[str, tuple]:
+    """Lease the first claimable slot of a queue and read its task. The candidate is a scalar
+    subquery (`id = (SELECT … FOR UPDATE SKIP LOCKED LIMIT 1)`, an InitPlan run once, so at
+    most one row changes; `id IN (…)` could be re-run per row); the guard (still open, lease
+    free) is in the UPDATE's WHERE, so PostgreSQL re-checks it on the newest version of a row
+    a concurrent writer changed meanwhile."""
+    candidates = claimable_slots(associate_id=associate_id, queue_id=queue_id).select_for_update(skip_locked=True)
+    target = Slot.objects.filter(Q(state=OPEN) & LEASE_FREE, pk=Subquery(candidates.values("pk")[:1]))
+    return lease_sql(target, claim_changes(associate_id=associate_id, lease=lease))
+
+
+CLAIM = Prepared(_claim, associate_id=int, queue_id=uuid.UUID, lease=dt.timedelta)
+
+
+def _resume(*, slot_id: int, associate_id: int, lease: dt.timedelta) -> tuple[str, tuple]:
+    """Extend or renew the associate's own slot, conditional on the holder: another associate
+    may have claimed it since it expired."""
+    target = Slot.objects.filter(pk=slot_id, holder_id=associate_id, state=OPEN)
+    return lease_sql(target, resume_changes(lease=lease))
+
+
+RESUME = Prepared(_resume, slot_id=int, associate_id=int, lease=dt.timedelta)
+
+
+def _heartbeat(*, associate_id: int, task_id: uuid.UUID, superuser: bool, token: int | None = None):
+    associate = stand_in(associate_id, superuser=superuser)
+    slots = held_slot(associate=associate, task_id=task_id, token=token)
+    changes = {
+        "active_seconds": accrued_active_seconds(),
+        "last_heartbeat_at": Now(),
+        "lease_expires_at": expires_in_own_queue(),
+    }
+    return update_returning_sql(slots, changes, ("lease_expires_at",))
+
+
+HEARTBEAT = Prepared(_heartbeat, associate_id=int, task_id=uuid.UUID)
+HEARTBEAT_FENCED = Prepared(_heartbeat, associate_id=int, task_id=uuid.UUID, token=int)
+
+
+def _finish(*, associate_id: int, task_id: uuid.UUID, token: int | None = None):
+    """Mark the associate's held slot of a task done, accruing its active time. Unscoped: the
+    submit locked the task within the associate's stores first."""
+    slots = held_slot(associate=stand_in(associate_id, superuser=False), task_id=task_id, token=token, scoped=False)
+    return update_returning_sql(slots, finish_changes(), ("id", "active_seconds"))
+
+
+FINISH = Prepared(_finish, associate_id=int, task_id=uuid.UUID)
+FINISH_FENCED = Prepared(_finish, associate_id=int, task_id=uuid.UUID, token=int)
+
+
+def _lock_task(*, associate_id: int, task_id: uuid.UUID, superuser: bool):
+    """The task row, locked, if it is in one of the associate's stores."""
+    tasks = tasks_for_user(stand_in(associate_id, superuser=superuser))
+    return tasks.select_for_update(of=("self",)).filter(pk=task_id).query.sql_with_params()
+
+
+LOCK_TASK = Prepared(_lock_task, associate_id=int, task_id=uuid.UUID)
+
+
+def _count_annotation(*, task_id: uuid.UUID, done: bool):
+    changes = {"annotations_done": F("annotations_done") + 1}
+    if done:
+        changes |= {"status": Task.Status.DONE, "done_at": Now()}
+    return update_returning_sql(Task.objects.filter(pk=task_id), changes, ("done_at",))
+
+
+COUNT_ANNOTATION = Prepared(_count_annotation, task_id=uuid.UUID)

@@ -1,0 +1,118 @@
+"""Statements compiled once and re-run with new values (`catalog.prepared`)."""
+
+import datetime as dt
+import uuid
+
+import pytest
+from django.db import connection
+from django.db.models import Value
+
+from annotator.models import Task
+from catalog.models import Product, Store
+from catalog.prepared import Prepared, model_from_row
+from tests.annotator.work import add_tasks, work_queue
+
+pytestmark = pytest.mark.django_db
+
+
+def run(statement):
+    with connection.cursor() as cursor:
+        cursor.execute(*statement)
+        return cursor.fetchall()
+
+
+def test_a_prepared_statement_answers_what_the_queryset_answers_for_each_value(s001, s002):
+    calls = []
+
+    def build(*, code):
+        calls.append(code)
+        return Store.objects.filter(code=code).values_list("pk", "name").query.sql_with_params()
+
+    by_code = Prepared(build, code=str)
+    for store in (s001, s002):
+        assert run(by_code(code=store.code)) == [(store.pk, store.name)]
+    assert run(by_code(code="NOPE")) == []
+    assert len(calls) == 2  # built twice (the check), then never again
+
+
+def test_ids_and_uuids_are_swapped_wherever_they_appear(s001, alice):
+    queue = work_queue(s001, alice)
+    (task,) = add_tasks(queue, 1)
+
+    def build(*, task_id, store_id):
+        mine = Task.objects.filter(pk=task_id, store_id=store_id)
+        tasks = mine | Task.objects.filter(pk=task_id, store_id=store_id, priority=7)
+        return tasks.values_list("pk").query.sql_with_params()
+
+    statement = Prepared(build, task_id=uuid.UUID, store_id=int)
+    ((found,),) = run(statement(task_id=task.pk, store_id=s001.pk))
+    assert uuid.UUID(str(found)) == task.pk  # SQLite keeps UUIDs as hex text
+    assert len(run(statement(task_id=str(task.pk), store_id=s001.pk))) == 1
+    assert run(statement(task_id=uuid.uuid4(), store_id=s001.pk)) == []
+    assert run(statement(task_id=task.pk, store_id=s001.pk + 1000)) == []
+
+
+def test_a_statement_whose_sql_depends_on_a_value_is_refused():
+    def build(*, code):
+        # The text changes with the value: it must be a shape, not an argument.
+        return Store.objects.filter(code=code).annotate(tag=Value(code[-1])).query.sql_with_params()
+
+    with pytest.raises(ValueError, match="parameter"):
+        Prepared(build, code=str)(code="S001")
+
+
+def test_an_argument_the_statement_does_not_take_as_a_parameter_is_refused():
+    def build(*, code):
+        return Store.objects.filter(code="S001").values_list("pk").query.sql_with_params()
+
+    with pytest.raises(ValueError, match="did not become parameters"):
+        Prepared(build, code=str)(code="S001")
+
+
+def test_each_shape_is_compiled_on_its_own(s001):
+    def build(*, code, with_name):
+        stores = Store.objects.filter(code=code)
+        return stores.values_list(*(["pk", "name"] if with_name else ["pk"])).query.sql_with_params()
+
+    statement = Prepared(build, code=str)
+    assert run(statement(shape={"with_name": True}, code="S001")) == [(s001.pk, s001.name)]
+    assert run(statement(shape={"with_name": False}, code="S001")) == [(s001.pk,)]
+
+
+def test_durations_are_arguments_too(s001, alice):
+    queue = work_queue(s001, alice)
+    add_tasks(queue, 3, due_in=10)
+
+    def build(*, within):
+        return (
+            Task.objects.filter(due_at__lte=Value(dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) + within)
+            .values_list("pk")
+            .query.sql_with_params()
+        )
+
+    statement = Prepared(build, within=dt.timedelta)
+    assert run(statement(within=dt.timedelta(days=1))) == []
+    assert len(run(statement(within=dt.timedelta(days=365 * 200)))) == 3
+
+
+def test_a_row_becomes_the_instance_a_queryset_would_give(s001, alice):
+    queue = work_queue(s001, alice)
+    (task,) = add_tasks(queue, 1, payload={"snippet": None, "nested": {"a": [1, 2]}})
+    columns = [field.attname for field in Task._meta.concrete_fields]
+    (row,) = run(Task.objects.filter(pk=task.pk).values_list(*columns).query.sql_with_params())
+    built = model_from_row(Task, row)
+    fresh = Task.objects.get(pk=task.pk)
+    assert [getattr(built, c) for c in columns] == [getattr(fresh, c) for c in columns]
+    assert built.payload == {"snippet": None, "nested": {"a": [1, 2]}}
+    assert built._state.adding is False
+
+
+def test_a_product_row_keeps_its_types(s001):
+    product = Product.objects.filter(store=s001).first() or Product.objects.create(
+        store=s001, sku="P-1", name="Cola", price_minor=199, currency="EUR"
+    )
+    columns = [field.attname for field in Product._meta.concrete_fields]
+    (row,) = run(Product.objects.filter(pk=product.pk).values_list(*columns).query.sql_with_params())
+    built = model_from_row(Product, row)
+    assert built == product
+    assert (built.price_minor, built.sku) == (product.price_minor, product.sku)
