@@ -128,11 +128,13 @@ SELECT id, store_id, 'v-' || n, 'anon', exited_at - interval '8 minutes', exited
        CASE WHEN auto AND n % 50 = 0 THEN exited_at + interval '2 hours' END
 FROM v;
 
-INSERT INTO validation_receipt (id, visit_id, supersedes_id, kind, total_minor, currency, issued_at)
-SELECT pg_temp.uid('2', n), id, NULL, 'receipt.issued', 1000, 'EUR',
-       exited_at + CASE WHEN auto THEN (1 + n % 4) * interval '1 second'
-                        ELSE (60 + (n::bigint * 7919) % 1500) * interval '1 second' END
-FROM v;
+-- The first receipt carries the turnaround fields `receipt_turnaround` writes (SLA 15 min).
+INSERT INTO validation_receipt (id, visit_id, supersedes_id, kind, total_minor, currency, issued_at,
+    store_id, decision, exited_at, turnaround_s, inside_sla)
+SELECT pg_temp.uid('2', n), id, NULL, 'receipt.issued', 1000, 'EUR', exited_at + took * interval '1 second',
+       store_id, CASE WHEN auto THEN 'auto_accept' ELSE 'review' END, exited_at, took, took <= 900
+FROM (SELECT *, CASE WHEN auto THEN 1 + n % 4 ELSE 60 + (n::bigint * 7919) % 1500 END::double precision AS took
+      FROM v) timed;
 
 -- Events: ten per visit, g = 10 n + seq.
 INSERT INTO validation_event (id, visit_id, seq, external_id, action, product_id, sku, quantity, confidence,

@@ -1,8 +1,10 @@
 """Server time of the workbench's task screens with realistic data (Django test client).
 
-    DEBUG=1 DATABASE_URL=postgres://... TEST_DATABASE_NAME=... .venv/bin/python bench/workbench.py [--renders 50]
+    .venv/bin/python bench/workbench.py [--renders 50]
 
-Creates a throwaway test database (dropped at the end) and a temporary MEDIA_ROOT, loads a
+Runs as production does (DEBUG off, static files collected into a temporary STATIC_ROOT,
+hashed names from the manifest) on PostgreSQL (BENCH_DATABASE_URL, default the local
+server). Creates a throwaway database (dropped at the end) and a temporary MEDIA_ROOT, loads a
 store with a 60-product catalog with packshots, real H.264 clips, visits of 12 events (4 of
 them unsure, with clips and three candidates each) and a 1280x720 snippet with ~30 predicted
 boxes, then times with Django's test client:
@@ -51,11 +53,19 @@ def main() -> None:
 
     import os
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DEBUG="0",
+        SECRET_KEY="bench",
+        DATABASE_URL=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
+        TEST_DATABASE_NAME="loupe_bench_workbench",
+        LOG_LEVEL="WARNING",
+    )
     import django
 
     django.setup()
     from django.conf import settings
+    from django.core.management import call_command
     from django.db import connection
 
     # No setup_test_environment(): its instrumented template rendering would be measured too.
@@ -63,6 +73,9 @@ def main() -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     media = tempfile.TemporaryDirectory(prefix="loupe-bench-media-")
     settings.MEDIA_ROOT = media.name
+    static = tempfile.TemporaryDirectory(prefix="loupe-bench-static-")
+    settings.STATIC_ROOT = static.name
+    call_command("collectstatic", "--noinput", verbosity=0)
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
@@ -70,6 +83,7 @@ def main() -> None:
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
         media.cleanup()
+        static.cleanup()
 
 
 def run(renders: int) -> dict:

@@ -85,14 +85,32 @@ def stand_in(user_id: int, *, superuser: bool):
 def claimable_slots(*, associate_id: int, queue_id: uuid.UUID) -> QuerySet[Slot]:
     """Open slots of one queue this associate may be offered, in claim order: lease free or
     expired, no other slot of the task held (or done) by them, not excluded from the task.
-    Both NOT EXISTS probes are index lookups on unique constraints: (task, holder) of the
-    slot and (task, user) of the exclusion."""
-    mine = Slot.objects.filter(task_id=OuterRef("task_id"), holder_id=associate_id)
-    excluded = TaskExclusion.objects.filter(task_id=OuterRef("task_id"), user_id=associate_id)
+
+    Both "not mine" probes must be one index lookup per candidate, by the candidate's task
+    (the leading column of the unique (task, holder) and (task, user) constraints, a few rows
+    at most), never a pass over everything this associate ever held, which grows with their
+    history. PostgreSQL plans exactly that pass whenever its statistics are stale (a busy
+    queue's first hours, before autovacuum's ANALYZE) and say the associate holds one slot:
+    a NOT EXISTS becomes an anti-join or a hashed subplan over the associate's slots, and
+    even a per-candidate probe goes through the holder index. Hence (1) a scalar subquery,
+    `(SELECT id … LIMIT 1) IS NULL`, which is never pulled up into a join or hashed, and
+    (2) the associate compared through COALESCE, which no index on the holder or user column
+    can serve, so the task's index is the only way in. bench/claim.py --explain checks it."""
+    mine = (
+        Slot.objects.alias(by=Coalesce("holder_id", Value(0)))
+        .filter(task_id=OuterRef("task_id"), by=associate_id)
+        .values("pk")[:1]
+    )
+    excluded = (
+        TaskExclusion.objects.alias(by=Coalesce("user_id", Value(0)))
+        .filter(task_id=OuterRef("task_id"), by=associate_id)
+        .values("pk")[:1]
+    )
     return (
         Slot.objects.filter(queue_id=queue_id, state=OPEN)
         .filter(LEASE_FREE)
-        .filter(~Exists(mine), ~Exists(excluded))
+        .alias(mine=Subquery(mine), excluded=Subquery(excluded))
+        .filter(mine__isnull=True, excluded__isnull=True)
         .order_by(*CLAIM_ORDER)
     )
 
