@@ -871,6 +871,11 @@
         event.preventDefault();
         return submit();
       }
+      // Keyboard box editing (select, move, resize, add) belongs to the box editor.
+      if (editor.handleKey && editor.handleKey(event)) {
+        event.preventDefault();
+        return;
+      }
       if (event.ctrlKey || event.metaKey || event.altKey) return;
       const onButton = event.target.closest("button, a, summary");
       if ((key === "Enter" || key === " ") && onButton) return;
