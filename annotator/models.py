@@ -126,7 +126,10 @@ class Slot(models.Model):
         CANCELLED = "cancelled"
 
     id = models.BigAutoField(primary_key=True)
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="slots")
+    # No index of its own on `task` or `holder`: the unique (task, index) and (task, holder)
+    # constraints and `slot_holder_state` lead with them, and every claim and submit updates
+    # this row (each index is written again on each of those updates).
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="slots", db_index=False)
     index = models.PositiveSmallIntegerField(default=0)
     state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
     # Copies of the task's ordering columns; kept in step by the services that change them.
@@ -136,7 +139,7 @@ class Slot(models.Model):
     created_at = models.DateTimeField()
     # The lease. All times come from the database clock.
     holder = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="slots"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="slots", db_index=False
     )
     lease_token = models.PositiveBigIntegerField(default=0)
     leased_at = models.DateTimeField(null=True, blank=True)
