@@ -95,16 +95,7 @@ def _claim_start(*, associate, queue_id: uuid.UUID | None) -> tuple[dict[uuid.UU
             return queues, []
         held = work_sql.HELD.run(associate_id=associate.pk)
         return queues, [(slot_id, queue) for slot_id, queue in held if queue in queues]
-    eligible = queues_for_associate(associate).filter(is_paused=False)
-    if queue_id is not None:
-        eligible = eligible.filter(pk=queue_id)
-    rows = (
-        get_user_model()
-        .objects.select_for_update(of=("self",))
-        .filter(pk=associate.pk, queues__in=eligible)
-        .values_list("queues__id", "queues__lease_seconds")
-    )
-    queues = dict(rows)
+    queues = dict(work_sql.claim_start_rows(associate=associate, queue_id=queue_id))
     if not queues:
         return queues, []
     held = Slot.objects.filter(holder_id=associate.pk, state=OPEN, queue_id__in=list(queues)).order_by(*CLAIM_ORDER)

@@ -209,20 +209,23 @@ def task_from_row(values) -> Task:
 # The statements ------------------------------------------------------------------------------
 
 
-def _claim_start(*, associate_id: int, superuser: bool, queue_id: uuid.UUID | None = None) -> tuple[str, tuple]:
-    """Lock the associate's user row and list, in one statement, the queues they may claim
-    from now (member, store granted, not paused; `queue_id` only, if given) with their lease
-    length. Without such a queue nothing is locked."""
-    associate = stand_in(associate_id, superuser=superuser)
+def claim_start_rows(*, associate, queue_id: uuid.UUID | None = None) -> QuerySet:
+    """The associate's user row, locked, with the queues they may claim from now (member,
+    store granted, not paused; `queue_id` only, if given) and their lease lengths, as
+    (queue id, lease seconds) rows. Without such a queue nothing is locked."""
     eligible = queues_for_associate(associate).filter(is_paused=False)
     if queue_id is not None:
         eligible = eligible.filter(pk=queue_id)
-    rows = (
+    return (
         get_user_model()
         .objects.select_for_update(of=("self",))
-        .filter(pk=associate_id, queues__in=eligible)
+        .filter(pk=associate.pk, queues__in=eligible)
         .values_list("queues__id", "queues__lease_seconds")
     )
+
+
+def _claim_start(*, associate_id: int, superuser: bool, queue_id: uuid.UUID | None = None) -> tuple[str, tuple]:
+    rows = claim_start_rows(associate=stand_in(associate_id, superuser=superuser), queue_id=queue_id)
     return rows.query.sql_with_params()
 
 
