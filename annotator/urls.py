@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotator.views import datasets, media, supervise, task, work
+from annotator.views import datasets, media, preview, supervise, task, work
 
 app_name = "annotator"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("work/tasks/<uuid:task_id>/submit/", task.submit, name="submit"),
     path("work/tasks/<uuid:task_id>/heartbeat/", task.heartbeat, name="heartbeat"),
     path("work/tasks/<uuid:task_id>/release/", task.release, name="release"),
+    path("work/tasks/<uuid:task_id>/next-preview/", preview.task_preview, name="task_preview"),
     path("work/products/", task.product_search, name="product_search"),
     path("work/products/<int:product_id>/image", task.product_image, name="product_image"),
     path("supervise/", supervise.console_page, name="supervise"),

@@ -66,7 +66,7 @@ def _position(request: HttpRequest) -> int:
     return Annotation.objects.filter(associate=request.user, **since).count() + 1
 
 
-def screen_context(request: HttpRequest, task: Task, slot: Slot, *, notice: str = "") -> dict:
+def screen_context(request: HttpRequest, task: Task, slot: Slot | None, *, notice: str = "") -> dict:
     kind = kinds.get(task.kind)
     now = timezone.now()
     context = {
@@ -85,6 +85,7 @@ def screen_context(request: HttpRequest, task: Task, slot: Slot, *, notice: str 
             "submit": reverse("annotator:submit", args=[task.pk]),
             "heartbeat": reverse("annotator:heartbeat", args=[task.pk]),
             "release": reverse("annotator:release", args=[task.pk]),
+            "preview": reverse("annotator:task_preview", args=[task.pk]),
             "claim": reverse("annotator:claim_queue", args=[task.queue_id]),
             "search": reverse("annotator:product_search"),
             "work": reverse("annotator:work"),
