@@ -73,24 +73,23 @@ def test_a_submit_body_reads_as_its_serializer_reads_it(body):
     assert got == expected
 
 
+def assert_one_field_reads_alike(serializer_class, name, field, value):
+    body = {} if value is None else {name: value}
+    expected = by_serializer(serializer_class, body)
+    got = by_hand(lambda data: {name: read_field(data, name, field)}, body)
+    if expected[0] == "valid":
+        expected[1].setdefault(name, None)
+    assert got == expected
+
+
 @pytest.mark.parametrize("queue", [None, str(uuid.uuid4()), "nope", 5, "", {"a": 1}])
 def test_a_claim_body_reads_as_its_serializer_reads_it(queue):
-    body = {} if queue is None else {"queue": queue}
-    expected = by_serializer(TaskNextApi.TaskNextInputSerializer, body)
-    got = by_hand(lambda data: {"queue": read_field(data, "queue", _UUID)}, body)
-    if expected[0] == "valid":
-        expected[1].setdefault("queue", None)
-    assert got == expected
+    assert_one_field_reads_alike(TaskNextApi.TaskNextInputSerializer, "queue", _UUID, queue)
 
 
 @pytest.mark.parametrize("token", [None, 0, 12, "12", -3, "x", 2.5, True, [1]])
 def test_a_heartbeat_body_reads_as_its_serializer_reads_it(token):
-    body = {} if token is None else {"token": token}
-    expected = by_serializer(TaskHeartbeatApi.TaskHeartbeatInputSerializer, body)
-    got = by_hand(lambda data: {"token": read_field(data, "token", _TOKEN)}, body)
-    if expected[0] == "valid":
-        expected[1].setdefault("token", None)
-    assert got == expected
+    assert_one_field_reads_alike(TaskHeartbeatApi.TaskHeartbeatInputSerializer, "token", _TOKEN, token)
 
 
 @pytest.mark.django_db
