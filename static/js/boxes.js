@@ -1,13 +1,18 @@
 // Box editor: boxes for "hand" and "product" drawn by mouse on a canvas laid over a video.
 // The canvas's own width/height are the clip's pixels and CSS scales it with the video, so
 // every box is kept in CLIP pixel coordinates whatever the display size; only pointer
-// positions are converted (display px -> clip px).
+// positions are converted (display px -> clip px). The keyboard edits the same boxes
+// (handleKey): a keypress moves or resizes by one clip pixel, so keyboard-only work is as
+// exact as the mouse whatever the player's size on screen.
 "use strict";
 
 window.LoupeBoxes = (() => {
   const HANDLE_PX = 8; // grab distance for a corner, in display pixels
   const MIN_SIZE = 3; // smaller drags are clicks, not boxes (clip pixels)
   const COLORS = { hand: "#f59e0b", product: "#22d3ee" };
+  const STEP = 1; // clip pixels per arrow press
+  const BIG_STEP = 10; // with Shift
+  const ARROWS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
 
   function create({ canvas, width, height, boxes = [], onChange = () => {} }) {
     const ctx = canvas.getContext("2d");
@@ -43,6 +48,13 @@ window.LoupeBoxes = (() => {
         const color = COLORS[b.label] || "#fff";
         ctx.lineWidth = b.id === state.selected ? line * 1.8 : line;
         ctx.strokeStyle = color;
+        if (b.id === state.selected) {
+          // A keyboard user has no pointer over the box: the selection must stand out.
+          ctx.globalAlpha = 0.18;
+          ctx.fillStyle = color;
+          ctx.fillRect(b.x, b.y, b.w, b.h);
+          ctx.globalAlpha = 1;
+        }
         ctx.setLineDash(b.predicted ? [6 * line, 3 * line] : []);
         ctx.strokeRect(b.x, b.y, b.w, b.h);
         ctx.setLineDash([]);
@@ -98,6 +110,87 @@ window.LoupeBoxes = (() => {
       changed();
     });
 
+    // ---- keyboard ----------------------------------------------------------------------
+
+    // The selected box if it is on the frame shown: keys never edit a box nobody can see.
+    const current = () => onFrame().find((b) => b.id === state.selected) || null;
+
+    function grab(box) {
+      // Same as a mouse grab: the player stops so the frame being edited stays put.
+      canvas.dispatchEvent(new CustomEvent("boxes:grab", { bubbles: true }));
+      if (box) {
+        box.predicted = false;
+        Object.assign(box, clampBox(box));
+      }
+    }
+
+    function cycle(direction) {
+      const list = onFrame();
+      if (!list.length) return false;
+      const at = list.findIndex((b) => b.id === state.selected);
+      const next = at < 0 ? (direction > 0 ? 0 : list.length - 1) : (at + direction + list.length) % list.length;
+      grab(null);
+      state.selected = list[next].id;
+      changed();
+      return true;
+    }
+
+    function nudge(dx, dy) {
+      const b = current();
+      if (!b) return false;
+      grab(b);
+      b.x = Math.max(0, Math.min(width - b.w, b.x + dx));
+      b.y = Math.max(0, Math.min(height - b.h, b.y + dy));
+      changed();
+      return true;
+    }
+
+    // From the bottom-right corner: the top-left corner stays where it is.
+    function stretch(dw, dh) {
+      const b = current();
+      if (!b) return false;
+      grab(b);
+      b.w = Math.max(1, Math.min(width - b.x, b.w + dw));
+      b.h = Math.max(1, Math.min(height - b.y, b.h + dh));
+      changed();
+      return true;
+    }
+
+    function add() {
+      // A square a quarter of the frame's short side, centred: big enough to see and grab,
+      // small enough to nudge onto a hand or a product in a few presses.
+      const side = Math.max(MIN_SIZE, Math.round(Math.min(width, height) / 4));
+      const box = { id: state.nextId++, frame: state.frame, label: state.label, x: Math.round((width - side) / 2), y: Math.round((height - side) / 2), w: side, h: side };
+      grab(null);
+      state.boxes.push(box);
+      state.selected = box.id;
+      changed();
+      return true;
+    }
+
+    function handleKey(event) {
+      if (event.ctrlKey || event.metaKey || state.drag) return false;
+      const key = event.key;
+      const arrow = ARROWS[key];
+      if (arrow) {
+        const step = event.shiftKey ? BIG_STEP : STEP;
+        // Alt+Left/Right is also the browser's back/forward: taken even with nothing selected,
+        // so a resize key never leaves the task.
+        if (event.altKey) return stretch(arrow[0] * step, arrow[1] * step) || true;
+        return nudge(arrow[0] * step, arrow[1] * step);
+      }
+      if (event.altKey) return false;
+      if (key === "]") return cycle(1);
+      if (key === "[") return cycle(-1);
+      if (key === "a") return add();
+      if (key === "Escape" && state.selected !== null) {
+        state.selected = null;
+        changed();
+        return true;
+      }
+      return false;
+    }
+
     window.addEventListener("mousemove", (event) => {
       const drag = state.drag;
       if (!drag) return;
@@ -135,11 +228,16 @@ window.LoupeBoxes = (() => {
 
     const api = {
       get frame() { return state.frame; },
-      set frame(value) { state.frame = value; draw(); },
+      set frame(value) {
+        state.frame = value;
+        if (state.selected !== null && !current()) state.selected = null; // left on another frame
+        draw();
+      },
       get label() { return state.label; },
       set label(value) { state.label = value; },
       get selected() { return state.selected; },
       select(id) { state.selected = id; changed(); },
+      handleKey,
       remove(id) {
         state.boxes = state.boxes.filter((b) => b.id !== id);
         if (state.selected === id) state.selected = null;
