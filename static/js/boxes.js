@@ -191,6 +191,11 @@ window.LoupeBoxes = (() => {
       return false;
     }
 
+    // Listeners on window outlive the screen: destroy() lets the page drop them when it swaps
+    // in the next task. (Not on a detached canvas alone: the page may put a screen back.)
+    const listening = new AbortController();
+    const observer = new ResizeObserver(draw);
+
     window.addEventListener("mousemove", (event) => {
       const drag = state.drag;
       if (!drag) return;
@@ -206,7 +211,7 @@ window.LoupeBoxes = (() => {
         b.h = Math.abs(p.y - drag.ay);
       }
       draw();
-    });
+    }, { signal: listening.signal });
 
     window.addEventListener("mouseup", () => {
       const drag = state.drag;
@@ -224,7 +229,7 @@ window.LoupeBoxes = (() => {
         Object.assign(b, clampBox(b));
       }
       changed();
-    });
+    }, { signal: listening.signal });
 
     const api = {
       get frame() { return state.frame; },
@@ -249,8 +254,12 @@ window.LoupeBoxes = (() => {
       // The boxes as the result wants them: integers in clip pixels, inside the frame.
       result: () => state.boxes.map((b) => clampBox(b)).map(({ frame, label, x, y, w, h }) => ({ frame, label, x, y, w, h })),
       draw,
+      destroy() {
+        listening.abort();
+        observer.disconnect();
+      },
     };
-    new ResizeObserver(draw).observe(canvas);
+    observer.observe(canvas);
     draw();
     return api;
   }

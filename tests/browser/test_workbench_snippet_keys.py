@@ -232,3 +232,27 @@ def test_the_snippet_help_lists_the_box_keys(page, alice, snippet_task):
     press(page, "Escape")
     expect(help_list).to_be_hidden()
     assert_clean(page)
+
+
+def test_a_destroyed_box_editor_stops_listening_to_the_window(page, alice, snippet_task):
+    task, _ = snippet_task
+    open_snippet(page, alice, task)
+    boxes = page.evaluate(
+        """() => {
+          const canvas = document.createElement("canvas");
+          canvas.width = 100;
+          canvas.height = 50;
+          document.body.append(canvas);
+          const editor = window.LoupeBoxes.create({ canvas, width: 100, height: 50 });
+          const rect = canvas.getBoundingClientRect();
+          const at = (x, y) => ({ clientX: rect.left + x, clientY: rect.top + y, button: 0, bubbles: true });
+          canvas.dispatchEvent(new MouseEvent("mousedown", at(10, 10)));
+          editor.destroy();
+          window.dispatchEvent(new MouseEvent("mousemove", at(60, 40)));
+          window.dispatchEvent(new MouseEvent("mouseup", at(60, 40)));
+          canvas.remove();
+          return editor.all().map(({ w, h }) => [w, h]);
+        }"""
+    )
+    assert boxes == [[0, 0]]  # the drag was neither followed nor finished
+    assert_clean(page)
