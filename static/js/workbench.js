@@ -3,15 +3,32 @@
 // each task screen (#workbench); this file binds keys and mouse to it, keeps the lease alive
 // while the page is visible, submits the result and swaps in the next task's screen, which
 // comes back in the same answer as the submit.
+//
+// So that the associate does not wait for that answer, the page prefetches a preview of the
+// task they will most likely get next (shortly after each screen is ready, then whenever it
+// is older than PREVIEW_STALE_MS) and shows it the moment they submit. A preview leases
+// nothing and has no media: it stays dimmed and inert, its clips marked "loading…", until
+// the submit's answer replaces it with the real screen (the same task in the common case,
+// another one if someone took the previewed task meanwhile). Keys pressed while the preview
+// shows are dropped, not buffered: the real screen may be another task, and a key meant for
+// one visit must never land on another. If the submit fails, the preview goes and the
+// screen the associate was working on comes back as it was, with the error.
 "use strict";
 
 (() => {
   const HEARTBEAT_MS = 30_000;
+  const PREVIEW_DELAY_MS = 1_000;
+  const PREVIEW_STALE_MS = 20_000;
+  const PREVIEW_MAX_AGE_MS = 60_000; // older than this (a page left hidden), show none
   const TYPING = "input, textarea, select, [contenteditable]";
   let screen = null; // the controller of the screen on the page
   let heartbeatTimer = null;
   let slaTimer = null;
   let lastBeat = 0;
+  let preview = null; // { task: the task held when fetched, node: its parsed screen or null, at }
+  let previewDelay = null;
+  let previewTimer = null;
+  let previewing = false; // a preview is on screen, the submit still in flight
 
   const $ = (selector, root = document) => root.querySelector(selector);
   const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
@@ -121,8 +138,11 @@
     const root = document.getElementById("workbench");
     if (!root || !root.dataset.urlHeartbeat || (screen && screen.lost)) return;
     lastBeat = Date.now();
+    const beating = screen;
     try {
       const response = await post(root.dataset.urlHeartbeat, { token: Number(root.dataset.token) });
+      // Submitted meanwhile: the submit's answer, not this one, says what happened to the lease.
+      if (previewing || screen !== beating) return;
       if (response.ok) {
         const data = await response.json();
         const lease = $("#wb-lease");
@@ -136,7 +156,7 @@
       }
     } catch {
       const lease = $("#wb-lease");
-      if (lease) {
+      if (lease && !previewing && screen === beating) {
         lease.textContent = "offline?";
         lease.className = "lease warn";
       }
@@ -159,6 +179,88 @@
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible" && heartbeatTimer && Date.now() - lastBeat > HEARTBEAT_MS / 3) heartbeat();
   });
+
+  // ---- the next task's preview -----------------------------------------------------------
+
+  function parseScreen(html) {
+    const holder = document.createElement("template");
+    holder.innerHTML = html;
+    return holder.content.querySelector("#workbench");
+  }
+
+  // Dimmed, inert, without its (absent) clips: what shows until the real screen arrives.
+  function markPreview(next) {
+    next.dataset.preview = "1";
+    next.classList.add("busy");
+    next.setAttribute("aria-busy", "true");
+    next.inert = true;
+    for (const video of $$("video", next)) {
+      const loading = Object.assign(document.createElement("p"), { className: "no-clip muted wb-loading", textContent: "loading…" });
+      (video.closest(".player") || video).replaceWith(loading);
+    }
+    const status = $("#wb-status", next);
+    if (status) status.textContent = "Loading this task… keys work again in a moment.";
+    return next;
+  }
+
+  async function prefetch() {
+    const current = screen;
+    const head = $("#workbench .wb-head[data-url-preview]");
+    if (!current || !head || current.lost || current.busy || current.prefetching || previewing) return;
+    current.prefetching = true;
+    try {
+      const response = await fetch(head.dataset.urlPreview, { credentials: "same-origin", headers: { Accept: "text/html" } });
+      const next = response.status === 200 ? parseScreen(await response.text()) : null;
+      if (screen === current) preview = { task: current.task, node: next && next.dataset.task ? markPreview(next) : null, at: Date.now() };
+    } catch {
+      /* offline: the submit still brings the next task, only not at once */
+    } finally {
+      current.prefetching = false;
+    }
+  }
+
+  function schedulePreview() {
+    stopPreview();
+    previewDelay = window.setTimeout(prefetch, PREVIEW_DELAY_MS);
+    previewTimer = window.setInterval(() => {
+      if (document.visibilityState === "visible") prefetch();
+    }, PREVIEW_STALE_MS);
+  }
+
+  function stopPreview() {
+    if (previewDelay) window.clearTimeout(previewDelay);
+    if (previewTimer) window.clearInterval(previewTimer);
+    previewDelay = previewTimer = null;
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && previewTimer && (!preview || Date.now() - preview.at > PREVIEW_STALE_MS)) prefetch();
+  });
+
+  // Put the preview in place of `root` (kept aside, untouched); returns how to undo it, or
+  // null when there is no fresh preview of what follows this screen's task.
+  function showPreview(root) {
+    if (!preview || !preview.node || preview.task !== screen.task || Date.now() - preview.at > PREVIEW_MAX_AGE_MS) return null;
+    const next = document.importNode(preview.node, true);
+    const focused = document.activeElement;
+    const scrolled = window.scrollY;
+    root.replaceWith(next);
+    previewing = true;
+    const first = $("#wb-items > li.ev.low", next) || $("#wb-items > li.ev", next);
+    if (first) first.scrollIntoView({ block: "nearest" });
+    tickSla();
+    return {
+      restore() {
+        previewing = false;
+        if (!next.isConnected) return;
+        next.replaceWith(root);
+        window.scrollTo(0, scrolled);
+        if (focused && root.contains(focused)) focused.focus({ preventScroll: true });
+        if (screen && screen.resume) screen.resume(); // taking it out of the page paused its clip
+        tickSla();
+      },
+    };
+  }
 
   // ---- SLA countdown ---------------------------------------------------------------------
 
@@ -277,16 +379,21 @@
     screen.busy = true;
     root.classList.add("busy");
     showAlert("");
+    let shown = null;
     try {
-      const response = await post(root.dataset.urlSubmit, {
+      const sending = post(root.dataset.urlSubmit, {
         result,
         submission_id: screen.submissionId,
         token: Number(root.dataset.token),
       });
+      // The submit claims and answers with the real next screen; meanwhile, the likely one.
+      shown = showPreview(root);
+      const response = await sending;
       if (response.ok) {
         swap(await response.text());
         return;
       }
+      if (shown) shown.restore();
       const error = await errorOf(response);
       if (response.status === 409 && error.code === "lease_lost") {
         leaseLost(error.detail);
@@ -294,6 +401,7 @@
       }
       showAlert(`Not saved: ${error.detail}${error.field ? ` (${error.field})` : ""}`);
     } catch {
+      if (shown) shown.restore();
       showAlert("Not saved: the server could not be reached. Your work is still here; try again.");
     } finally {
       if (screen) screen.busy = false;
@@ -721,6 +829,10 @@
     if (!items.length) $("#wb-submit", root).focus();
     return {
       onKey,
+      resume() {
+        const v = video(current);
+        if (v) quiet(v.play());
+      },
       destroy() {
         $$("video", root).forEach((v) => v.pause());
       },
@@ -927,7 +1039,7 @@
   // ---- keys shared by every screen -------------------------------------------------------
 
   document.addEventListener("keydown", (event) => {
-    if (!screen || event.defaultPrevented) return;
+    if (!screen || previewing || event.defaultPrevented) return;
     if (document.querySelector("dialog[open]")) return; // dialogs handle their own keys
     if (event.target instanceof HTMLElement && event.target.closest(TYPING)) return;
     if (event.key === "?") {
@@ -951,6 +1063,9 @@
     const root = document.getElementById("workbench");
     screen = null;
     stopHeartbeat();
+    stopPreview();
+    preview = null;
+    previewing = false;
     if (slaTimer) window.clearInterval(slaTimer);
     document.documentElement.dataset.workbenchTask = (root && root.dataset.task) || "";
     if (!root || !root.dataset.kind) return;
@@ -961,11 +1076,21 @@
     tickSla();
     slaTimer = window.setInterval(tickSla, 1000);
     startHeartbeat();
+    schedulePreview();
     root.dispatchEvent(new CustomEvent("workbench:ready", { bubbles: true, detail: { task: root.dataset.task } }));
   }
 
   // For tests and the console: the same heartbeat the timer sends.
-  window.LoupeWorkbench = { heartbeat, get screen() { return screen; } };
+  window.LoupeWorkbench = {
+    heartbeat,
+    get screen() {
+      return screen;
+    },
+    // The task id of the prefetched preview, if any.
+    get preview() {
+      return preview && preview.node ? preview.node.dataset.task : null;
+    },
+  };
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
