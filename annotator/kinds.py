@@ -25,9 +25,11 @@ class TaskKind:
     # Runs inside the submit transaction when the task has all its annotations.
     on_done: Callable[["Task"], None] | None = None
     template: str = ""
-    # Extra page context for `template`: (task, user) -> dict, called only for the holder of
-    # a live lease (the workbench's task screen). Lets a kind load what its screen shows
-    # (products, snippets) without the annotator app importing it.
+    # Extra page context for `template`: (task, user) -> dict, called for the holder of a
+    # live lease (the workbench's task screen) and for the preview of the task likely to
+    # follow (annotator/views/preview.py, which then blanks every media URL it returns).
+    # Lets a kind load what its screen shows (products, snippets) without the annotator app
+    # importing it.
     context: Callable[["Task", Any], dict] | None = None
 
 

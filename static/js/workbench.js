@@ -198,6 +198,11 @@
       const loading = Object.assign(document.createElement("p"), { className: "no-clip muted wb-loading", textContent: "loading…" });
       (video.closest(".player") || video).replaceWith(loading);
     }
+    // The cart's amounts come in minor units; the visit screen formats them once mounted.
+    const money = moneyFormatter(next.dataset.currency || "EUR");
+    for (const cell of $$("#wb-cart-lines td.num:last-child, #wb-total-predicted, #wb-total-now", next)) {
+      if (/^-?\d+$/.test(cell.textContent.trim())) cell.textContent = money(Number(cell.textContent.trim()));
+    }
     const status = $("#wb-status", next);
     if (status) status.textContent = "Loading this task… keys work again in a moment.";
     return next;
@@ -1032,6 +1037,7 @@
       destroy() {
         video.pause();
         if (frameLoop && video.cancelVideoFrameCallback) video.cancelVideoFrameCallback(frameLoop);
+        if (editor.destroy) editor.destroy();
       },
     };
   }

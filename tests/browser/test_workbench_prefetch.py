@@ -3,6 +3,7 @@ preview of the likely next task and shows it while the submit is in flight, then
 screen the submit claimed. The submit is held in the browser (`page.route`), so "before the
 server answered" is not a matter of timing."""
 
+import re
 import time
 
 import pytest
@@ -105,6 +106,7 @@ def test_the_next_visit_shows_at_once_and_the_real_screen_replaces_it(page, alic
     expect(preview.locator(".wb-loading").first).to_have_text("loading…")
     expect(preview.locator("video")).to_have_count(0)
     expect(preview.locator("#wb-lease")).to_have_text("claiming…")
+    expect(preview.locator("#wb-total-predicted")).to_have_text(re.compile(r"^€\d+\.\d\d$"))  # money, not cents
     screenshot(page, "workbench-visit-preview")
     page.keyboard.press("Enter")  # dropped: keys do nothing on a preview
     assert len(held) == 1, "the submit left the browser"
