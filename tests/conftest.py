@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from catalog import roles
 from tests.factories import CameraFactory, ProductFactory, StoreFactory, UserFactory
+from validation.services import routing
 
 
 def pytest_configure(config):
@@ -28,6 +29,19 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "postgres_only" in item.keywords:
                 item.add_marker(skip)
+
+
+# A seed whose first 200 draws are all above 0.028: under the default audit rate (2 %) no
+# visit a test posts is audited unless the test asks for audits (a rate, or its own rng).
+AUDIT_SEED = 34
+
+
+@pytest.fixture(autouse=True)
+def reproducible_audits():
+    """Routing audits a random `audit_rate` share of auto-accepted visits. Left to chance,
+    a test that posts such visits got an extra audit task now and then (and failed one run
+    in twenty-odd); every test starts from the same draw instead."""
+    routing.audit_rng.seed(AUDIT_SEED)
 
 
 @pytest.fixture(scope="session")
