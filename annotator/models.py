@@ -160,6 +160,9 @@ class Slot(models.Model):
                 condition=Q(state="open"),
             ),
             models.Index(fields=["holder", "state"], name="slot_holder_state"),
+            # Rejected work (`annotation_reject` cancels the slot): a few rows, which the
+            # associates page excludes without joining every annotation to its slot.
+            models.Index(fields=["id"], name="slot_cancelled", condition=Q(state="cancelled")),
         ]
         constraints = [
             models.UniqueConstraint(fields=["task", "index"], name="slot_index_per_task"),
@@ -203,7 +206,12 @@ class Annotation(models.Model):
             models.UniqueConstraint(fields=["associate", "submission_id"], name="annotation_submission_once")
         ]
         indexes = [
-            models.Index(fields=["associate", "created_at"], name="annotation_associate_time"),
+            # An associate's work in a window, read from the index alone (the associates page).
+            models.Index(
+                fields=["associate", "created_at"],
+                include=["kind", "active_seconds", "slot"],
+                name="annotation_associate_time",
+            ),
             # The console's throughput and associate figures: the last day's work of all associates.
             models.Index(fields=["created_at"], name="annotation_created"),
         ]
@@ -221,6 +229,10 @@ class MediaView(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["snippet", "viewed_at"], name="mediaview_snippet_time")]
+
+
+# Verdicts of a visit event's label that change what the model said.
+CORRECTING_VERDICTS = ("correct", "reject", "missed")
 
 
 class Label(models.Model):
@@ -264,6 +276,21 @@ class Label(models.Model):
         indexes = [
             models.Index(fields=["store", "seq"], name="label_store_seq"),
             models.Index(fields=["created_at", "seq"], name="label_created"),
+            # The associates page: a window's corrections and the events labelled more than once
+            # in it, each from an index alone; then every label of those events.
+            models.Index(
+                fields=["created_at"],
+                include=["store", "associate"],
+                name="label_window_correction",
+                condition=Q(verdict__in=CORRECTING_VERDICTS),
+            ),
+            models.Index(
+                fields=["created_at"],
+                include=["store", "event_id"],
+                name="label_window_event",
+                condition=Q(event_id__isnull=False),
+            ),
+            models.Index(fields=["event_id", "seq"], name="label_event", condition=Q(event_id__isnull=False)),
         ]
 
 
