@@ -17,7 +17,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from annotator.access import queues_for_associate
-from annotator.models import Annotation, Label, Queue, QueueDepthSample, Slot, Task, TaskExclusion
+from annotator.models import CORRECTING_VERDICTS, Annotation, Label, Queue, QueueDepthSample, Slot, Task, TaskExclusion
 from annotator.services.work_sql import claimable_slots
 from catalog import roles
 from catalog.access import stores_for_user
@@ -374,8 +374,8 @@ class AssociateFigures:
         return self._share(self.agreement_audits)
 
 
-CORRECTING_VERDICTS = ("correct", "reject", "missed")
 AGREEMENT_LABEL_LIMIT = 50_000
+AGREEMENT_EVENT_CHUNK = 1_000
 
 
 def associates_of(*, stores) -> QuerySet:
@@ -398,6 +398,9 @@ def associate_figures(*, stores, since: dt.datetime) -> list[AssociateFigures]:
 
 
 def _associate_figures(*, stores, since: dt.datetime) -> list[AssociateFigures]:
+    """One grouped query per figure. The window's annotations and labels (a week of all stores
+    is a few hundred thousand of each) are read from covering indexes, never joined to their
+    tasks: `annotation_associate_time`, `label_window_correction`, `label_window_event`."""
     people = {
         user.pk: AssociateFigures(user_id=user.pk, username=user.get_username(), stores=[])
         for user in associates_of(stores=stores)
@@ -411,29 +414,7 @@ def _associate_figures(*, stores, since: dt.datetime) -> list[AssociateFigures]:
         .order_by("storeaccess__store__code")
     ):
         people[user_id].stores.append(code)
-    # By the slot's queue, not the task (see `accepted_annotations`).
-    queue_ids = list(Queue.objects.filter(store__in=stores).values_list("pk", flat=True))
-    annotations = Annotation.objects.filter(
-        created_at__gte=since, slot__queue_id__in=queue_ids, associate_id__in=people
-    ).order_by()
-    accepted = annotations.exclude(slot__state=Slot.State.CANCELLED)
-    by_kind = {"n": Count("created_at"), "active": Sum("active_seconds")}
-    if connection.vendor == "postgresql":
-        by_kind["median"] = PercentileCont(F("active_seconds"), 0.5)
-    else:
-        for kind in accepted.values_list("kind", flat=True).distinct():
-            medians = grouped_percentiles(accepted.filter(kind=kind), F("associate_id"), F("active_seconds"), (0.5,))
-            for user_id, values in medians.items():
-                people[user_id].median_s_by_kind[kind] = values[0.5]
-    # One pass per (associate, kind): the totals add up over the kinds.
-    for row in accepted.values("associate_id", "kind").annotate(**by_kind):
-        person = people[row["associate_id"]]
-        person.tasks_done += row["n"]
-        person.active_s += row["active"] or 0.0
-        if "median" in row:
-            person.median_s_by_kind[row["kind"]] = row["median"]
-    for row in annotations.filter(slot__state=Slot.State.CANCELLED).values("associate_id").annotate(n=Count("id")):
-        people[row["associate_id"]].rejected = row["n"]
+    _work(people, stores=stores, since=since)
     releases = TaskExclusion.objects.filter(
         task__store__in=stores, created_at__gte=since, cause=TaskExclusion.Cause.RELEASED, user_id__in=people
     )
@@ -443,29 +424,94 @@ def _associate_figures(*, stores, since: dt.datetime) -> list[AssociateFigures]:
         reasons = people[user_id].recent_release_reasons
         if len(reasons) < 3 and reason:
             reasons.append(reason)
-    labels = Label.objects.filter(store__in=stores, created_at__gte=since, associate_id__in=people)
-    for row in labels.filter(verdict__in=CORRECTING_VERDICTS).values("associate_id").annotate(n=Count("seq")):
+    store_ids = list(stores.values_list("pk", flat=True)) if isinstance(stores, QuerySet) else [s.pk for s in stores]
+    corrections = Label.objects.filter(
+        store_id__in=store_ids, created_at__gte=since, associate_id__in=people, verdict__in=CORRECTING_VERDICTS
+    )
+    for row in corrections.values("associate_id").annotate(n=Count("created_at")):
         people[row["associate_id"]].corrections = row["n"]
-    _agreement(people, stores=stores, since=since)
+    _agreement(people, store_ids=store_ids, since=since)
     return list(people.values())
 
 
-def _agreement(people: dict[int, AssociateFigures], *, stores, since: dt.datetime) -> None:
+def _work(people: dict[int, AssociateFigures], *, stores, since: dt.datetime) -> None:
+    """Tasks done, active time and the median time per task by kind (rejected work left out),
+    and rejected work, of the people on the stores' queues since `since`.
+
+    The store is the slot's queue's (see `accepted_annotations`); when the stores hold every
+    queue there is, that test is true of every annotation and is left out, so the window is
+    read from the covering index alone. Rejected work is the few annotations whose slot is
+    cancelled (`slot_cancelled`): a hashed NOT IN, not a join of every annotation to its slot.
+    """
+    queues = Queue.objects.annotate(mine=ExpressionWrapper(Q(store__in=stores), output_field=BooleanField()))
+    queue_rows = list(queues.values_list("pk", "kind", "mine"))
+    annotations = Annotation.objects.filter(created_at__gte=since, associate_id__in=people).order_by()
+    if not all(mine for _, _, mine in queue_rows):
+        annotations = annotations.filter(slot__queue_id__in=[pk for pk, _, mine in queue_rows if mine])
+    cancelled = Slot.objects.filter(state=Slot.State.CANCELLED).values("pk")
+    accepted = annotations.exclude(slot__in=cancelled)
+    # An annotation's kind is its task's, which is its queue's. PostgreSQL takes the median of
+    # each queue kind in the same pass (in the index's associate order: no sort by kind) and
+    # counts annotations of any other kind, whose medians (none, unless a task changed kind)
+    # take a second query; SQLite takes every median in Python (`grouped_percentiles`).
+    kinds = sorted({kind for _, kind, mine in queue_rows if mine})
+    figures = {"n": Count("created_at"), "active": Sum("active_seconds")}
+    postgresql = connection.vendor == "postgresql"
+    if postgresql:
+        figures["other_kinds"] = Count("created_at", filter=~Q(kind__in=kinds))
+        for index, kind in enumerate(kinds):
+            figures[f"median_{index}"] = PercentileCont(F("active_seconds"), 0.5, filter=Q(kind=kind))
+    rows = list(accepted.values("associate_id").annotate(**figures))
+    medians = {
+        (row["associate_id"], kind): row[f"median_{index}"]
+        for row in rows
+        for index, kind in enumerate(kinds)
+        if row.get(f"median_{index}") is not None
+    }
+    for row in rows:
+        people[row["associate_id"]].tasks_done = row["n"]
+        people[row["associate_id"]].active_s = row["active"] or 0.0
+    rest = accepted.exclude(kind__in=kinds) if postgresql else accepted
+    if not postgresql or any(row["other_kinds"] for row in rows):
+        for kind in rest.values_list("kind", flat=True).distinct():
+            for user_id, values in grouped_percentiles(
+                rest.filter(kind=kind), F("associate_id"), F("active_seconds"), (0.5,)
+            ).items():
+                medians[user_id, kind] = values[0.5]
+    for (user_id, kind), median in sorted(medians.items(), key=lambda item: item[0][1]):
+        people[user_id].median_s_by_kind[kind] = median
+    for row in annotations.filter(slot__in=cancelled).values("associate_id").annotate(n=Count("created_at")):
+        people[row["associate_id"]].rejected = row["n"]
+
+
+def _agreement(people: dict[int, AssociateFigures], *, store_ids: list[int], since: dt.datetime) -> None:
     """Pairs of labels on the same event by two people: same task (overlap) → agreement with
     others; the other from an audit or dispute task → agreement with audits. Two labels agree
-    when their verdict and the human's reading (`human`) are the same."""
-    shared = (
-        Label.objects.filter(store__in=stores, created_at__gte=since, event_id__isnull=False)
+    when their verdict and the human's reading (`human`) are the same.
+
+    The events labelled more than once in the window come from `label_window_event` in one
+    grouped query (run once, not once per parallel worker as a subquery would be); their
+    labels, of any time and store, through `label_event`."""
+    shared = sorted(
+        Label.objects.filter(store_id__in=store_ids, created_at__gte=since, event_id__isnull=False)
         .values("event_id")
-        .annotate(n=Count("seq"))
+        .annotate(n=Count("created_at"))
         .filter(n__gt=1)
-        .values("event_id")
+        .values_list("event_id", flat=True)
     )
-    rows = list(
-        Label.objects.filter(event_id__in=shared)
-        .order_by("event_id", "seq")
-        .values_list("event_id", "task_id", "task__purpose", "associate_id", "verdict", "human")[:AGREEMENT_LABEL_LIMIT]
-    )
+    # Their labels in (event, seq) order, at most AGREEMENT_LABEL_LIMIT: one query per chunk of
+    # events, in the same order (a UUID sorts in Python as in the database).
+    rows: list[tuple] = []
+    for start in range(0, len(shared), AGREEMENT_EVENT_CHUNK):
+        if len(rows) >= AGREEMENT_LABEL_LIMIT:
+            break
+        rows += (
+            Label.objects.filter(event_id__in=shared[start : start + AGREEMENT_EVENT_CHUNK])
+            .order_by("event_id", "seq")
+            .values_list("event_id", "task_id", "task__purpose", "associate_id", "verdict", "human")[
+                : AGREEMENT_LABEL_LIMIT - len(rows)
+            ]
+        )
     by_event: dict = {}
     for row in rows:
         by_event.setdefault(row[0], []).append(row)
