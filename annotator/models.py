@@ -84,7 +84,8 @@ class Task(models.Model):
         CANCELLED = "cancelled"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="tasks")
+    # Indexed by `task_queue_status_due`, which leads with it.
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="tasks", db_index=False)
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="tasks")
     kind = models.CharField(max_length=32)
     # What the task is about (a snippet, a visit); the kind knows how to read it.
@@ -133,7 +134,9 @@ class Slot(models.Model):
     index = models.PositiveSmallIntegerField(default=0)
     state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
     # Copies of the task's ordering columns; kept in step by the services that change them.
-    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+")
+    # Read by queue only among open slots (`slot_claim_order` leads with it) or through the
+    # slot's id; a queue's deletion (an admin's rare act) scans for its slots instead.
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+", db_index=False)
     priority = models.IntegerField(default=0)
     due_at = models.DateTimeField()
     created_at = models.DateTimeField()
