@@ -344,6 +344,10 @@
     } else if (event.key === "Enter") {
       event.preventDefault();
       if (options.length) search.pick(options[Math.max(index, 0)]);
+    } else if (event.key === "Escape") {
+      // One Escape closes, as the hint says (a search field's own first Escape only empties it).
+      event.preventDefault();
+      $("#wb-search").close();
     }
   });
 
