@@ -47,6 +47,20 @@ def browser() -> Iterator:
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    """Uploads (clips, posters, packshots) of each test in its own folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def settle(page):
+    """Leave the page before the test's settings are undone (clips may still stream)."""
+    yield
+    page.goto("about:blank")
+    page.wait_for_timeout(200)
+
+
 @pytest.fixture
 def page(browser, live_server) -> Iterator:
     """A fresh browser context at 1366x768 whose problems are collected in `page.problems`."""

@@ -22,19 +22,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 HOLD_S = 1.5
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture(autouse=True)
-def settle(page):
-    """Leave the page before the test's settings are undone (clips may still stream)."""
-    yield
-    page.goto("about:blank")
-    page.wait_for_timeout(200)
-
-
 @pytest.fixture
 def dave(s001):
     return UserFactory(username="dave", role=roles.ASSOCIATE, stores=[s001])

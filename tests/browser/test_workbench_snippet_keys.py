@@ -6,40 +6,16 @@ import pytest
 from playwright.sync_api import expect
 
 from annotator.models import Annotation
-from annotator.synth import make_clip
 from tests.browser.conftest import assert_clean, login, screenshot
-from tests.browser.workbench import dress_catalog, ingest_clip, join_queue, wait_for_task
+from tests.browser.workbench import snippet_task_with_model_boxes, wait_for_task
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WIDTH, HEIGHT = 1280, 720
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture(autouse=True)
-def settle(page):
-    yield
-    page.goto("about:blank")
-    page.wait_for_timeout(200)
-
-
 @pytest.fixture
 def snippet_task(s001, alice):
-    """A 1280x720 clip whose model boxes (every third frame) are the synthetic truth."""
-    dress_catalog(s001)
-    join_queue(s001, "snippet_annotation", alice)
-    truth = make_clip(seconds=1.5, fps=10, width=WIDTH, height=HEIGHT, scene="take", seed=len("key-clip"))
-    predictions = [
-        {"frame": b["frame"], "label": b["label"], "box": [b["x"], b["y"], b["w"], b["h"]], "score": 0.8}
-        | ({"sku": "SKU-0003"} if b["label"] == "product" else {})
-        for b in truth.boxes
-        if b["frame"] % 3 == 0
-    ]
-    result, _ = ingest_clip(s001, "key-clip", width=WIDTH, height=HEIGHT, annotate=True, predictions=predictions)
-    return result.task, predictions
+    return snippet_task_with_model_boxes(s001, alice, "key-clip", width=WIDTH, height=HEIGHT)
 
 
 def open_snippet(page, user, task) -> None:

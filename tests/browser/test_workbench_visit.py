@@ -18,20 +18,6 @@ from validation.models import Receipt, Visit
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture(autouse=True)
-def settle(page):
-    """Leave the page before the test's settings are undone: clips still streaming would
-    otherwise be read from the default MEDIA_ROOT."""
-    yield
-    page.goto("about:blank")
-    page.wait_for_timeout(200)
-
-
 def expected_refusals(page) -> None:
     """The browser logs every 4xx answer as a console error. After a lost lease, 409 (the
     heartbeat) and 404 (the lost task's media, refused by design) are expected."""

@@ -81,3 +81,20 @@ def wait_for_task(page, task_id) -> None:
     page.wait_for_function(
         "id => document.documentElement.dataset.workbenchTask === id", arg=str(task_id), timeout=10_000
     )
+
+
+def snippet_task_with_model_boxes(store, associate, name: str, *, width: int = 1280, height: int = 720):
+    """A snippet-annotation task on a synthetic clip (someone takes a product) whose model
+    boxes, every third frame, are the clip's own truth, for `associate` to claim. Returns
+    (task, predictions)."""
+    dress_catalog(store)
+    join_queue(store, "snippet_annotation", associate)
+    truth = make_clip(seconds=1.5, fps=10, width=width, height=height, scene="take", seed=8)
+    predictions = [
+        {"frame": b["frame"], "label": b["label"], "box": [b["x"], b["y"], b["w"], b["h"]], "score": 0.8}
+        | ({"sku": "SKU-0003"} if b["label"] == "product" else {})
+        for b in truth.boxes
+        if b["frame"] % 3 == 0
+    ]
+    result, _ = ingest_clip(store, name, width=width, height=height, annotate=True, predictions=predictions)
+    return result.task, predictions
