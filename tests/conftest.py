@@ -1,9 +1,9 @@
 """Shared fixtures: the named personas of the access tests.
 
-Two stores, S001 and S002. `alice` is an associate of S001, `bob` an associate of S002,
-`sam` a supervisor of S002, `carol` a supervisor of S001, `s002_integration` an integration
-client of S002 and `s001_integration` one of S001. Tests about "another store's object" use
-S001's objects with the S002 personas.
+Two stores, S001 and S002. `alice` is an associate of S001 (`dave` a second one), `bob` an
+associate of S002, `sam` a supervisor of S002, `carol` a supervisor of S001,
+`s002_integration` an integration client of S002 and `s001_integration` one of S001. Tests
+about "another store's object" use S001's objects with the S002 personas.
 """
 
 import pytest
@@ -84,6 +84,12 @@ def s002(db):
 @pytest.fixture
 def alice(s001):
     return UserFactory(username="alice", role=roles.ASSOCIATE, stores=[s001])
+
+
+@pytest.fixture
+def dave(s001):
+    """A second associate of S001 (for two people working the same queue)."""
+    return UserFactory(username="dave", role=roles.ASSOCIATE, stores=[s001])
 
 
 @pytest.fixture

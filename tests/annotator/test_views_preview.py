@@ -16,9 +16,7 @@ from annotator.services.queues import queue_for
 from annotator.services.snippets import snippet_ingest
 from annotator.services.work import task_claim
 from annotator.synth import make_clip
-from catalog import roles
 from tests.annotator.work import expire_leases
-from tests.factories import UserFactory
 from tests.validation.bodies import event_body, visit_body
 from validation.services import visit_ingest
 
@@ -30,12 +28,6 @@ SHOPPER = "anon-7f3a9c"  # tests.validation.bodies.visit_body's shopper token
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def dave(s001):
-    """A second associate of S001."""
-    return UserFactory(username="dave", role=roles.ASSOCIATE, stores=[s001])
 
 
 @pytest.fixture

@@ -14,9 +14,7 @@ from annotator.models import Annotation, QueueMembership, Slot, TaskExclusion
 from annotator.services.queues import queue_for
 from annotator.services.snippets import snippet_ingest
 from annotator.synth import make_clip
-from catalog import roles
 from tests.annotator.work import expire_leases
-from tests.factories import UserFactory
 from tests.validation.bodies import event_body, visit_body
 from validation.models import Visit
 from validation.services import visit_ingest
@@ -28,12 +26,6 @@ CLIP = make_clip(seconds=1, fps=10, seed=5)
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def dave(s001):
-    """A second associate of S001."""
-    return UserFactory(username="dave", role=roles.ASSOCIATE, stores=[s001])
 
 
 @pytest.fixture

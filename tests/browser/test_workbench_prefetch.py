@@ -12,19 +12,12 @@ from playwright.sync_api import expect
 
 from annotator.models import Annotation, Slot
 from annotator.services.work import task_claim
-from catalog import roles
 from tests.browser.conftest import assert_clean, login, screenshot
 from tests.browser.workbench import dress_catalog, ingest_clip, ingest_visit, join_queue, wait_for_task
-from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 HOLD_S = 1.5
-
-
-@pytest.fixture
-def dave(s001):
-    return UserFactory(username="dave", role=roles.ASSOCIATE, stores=[s001])
 
 
 @pytest.fixture

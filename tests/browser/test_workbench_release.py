@@ -8,18 +8,11 @@ from playwright.sync_api import expect
 
 from annotator.models import Annotation, Slot, TaskExclusion
 from annotator.services.work import task_claim
-from catalog import roles
 from tests.browser.conftest import assert_clean, login
 from tests.browser.workbench import dress_catalog, ingest_visit, join_queue, wait_for_task
-from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 REASONS = ["Video does not play or is unclear", "Product not in the catalog", "Not sure what happened", "Other"]
-
-
-@pytest.fixture
-def dave(s001):
-    return UserFactory(username="dave", role=roles.ASSOCIATE, stores=[s001])
 
 
 @pytest.fixture

@@ -8,11 +8,9 @@ from playwright.sync_api import expect
 
 from annotator.models import Annotation, Slot
 from annotator.services.work import task_claim
-from catalog import roles
 from tests.annotator.work import expire_leases
 from tests.browser.conftest import assert_clean, login, screenshot
 from tests.browser.workbench import dress_catalog, ingest_clip, ingest_visit, join_queue, wait_for_task
-from tests.factories import UserFactory
 from validation.models import Receipt, Visit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -22,11 +20,6 @@ def expected_refusals(page) -> None:
     """The browser logs every 4xx answer as a console error. After a lost lease, 409 (the
     heartbeat) and 404 (the lost task's media, refused by design) are expected."""
     page.problems[:] = [p for p in page.problems if "status of 409" not in p and "status of 404" not in p]
-
-
-@pytest.fixture
-def dave(s001):
-    return UserFactory(username="dave", role=roles.ASSOCIATE, stores=[s001])
 
 
 @pytest.fixture
