@@ -4,7 +4,7 @@ import datetime as dt
 import uuid
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Value
 
 from annotator.models import Task
@@ -116,3 +116,29 @@ def test_a_product_row_keeps_its_types(s001):
     built = model_from_row(Product, row)
     assert built == product
     assert (built.price_minor, built.sku) == (product.price_minor, product.sku)
+
+
+def by_code_statement():
+    return Prepared(lambda *, code: Store.objects.filter(code=code).values_list("pk").query.sql_with_params(), code=str)
+
+
+def test_turning_server_side_preparation_off_gives_the_same_rows(settings, s001):
+    statement = by_code_statement()
+    settings.DATABASE_PREPARED_STATEMENTS = True
+    prepared = statement.run(code="S001")
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    assert statement.run(code="S001") == prepared == [(s001.pk,)]
+
+
+@pytest.mark.postgres_only
+def test_a_statement_prepared_in_a_rolled_back_transaction_still_runs_after_it(s001):
+    """PostgreSQL keeps a PREPARE even when its transaction rolls back, and `run` counts on
+    it: the next transaction EXECUTEs without preparing again."""
+    statement = by_code_statement()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert statement.run(code="S001") == [(s001.pk,)]
+        raise RuntimeError
+    assert statement.run(code="S001") == [(s001.pk,)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'loupe_%%'")
+        assert cursor.fetchone()[0] >= 1
