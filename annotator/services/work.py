@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
-from django.db.models.functions import Now
 from django.http import Http404
 from rest_framework import status
 
@@ -204,14 +203,13 @@ def task_heartbeat(*, associate, task_id: uuid.UUID, token: int | None = None) -
             raise lease_lost()
         return rows[0][0]
     slots = work_sql.held_slot(associate=associate, task_id=task_id, token=token)
-    changes = {"active_seconds": work_sql.accrued_active_seconds(), "last_heartbeat_at": Now()}
     with transaction.atomic():
         mine = Slot.objects.filter(task_id=task_id, holder_id=associate.pk)
         lease_seconds = mine.values_list("queue__lease_seconds", flat=True).first()
         if lease_seconds is None:
             raise lease_lost()
         lease = work_sql.expires_in(dt.timedelta(seconds=lease_seconds))
-        if slots.update(**changes, lease_expires_at=lease) != 1:
+        if slots.update(**work_sql.heartbeat_changes(), lease_expires_at=lease) != 1:
             raise lease_lost()
         return mine.values_list("lease_expires_at", flat=True).get()
 
@@ -258,10 +256,7 @@ def _count_annotation(task: Task, *, read_done_at: bool) -> None:
         rows = work_sql.COUNT_ANNOTATION.run(shape={"done": done}, task_id=task.pk)
         task.done_at = rows[0][0]
     else:
-        changes = {"annotations_done": F("annotations_done") + 1}
-        if done:
-            changes |= {"status": Task.Status.DONE, "done_at": Now()}
-        Task.objects.filter(pk=task.pk).update(**changes)
+        Task.objects.filter(pk=task.pk).update(**work_sql.count_changes(done=done))
         if done and read_done_at:
             task.refresh_from_db(fields=["done_at"])
     task.annotations_done += 1
@@ -351,15 +346,7 @@ def task_release(*, associate, task_id: uuid.UUID, reason: str, token: int | Non
     slots = Slot.objects.filter(task_id=task_id, holder_id=associate.pk, state=OPEN)
     if token is not None:
         slots = slots.filter(lease_token=token)
-    changed = slots.update(
-        holder=None,
-        lease_token=F("lease_token") + 1,
-        leased_at=None,
-        lease_expires_at=None,
-        last_heartbeat_at=None,
-        active_seconds=0,
-    )
-    if changed != 1:
+    if slots.update(**work_sql.free_changes()) != 1:
         raise lease_lost()
     TaskExclusion.objects.get_or_create(
         task_id=task_id, user_id=associate.pk, defaults={"cause": TaskExclusion.Cause.RELEASED, "reason": reason}
@@ -387,15 +374,8 @@ def lease_release(*, supervisor, slot_id: int) -> None:
     if slot is None:
         raise Http404("No such lease.")
     _check_supervises(supervisor, slot)
-    changed = Slot.objects.filter(pk=slot_id, state=OPEN, holder__isnull=False).update(
-        holder=None,
-        lease_token=F("lease_token") + 1,
-        leased_at=None,
-        lease_expires_at=None,
-        last_heartbeat_at=None,
-        active_seconds=0,
-    )
-    if changed != 1:
+    leased = Slot.objects.filter(pk=slot_id, state=OPEN, holder__isnull=False)
+    if leased.update(**work_sql.free_changes()) != 1:
         raise Conflict("This slot is not leased.", code="not_leased")
 
 
@@ -437,14 +417,8 @@ def task_reassign(*, supervisor, task_id: uuid.UUID, associate) -> Lease:
         if slot_id is None:
             raise Conflict("This task has no open slot.", code="task_closed")
     TaskExclusion.objects.filter(task_id=task.pk, user_id=associate.pk).delete()
-    Slot.objects.filter(pk=slot_id).update(
-        holder_id=associate.pk,
-        lease_token=F("lease_token") + 1,
-        leased_at=Now(),
-        lease_expires_at=work_sql.expires_in(dt.timedelta(seconds=lease_seconds)),
-        last_heartbeat_at=Now(),
-        active_seconds=0,
-    )
+    lease = dt.timedelta(seconds=lease_seconds)
+    Slot.objects.filter(pk=slot_id).update(**work_sql.claim_changes(associate_id=associate.pk, lease=lease))
     return _lease_of(slot_id)
 
 

@@ -126,6 +126,18 @@ def claim_changes(*, associate_id: int, lease: dt.timedelta) -> dict:
     }
 
 
+def free_changes() -> dict:
+    """A slot handed back: no holder, no lease, a bumped token (its last holder is fenced out)."""
+    return {
+        "holder": None,
+        "lease_token": F("lease_token") + 1,
+        "leased_at": None,
+        "lease_expires_at": None,
+        "last_heartbeat_at": None,
+        "active_seconds": 0,
+    }
+
+
 def resume_changes(*, lease: dt.timedelta) -> dict:
     """A live lease is extended like a heartbeat; an expired one (nobody took it) is leased
     afresh with a bumped token."""
@@ -159,6 +171,19 @@ def expires_in_own_queue() -> ExpressionWrapper:
     seconds = Subquery(Queue.objects.filter(pk=OuterRef("queue_id")).values("lease_seconds")[:1])
     length = ExpressionWrapper(seconds * Value(dt.timedelta(seconds=1)), output_field=DurationField())
     return ExpressionWrapper(Now() + length, output_field=DateTimeField())
+
+
+def heartbeat_changes() -> dict:
+    """A heartbeat's changes but the new expiry (which depends on the database)."""
+    return {"active_seconds": accrued_active_seconds(), "last_heartbeat_at": Now()}
+
+
+def count_changes(*, done: bool) -> dict:
+    """One more annotation on a task; done (by the database clock) at its overlap."""
+    changes = {"annotations_done": F("annotations_done") + 1}
+    if done:
+        changes |= {"status": Task.Status.DONE, "done_at": Now()}
+    return changes
 
 
 def finish_changes() -> dict:
@@ -272,11 +297,7 @@ RESUME = Prepared(_resume, slot_id=int, associate_id=int, lease=dt.timedelta)
 def _heartbeat(*, associate_id: int, task_id: uuid.UUID, superuser: bool, token: int | None = None):
     associate = stand_in(associate_id, superuser=superuser)
     slots = held_slot(associate=associate, task_id=task_id, token=token)
-    changes = {
-        "active_seconds": accrued_active_seconds(),
-        "last_heartbeat_at": Now(),
-        "lease_expires_at": expires_in_own_queue(),
-    }
+    changes = heartbeat_changes() | {"lease_expires_at": expires_in_own_queue()}
     return update_returning_sql(slots, changes, ("lease_expires_at",))
 
 
@@ -305,10 +326,7 @@ LOCK_TASK = Prepared(_lock_task, associate_id=int, task_id=uuid.UUID)
 
 
 def _count_annotation(*, task_id: uuid.UUID, done: bool):
-    changes = {"annotations_done": F("annotations_done") + 1}
-    if done:
-        changes |= {"status": Task.Status.DONE, "done_at": Now()}
-    return update_returning_sql(Task.objects.filter(pk=task_id), changes, ("done_at",))
+    return update_returning_sql(Task.objects.filter(pk=task_id), count_changes(done=done), ("done_at",))
 
 
 COUNT_ANNOTATION = Prepared(_count_annotation, task_id=uuid.UUID)
