@@ -12,11 +12,6 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/datasets/"
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-
-
 @pytest.fixture
 def labels(s001, alice):
     return [event_label(store=s001, associate=alice) for _ in range(3)]

@@ -46,11 +46,6 @@ JSONL_KEYS = {
 SNIPPET_KEYS = {"id", "external_id", "camera", "container", "sha256", "fps", "width", "height", "frame_count"}
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-
-
 @pytest.fixture
 def visits(s001, alice):
     """Two visits' events with every verdict; returns the visit ids."""

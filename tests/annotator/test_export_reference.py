@@ -20,11 +20,6 @@ from tests.annotator.labelling import event_label, ingest_clip, record, snippet_
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-
-
 def event(store, associate, *, predicted, human, verdict="correct", provenance=None, snippet=None) -> Label:
     return record(
         store=store,

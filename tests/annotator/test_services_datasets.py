@@ -25,11 +25,6 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-
-
 def stored_bytes(dataset: Dataset) -> bytes:
     with default_storage.open(dataset.file.name, "rb") as f:
         return f.read()

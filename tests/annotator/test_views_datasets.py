@@ -8,11 +8,6 @@ from tests.annotator.labelling import event_label, ingest_clip, snippet_label
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-
-
 def browser(user) -> Client:
     client = Client()
     client.force_login(user)

@@ -6,47 +6,20 @@ import json
 import uuid
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from annotator.models import Annotation, QueueMembership, Slot, TaskExclusion
 from annotator.services.queues import queue_for
-from annotator.services.snippets import snippet_ingest
 from annotator.services.work import task_claim
-from annotator.synth import make_clip
+from tests.annotator.screens import clip_snippet
 from tests.annotator.work import expire_leases
 from tests.validation.bodies import event_body, visit_body
 from validation.services import visit_ingest
 
 pytestmark = pytest.mark.django_db
-CLIP = make_clip(seconds=1, fps=10, seed=7)
 SHOPPER = "anon-7f3a9c"  # tests.validation.bodies.visit_body's shopper token
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def queue(s001, alice, dave):
-    queue = queue_for(store=s001, kind="visit_validation")
-    for user in (alice, dave):
-        QueueMembership.objects.get_or_create(queue=queue, user=user)
-    return queue
-
-
-@pytest.fixture
-def snippet(s001):
-    return snippet_ingest(
-        store=s001,
-        camera=s001.cameras.get(code="C01"),
-        external_id="clip-preview",
-        started_at=timezone.now(),
-        upload=SimpleUploadedFile("clip.mp4", CLIP.data),
-    ).snippet
 
 
 def ingest_visit(store, *, sku: str = "SKU-0001", snippet=None):
@@ -173,12 +146,9 @@ def test_nothing_to_preview_is_204(s001, alice, dave, queue):
 def test_preview_follows_the_held_queue_first_then_any_queue(s001, alice, queue):
     first = ingest_visit(s001)
     task_claim(associate=alice)
-    clip = snippet_ingest(
-        store=s001,
-        camera=s001.cameras.get(code="C01"),
-        external_id="annotate-preview",
-        started_at=timezone.now(),
-        upload=SimpleUploadedFile("clip.mp4", CLIP.data),
+    clip = clip_snippet(
+        s001,
+        "annotate-preview",
         annotate=True,
         predictions=[{"frame": 2, "label": "product", "sku": "SKU-0002", "box": [10, 20, 30, 40], "score": 0.8}],
     )

@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from annotator.models import Annotation, QueueMembership, Slot, TaskExclusion
-from annotator.services.queues import queue_for
 from annotator.services.snippets import snippet_ingest
 from annotator.synth import make_clip
 from tests.annotator.work import expire_leases
@@ -20,31 +19,6 @@ from validation.models import Visit
 from validation.services import visit_ingest
 
 pytestmark = pytest.mark.django_db
-CLIP = make_clip(seconds=1, fps=10, seed=5)
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def queue(s001, alice, dave):
-    queue = queue_for(store=s001, kind="visit_validation")
-    for user in (alice, dave):
-        QueueMembership.objects.get_or_create(queue=queue, user=user)
-    return queue
-
-
-@pytest.fixture
-def snippet(s001):
-    return snippet_ingest(
-        store=s001,
-        camera=s001.cameras.get(code="C01"),
-        external_id="clip-1",
-        started_at=timezone.now(),
-        upload=SimpleUploadedFile("clip.mp4", CLIP.data),
-    ).snippet
 
 
 def ingest_visit(store, *, low: int = 2, sure: int = 1, snippet=None):
