@@ -113,12 +113,17 @@ class Prepared:
 
     `arguments` name the types of the values that change from call to call:
     `Prepared(build, associate_id=int, queue_id=uuid.UUID)`. Anything else `build` reads must
-    be the same on every call, or be passed in `shape`.
+    be the same on every call, or be passed in `shape`. Every argument must become a
+    parameter, except those named in `unused_in`, a shape where they legitimately play no part
+    (`unused_in={"superuser": True}`: a superuser's store filter names no user).
     """
 
-    def __init__(self, build: Callable[..., tuple[str, Sequence]], **arguments: type) -> None:
+    def __init__(
+        self, build: Callable[..., tuple[str, Sequence]], *, unused_in: dict | None = None, **arguments: type
+    ) -> None:
         self.build = build
         self.arguments = arguments
+        self.unused_in = unused_in or {}
         self._compiled: dict[tuple, _Compiled] = {}
         self._lock = threading.Lock()
 
@@ -144,7 +149,7 @@ class Prepared:
                 if param != param_again:
                     raise ValueError(f"{self.build.__qualname__}: parameter {index} is not constant.")
         missing = set(self.arguments) - {name for name, _ in slots.values()}
-        if missing:
+        if missing and not (self.unused_in and self.unused_in.items() <= shape.items()):
             raise ValueError(f"{self.build.__qualname__}: {sorted(missing)} did not become parameters.")
         return _Compiled(sql=sql, params=params, slots=slots)
 

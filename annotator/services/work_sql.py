@@ -322,7 +322,8 @@ def _lock_task(*, associate_id: int, task_id: uuid.UUID, superuser: bool):
     return tasks.select_for_update(of=("self",)).filter(pk=task_id).query.sql_with_params()
 
 
-LOCK_TASK = Prepared(_lock_task, associate_id=int, task_id=uuid.UUID)
+# A superuser's tasks are every store's: that shape's statement names no associate.
+LOCK_TASK = Prepared(_lock_task, associate_id=int, task_id=uuid.UUID, unused_in={"superuser": True})
 
 
 def _count_annotation(*, task_id: uuid.UUID, done: bool):

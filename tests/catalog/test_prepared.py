@@ -142,3 +142,15 @@ def test_a_statement_prepared_in_a_rolled_back_transaction_still_runs_after_it(s
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'loupe_%%'")
         assert cursor.fetchone()[0] >= 1
+
+
+def test_an_argument_may_play_no_part_only_in_the_shape_that_says_so(s001, s002):
+    def build(*, code, everyone):
+        stores = Store.objects.all() if everyone else Store.objects.filter(code=code)
+        return stores.order_by("pk").values_list("pk").query.sql_with_params()
+
+    statement = Prepared(build, code=str, unused_in={"everyone": True})
+    assert statement.run(shape={"everyone": True}, code="S001") == [(s001.pk,), (s002.pk,)]
+    assert statement.run(shape={"everyone": False}, code="S002") == [(s002.pk,)]
+    with pytest.raises(ValueError, match="did not become parameters"):
+        Prepared(build, code=str).run(shape={"everyone": True}, code="S001")
