@@ -31,6 +31,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections
+from django.db.models import sql
 from django.utils.duration import duration_microseconds
 
 # Inside a 32-bit integer's range: Django turns an out-of-range lookup into "matches nothing".
@@ -202,6 +203,70 @@ def _prepare_on_server(connection, compiled: _Compiled) -> tuple[str, tuple[tupl
         names.add(compiled.name)
     _, execute, arguments = compiled.server
     return execute, arguments
+
+
+class PreparedInsert:
+    """`Model.objects.bulk_create(objs)` for a hot path that writes one row: Django's own
+    INSERT of `model` (every concrete field but an auto-increment key, whose value comes
+    back), compiled once per vendor and, on PostgreSQL, prepared on the server like
+    `Prepared`. Several rows go to `bulk_create` itself (one statement; on PostgreSQL an
+    UNNEST of one array per column, which has no fixed shape to prepare).
+
+    Values go through the fields exactly as in `bulk_create` (`pre_save`, then
+    `get_db_prep_save`: defaults, `auto_now_add`, JSON, UUIDs); no signals are sent, as with
+    `bulk_create`.
+    """
+
+    def __init__(self, model: type) -> None:
+        self.model = model
+        self.fields = [f for f in model._meta.concrete_fields if not f.generated and not f.db_returning]
+        self.returning = [f for f in model._meta.concrete_fields if f.db_returning]
+        self._compiled: dict[str, _Compiled] = {}
+        self._lock = threading.Lock()
+
+    def _compile(self, using: str) -> _Compiled:
+        query = sql.InsertQuery(self.model)
+        query.insert_values(self.fields, [self.model()])
+        compiler = query.get_compiler(using=using)
+        compiler.returning_fields = self.returning
+        [(statement, params)] = compiler.as_sql()
+        if len(params) != len(self.fields) or len(_PLACEHOLDER.findall(statement.replace("%%", ""))) != len(params):
+            raise ValueError(f"{self.model.__name__}: an INSERT placeholder is not one value.")
+        return _Compiled(sql=statement, params=tuple(params), slots={n: (n, _identity) for n in range(len(params))})
+
+    def _get(self, using: str) -> _Compiled:
+        vendor = connections[using].vendor
+        compiled = self._compiled.get(vendor)
+        if compiled is None:
+            with self._lock:
+                compiled = self._compiled.get(vendor)
+                if compiled is None:
+                    compiled = self._compiled[vendor] = self._compile(using)
+        return compiled
+
+    def run(self, objs: Sequence, *, using: str = "default") -> list:
+        """Insert `objs` (model instances, not saved yet); their returned keys are set."""
+        if len(objs) != 1:
+            return self.model._default_manager.db_manager(using).bulk_create(objs)
+        (obj,) = objs
+        connection = connections[using]
+        compiled = self._get(using)
+        values = dict(enumerate(field.get_db_prep_save(field.pre_save(obj, True), connection) for field in self.fields))
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql" and settings.DATABASE_PREPARED_STATEMENTS:
+                execute, arguments = _prepare_on_server(connection, compiled)
+                cursor.execute(execute, [values[n] for n, _ in arguments])
+            else:
+                cursor.execute(compiled.sql, compiled.params_for(values))
+            row = cursor.fetchone() if self.returning else ()
+        for field, value in zip(self.returning, row, strict=True):
+            setattr(obj, field.attname, value)
+        obj._state.adding, obj._state.db = False, using
+        return [obj]
+
+
+def _identity(value: Any) -> Any:
+    return value
 
 
 _converters: dict[tuple, list] = {}

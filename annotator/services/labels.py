@@ -29,12 +29,14 @@ from django.utils import timezone
 
 from annotator.models import Annotation, Label, Task
 from catalog.errors import LoupeError
+from catalog.prepared import PreparedInsert
 
 MAX_LIMIT = 1000
 _CURSOR_SALT = "annotator.labels.cursor"
 # The advisory lock key of label writers (shared) and the feed's watermark (exclusive).
 FEED_LOCK = 0x4C6F7570654C6162  # "LoupeLab"
 FEED_WAIT = "1s"
+_INSERT_LABEL = PreparedInsert(Label)
 
 
 @dataclass(frozen=True)
@@ -80,24 +82,26 @@ def label_record(*, task: Task, annotation: Annotation, items: Iterable[LabelIn]
         "active_seconds": annotation.active_seconds,
         "submitted_at": (annotation.created_at or now).isoformat(),
     }
-    return Label.objects.bulk_create(
-        Label(
-            txid=txid,
-            store_id=task.store_id,
-            kind=item.kind,
-            task_id=task.pk,
-            annotation_id=annotation.pk,
-            associate_id=annotation.associate_id,
-            created_at=now,
-            model_version=item.model_version,
-            predicted=item.predicted,
-            human=item.human,
-            verdict=item.verdict,
-            snippet_id=item.snippet_id,
-            event_id=item.event_id,
-            provenance=base | item.provenance,
-        )
-        for item in items
+    return _INSERT_LABEL.run(
+        [
+            Label(
+                txid=txid,
+                store_id=task.store_id,
+                kind=item.kind,
+                task_id=task.pk,
+                annotation_id=annotation.pk,
+                associate_id=annotation.associate_id,
+                created_at=now,
+                model_version=item.model_version,
+                predicted=item.predicted,
+                human=item.human,
+                verdict=item.verdict,
+                snippet_id=item.snippet_id,
+                event_id=item.event_id,
+                provenance=base | item.provenance,
+            )
+            for item in items
+        ]
     )
 
 

@@ -296,7 +296,7 @@ def _submit(*, associate, task_id: uuid.UUID, result, submission_id: uuid.UUID, 
     slot_id, active_seconds = finished
     # A submission_id already used for another task fails this INSERT on the unique
     # (associate, submission_id) constraint: task_submit answers duplicate_submission.
-    annotation = Annotation.objects.create(
+    annotation = Annotation(
         task=task,
         slot_id=slot_id,
         associate=associate,
@@ -305,6 +305,7 @@ def _submit(*, associate, task_id: uuid.UUID, result, submission_id: uuid.UUID, 
         submission_id=submission_id,
         active_seconds=round(active_seconds, 3),
     )
+    work_sql.INSERT_ANNOTATION.run([annotation])
     _count_annotation(task, read_done_at=kind.on_done is not None)
     kind.on_submit(task, annotation)
     if task.status == Task.Status.DONE and kind.on_done is not None:

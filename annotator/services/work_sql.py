@@ -38,8 +38,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Greatest, Least, Now
 
 from annotator.access import queues_for_associate, tasks_for_user
-from annotator.models import Queue, Slot, Task, TaskExclusion
-from catalog.prepared import Prepared, model_from_row
+from annotator.models import Annotation, Queue, Slot, Task, TaskExclusion
+from catalog.prepared import Prepared, PreparedInsert, model_from_row
 
 # The claim order; it matches the partial index `slot_claim_order` column for column.
 CLAIM_ORDER = ("-priority", "due_at", "created_at", "id")
@@ -331,3 +331,6 @@ def _count_annotation(*, task_id: uuid.UUID, done: bool):
 
 
 COUNT_ANNOTATION = Prepared(_count_annotation, task_id=uuid.UUID)
+
+
+INSERT_ANNOTATION = PreparedInsert(Annotation)

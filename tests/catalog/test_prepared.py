@@ -4,12 +4,13 @@ import datetime as dt
 import uuid
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Value
 
-from annotator.models import Task
+from annotator.models import Label, Task
 from catalog.models import Product, Store
-from catalog.prepared import Prepared, model_from_row
+from catalog.prepared import Prepared, PreparedInsert, model_from_row
+from tests.annotator.labelling import record
 from tests.annotator.work import add_tasks, work_queue
 
 pytestmark = pytest.mark.django_db
@@ -154,3 +155,71 @@ def test_an_argument_may_play_no_part_only_in_the_shape_that_says_so(s001, s002)
     assert statement.run(shape={"everyone": False}, code="S002") == [(s002.pk,)]
     with pytest.raises(ValueError, match="did not become parameters"):
         Prepared(build, code=str).run(shape={"everyone": True}, code="S001")
+
+
+# PreparedInsert ------------------------------------------------------------------------------
+
+
+def label_like(label, **changes):
+    """A new, unsaved copy of `label` (every column but its keys), with `changes`."""
+    fields = {
+        f.attname: getattr(label, f.attname) for f in Label._meta.concrete_fields if f.attname not in ("seq", "id")
+    }
+    return Label(**(fields | changes))
+
+
+def stored(labels):
+    columns = [f.attname for f in Label._meta.concrete_fields if f.attname not in ("seq", "id")]
+    return [Label.objects.filter(pk=label.pk).values(*columns).get() for label in labels]
+
+
+@pytest.fixture
+def a_label(s001, alice):
+    return record(store=s001, associate=alice, kind="snippet", verdict="annotated", human={"boxes": [{"x": 1}]})
+
+
+@pytest.mark.parametrize("server_side", [True, False])
+def test_an_insert_stores_what_bulk_create_stores_and_sets_the_returned_key(settings, a_label, server_side):
+    settings.DATABASE_PREPARED_STATEMENTS = server_side
+    changes = {
+        "human": {"boxes": [], "note": "ünïcode ✓", "n": 1.5},
+        "predicted": None,
+        "event_id": uuid.uuid4(),
+        "snippet_id": None,
+        "provenance": {"a": [1, 2]},
+    }
+    ours = label_like(a_label, **changes)
+    theirs = label_like(a_label, **changes)
+    PreparedInsert(Label).run([ours])
+    Label.objects.bulk_create([theirs])
+    assert ours.seq is not None and ours.seq > a_label.seq and not ours._state.adding
+    assert stored([ours]) == stored([theirs])
+    assert Label.objects.get(pk=ours.pk).id == ours.id  # the default made in Python is the one stored
+
+
+def test_several_rows_go_in_one_bulk_insert_in_order(a_label, django_assert_num_queries):
+    labels = [label_like(a_label, verdict=f"v{n}") for n in range(5)]
+    with django_assert_num_queries(1):
+        PreparedInsert(Label).run(labels)
+    seqs = [label.seq for label in labels]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(labels)
+    assert [row["verdict"] for row in stored(labels)] == [f"v{n}" for n in range(len(labels))]
+
+
+def test_field_defaults_are_filled_in_as_on_save(a_label):
+    fields = {f.attname: getattr(a_label, f.attname) for f in Label._meta.concrete_fields}
+    fields = {k: v for k, v in fields.items() if k not in ("seq", "id", "txid", "provenance", "model_version")}
+    label = Label(**fields)
+    PreparedInsert(Label).run([label])
+    row = Label.objects.get(pk=label.pk)
+    assert (row.txid, row.provenance, row.model_version) == (0, {}, "")
+    assert isinstance(row.id, uuid.UUID)
+
+
+def test_a_row_the_database_refuses_stores_nothing(a_label):
+    good = label_like(a_label)
+    bad = label_like(a_label, id=a_label.id)  # the unique id again
+    before = Label.objects.count()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PreparedInsert(Label).run([good, bad])
+    assert Label.objects.count() == before
