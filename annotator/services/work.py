@@ -232,36 +232,37 @@ def _lock_own_task(*, associate, task_id: uuid.UUID) -> Task:
     return work_sql.task_from_row(rows[0])
 
 
-def _finish_slot(*, associate, task_id: uuid.UUID, token: int | None) -> tuple[int, float] | None:
-    """Mark the associate's held slot of a task done, accruing its active time: (slot id,
-    active seconds), or None if they no longer hold it. One statement on PostgreSQL. Unscoped:
-    the caller locked the task within the associate's stores."""
-    if _on_postgresql():
-        if token is None:
-            rows = work_sql.FINISH.run(associate_id=associate.pk, task_id=task_id)
-        else:
-            rows = work_sql.FINISH_FENCED.run(associate_id=associate.pk, task_id=task_id, token=token)
-        return rows[0] if len(rows) == 1 else None
-    slots = work_sql.held_slot(associate=associate, task_id=task_id, token=token, scoped=False)
-    if slots.update(**work_sql.finish_changes()) != 1:
-        return None
-    return Slot.objects.values_list("id", "active_seconds").get(task_id=task_id, holder_id=associate.pk)
-
-
-def _count_annotation(task: Task, *, read_done_at: bool) -> None:
-    """One more annotation on the task (locked by the caller); done at its overlap.
-    `done_at` is read back on SQLite only when asked (`read_done_at`)."""
+def _finish_slot(*, associate, task: Task, token: int | None, read_done_at: bool) -> tuple[int, float] | None:
+    """Mark the associate's held slot of a task (locked by the caller) done, accruing its
+    active time, and count the annotation on the task, done (by the database clock) at its
+    overlap: (slot id, active seconds), or None, with nothing changed, if they no longer hold
+    the slot. One statement on PostgreSQL; `done_at` is read back on SQLite only when asked
+    (`read_done_at`). Unscoped: the caller locked the task within the associate's stores."""
     done = task.annotations_done + 1 >= task.overlap
     if _on_postgresql():
-        rows = work_sql.COUNT_ANNOTATION.run(shape={"done": done}, task_id=task.pk)
-        task.done_at = rows[0][0]
+        if token is None:
+            rows = work_sql.FINISH.run(shape={"done": done}, associate_id=associate.pk, task_id=task.pk)
+        else:
+            rows = work_sql.FINISH_FENCED.run(
+                shape={"done": done}, associate_id=associate.pk, task_id=task.pk, token=token
+            )
+        if len(rows) != 1:
+            return None
+        slot_id, active_seconds, task.done_at = rows[0]
     else:
+        slots = work_sql.held_slot(associate=associate, task_id=task.pk, token=token, scoped=False)
+        if slots.update(**work_sql.finish_changes()) != 1:
+            return None
+        slot_id, active_seconds = Slot.objects.values_list("id", "active_seconds").get(
+            task_id=task.pk, holder_id=associate.pk
+        )
         Task.objects.filter(pk=task.pk).update(**work_sql.count_changes(done=done))
         if done and read_done_at:
             task.refresh_from_db(fields=["done_at"])
     task.annotations_done += 1
     if done:
         task.status = Task.Status.DONE
+    return slot_id, active_seconds
 
 
 def _previous_submission(*, associate, task: Task, submission_id: uuid.UUID) -> Annotation | None:
@@ -288,7 +289,7 @@ def _submit(*, associate, task_id: uuid.UUID, result, submission_id: uuid.UUID, 
         if (previous := _previous_submission(associate=associate, task=task, submission_id=submission_id)) is not None:
             return previous
         raise
-    finished = _finish_slot(associate=associate, task_id=task.pk, token=token)
+    finished = _finish_slot(associate=associate, task=task, token=token, read_done_at=kind.on_done is not None)
     if finished is None:
         if (previous := _previous_submission(associate=associate, task=task, submission_id=submission_id)) is not None:
             return previous
@@ -306,7 +307,6 @@ def _submit(*, associate, task_id: uuid.UUID, result, submission_id: uuid.UUID, 
         active_seconds=round(active_seconds, 3),
     )
     work_sql.INSERT_ANNOTATION.run([annotation])
-    _count_annotation(task, read_done_at=kind.on_done is not None)
     kind.on_submit(task, annotation)
     if task.status == Task.Status.DONE and kind.on_done is not None:
         kind.on_done(task)

@@ -305,11 +305,24 @@ HEARTBEAT = Prepared(_heartbeat, associate_id=int, task_id=uuid.UUID)
 HEARTBEAT_FENCED = Prepared(_heartbeat, associate_id=int, task_id=uuid.UUID, token=int)
 
 
-def _finish(*, associate_id: int, task_id: uuid.UUID, token: int | None = None):
-    """Mark the associate's held slot of a task done, accruing its active time. Unscoped: the
-    submit locked the task within the associate's stores first."""
+def _finish(*, associate_id: int, task_id: uuid.UUID, done: bool, token: int | None = None):
+    """Mark the associate's held slot of a task done, accruing its active time, and count one
+    more annotation on the task (done at its overlap, `done`), in one statement: a
+    data-modifying CTE per table, the task's changed only if the slot's was. Answers (slot
+    id, active seconds, the task's done_at), no row if the slot is no longer theirs. Unscoped:
+    the submit locked the task within the associate's stores first."""
     slots = held_slot(associate=stand_in(associate_id, superuser=False), task_id=task_id, token=token, scoped=False)
-    return update_returning_sql(slots, finish_changes(), ("id", "active_seconds"))
+    finish, finish_params = update_returning_sql(slots, finish_changes(), ("id", "active_seconds"))
+    count, count_params = update_returning_sql(Task.objects.filter(pk=task_id), count_changes(done=done), ("done_at",))
+    # Only Django's compiled UPDATEs go into the text; values are params. The task's UPDATE
+    # filters on its primary key alone, so the guard joins its WHERE with a plain AND.
+    where, returning = count.rsplit(" RETURNING ", 1)
+    statement = (
+        f"WITH finished AS ({finish}), "  # noqa: S608
+        f"counted AS ({where} AND EXISTS (SELECT 1 FROM finished) RETURNING {returning}) "
+        "SELECT finished.id, finished.active_seconds, counted.done_at FROM finished LEFT JOIN counted ON TRUE"
+    )
+    return statement, (*finish_params, *count_params)
 
 
 FINISH = Prepared(_finish, associate_id=int, task_id=uuid.UUID)
@@ -324,13 +337,6 @@ def _lock_task(*, associate_id: int, task_id: uuid.UUID, superuser: bool):
 
 # A superuser's tasks are every store's: that shape's statement names no associate.
 LOCK_TASK = Prepared(_lock_task, associate_id=int, task_id=uuid.UUID, unused_in={"superuser": True})
-
-
-def _count_annotation(*, task_id: uuid.UUID, done: bool):
-    return update_returning_sql(Task.objects.filter(pk=task_id), count_changes(done=done), ("done_at",))
-
-
-COUNT_ANNOTATION = Prepared(_count_annotation, task_id=uuid.UUID)
 
 
 INSERT_ANNOTATION = PreparedInsert(Annotation)

@@ -7,10 +7,10 @@ PostgreSQL (the numbers below, per request):
 - next: token + user + roles (1), savepoint, user lock + queue list (1), probe for a held
   slot (1), claim with its task (1), release: 6. Resuming a held task: the same 6.
 - heartbeat: token (1), one fenced UPDATE … RETURNING (1), no transaction: 2.
-- submit: token (1), savepoint, task lock within the caller's stores (1), fenced slot
-  UPDATE … RETURNING (1), annotation (1), task counter (1), release: 7 for a kind whose
-  on_submit does nothing; the snippet kind's on_submit adds the feed lock with the
-  transaction id (1) and the label (1): 9 (its snippet and predictions come from the task's
+- submit: token (1), savepoint, task lock within the caller's stores (1), the fenced slot
+  UPDATE and the task counter in one statement (1), annotation (1), release: 6 for a kind
+  whose on_submit does nothing; the snippet kind's on_submit adds the feed lock with the
+  transaction id (1) and the label (1): 8 (its snippet and predictions come from the task's
   payload). With `next`: + 5.
 
 The hot statements are compiled once per process (`catalog.prepared`), so these round trips
@@ -44,9 +44,9 @@ LIMITS = {
     "next": (6, 8),
     "resume": (6, 7),
     "heartbeat": (2, 6),
-    "submit": (7, 8),
-    "submit_next": (12, 15),
-    "snippet_submit": (9, 9),
+    "submit": (6, 8),
+    "submit_next": (11, 15),
+    "snippet_submit": (8, 9),
 }
 
 

@@ -93,6 +93,7 @@ def test_a_late_submit_after_someone_else_took_the_slot_gets_lease_lost(s001, al
         submit(alice, held.task, token=held.token)
     assert error.value.code == "lease_lost"
     assert not Annotation.objects.exists()
+    assert Task.objects.get(pk=held.task.pk).annotations_done == 0
 
 
 def test_a_stale_token_is_fenced_off(alice, held):
@@ -155,7 +156,8 @@ def test_with_overlap_the_task_is_done_after_its_last_annotation(s001, alice):
     task_claim(associate=alice)
     task_claim(associate=bea)
     submit(alice, task)
-    assert Task.objects.get(pk=task.pk).status == Task.Status.OPEN
+    task.refresh_from_db()
+    assert (task.status, task.annotations_done, task.done_at) == (Task.Status.OPEN, 1, None)
     submit(bea, task)
     task.refresh_from_db()
     assert (task.status, task.annotations_done) == (Task.Status.DONE, 2)
