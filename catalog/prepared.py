@@ -206,33 +206,54 @@ def _prepare_on_server(connection, compiled: _Compiled) -> tuple[str, tuple[tupl
 
 
 class PreparedInsert:
-    """`Model.objects.bulk_create(objs)` for a hot path that writes one row: Django's own
-    INSERT of `model` (every concrete field but an auto-increment key, whose value comes
-    back), compiled once per vendor and, on PostgreSQL, prepared on the server like
-    `Prepared`. Several rows go to `bulk_create` itself (one statement; on PostgreSQL an
-    UNNEST of one array per column, which has no fixed shape to prepare).
+    """`obj.save()` of a new row for a hot path: Django's own INSERT of `model` (every
+    concrete field but an auto-increment key, whose value comes back), compiled once per
+    vendor and, on PostgreSQL, prepared on the server like `Prepared`.
 
     Values go through the fields exactly as in `bulk_create` (`pre_save`, then
     `get_db_prep_save`: defaults, `auto_now_add`, JSON, UUIDs); no signals are sent, as with
-    `bulk_create`.
+    `bulk_create`. Two additions, both SQL fixed at compile time:
+
+    - `values`: {field name: expression} written by the database instead of the object's
+      value (the transaction id, say), and read back into the object;
+    - `when`: a condition evaluated once *before* the row is made (`INSERT … SELECT … WHERE`
+      instead of `VALUES`; on PostgreSQL a one-time filter, run before the column defaults
+      such as a sequence's `nextval`). The row is inserted only if it holds.
     """
 
-    def __init__(self, model: type) -> None:
+    def __init__(self, model: type, *, values: dict | None = None, when: Any = None) -> None:
         self.model = model
+        self.values = values or {}
+        self.when = when
         self.fields = [f for f in model._meta.concrete_fields if not f.generated and not f.db_returning]
-        self.returning = [f for f in model._meta.concrete_fields if f.db_returning]
+        self.given = [f for f in self.fields if f.name not in self.values]
+        # What the database wrote comes back and is set on the object.
+        self.returning = [f for f in model._meta.concrete_fields if f.db_returning or f.name in self.values]
         self._compiled: dict[str, _Compiled] = {}
         self._lock = threading.Lock()
 
     def _compile(self, using: str) -> _Compiled:
         query = sql.InsertQuery(self.model)
-        query.insert_values(self.fields, [self.model()])
+        query.insert_values(self.fields, [self.model(**self.values)])
         compiler = query.get_compiler(using=using)
         compiler.returning_fields = self.returning
         [(statement, params)] = compiler.as_sql()
-        if len(params) != len(self.fields) or len(_PLACEHOLDER.findall(statement.replace("%%", ""))) != len(params):
-            raise ValueError(f"{self.model.__name__}: an INSERT placeholder is not one value.")
+        if len(params) != len(self.given) or len(_PLACEHOLDER.findall(statement.replace("%%", ""))) != len(params):
+            raise ValueError(f"{self.model.__name__}: an INSERT placeholder is not one value, or `values` take some.")
+        if self.when is not None:
+            statement = self._guarded(statement, compiler)
         return _Compiled(sql=statement, params=tuple(params), slots={n: (n, _identity) for n in range(len(params))})
+
+    def _guarded(self, statement: str, compiler) -> str:
+        """`INSERT INTO t (…) VALUES (…) [RETURNING …]` as `INSERT INTO t (…) SELECT … WHERE
+        when [RETURNING …]`."""
+        head, marker, rest = statement.partition(" VALUES (")
+        row, _, returning = rest.rpartition(" RETURNING ") if self.returning else (rest, "", "")
+        condition, condition_params = compiler.compile(self.when)
+        if not marker or not row.endswith(")") or condition_params:
+            raise ValueError(f"{self.model.__name__}: cannot guard this INSERT: {statement}")
+        guarded = f"{head} SELECT {row[:-1]} WHERE {condition}"
+        return f"{guarded} RETURNING {returning}" if returning else guarded
 
     def _get(self, using: str) -> _Compiled:
         vendor = connections[using].vendor
@@ -244,25 +265,25 @@ class PreparedInsert:
                     compiled = self._compiled[vendor] = self._compile(using)
         return compiled
 
-    def run(self, objs: Sequence, *, using: str = "default") -> list:
-        """Insert `objs` (model instances, not saved yet); their returned keys are set."""
-        if len(objs) != 1:
-            return self.model._default_manager.db_manager(using).bulk_create(objs)
-        (obj,) = objs
+    def run(self, obj: Any, *, using: str = "default") -> bool:
+        """Insert `obj` (a model instance, not saved yet) and set its returned key. False if
+        `when` did not hold (nothing inserted)."""
         connection = connections[using]
         compiled = self._get(using)
-        values = dict(enumerate(field.get_db_prep_save(field.pre_save(obj, True), connection) for field in self.fields))
+        values = dict(enumerate(field.get_db_prep_save(field.pre_save(obj, True), connection) for field in self.given))
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql" and settings.DATABASE_PREPARED_STATEMENTS:
                 execute, arguments = _prepare_on_server(connection, compiled)
                 cursor.execute(execute, [values[n] for n, _ in arguments])
             else:
                 cursor.execute(compiled.sql, compiled.params_for(values))
-            row = cursor.fetchone() if self.returning else ()
+            row = cursor.fetchone() if self.returning else (() if cursor.rowcount == 1 else None)
+        if row is None:  # `when` did not hold
+            return False
         for field, value in zip(self.returning, row, strict=True):
             setattr(obj, field.attname, value)
         obj._state.adding, obj._state.db = False, using
-        return [obj]
+        return True
 
 
 def _identity(value: Any) -> Any:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from django.core import signing
 from django.db import OperationalError, connection, transaction
-from django.db.models import Max, QuerySet
+from django.db.models import BigIntegerField, BooleanField, Expression, Max, QuerySet
 from django.utils import timezone
 
 from annotator.models import Annotation, Label, Task
@@ -36,7 +36,6 @@ _CURSOR_SALT = "annotator.labels.cursor"
 # The advisory lock key of label writers (shared) and the feed's watermark (exclusive).
 FEED_LOCK = 0x4C6F7570654C6162  # "LoupeLab"
 FEED_WAIT = "1s"
-_INSERT_LABEL = PreparedInsert(Label)
 
 
 @dataclass(frozen=True)
@@ -64,15 +63,40 @@ def _stamp() -> int:
         return cursor.fetchone()[1]
 
 
+class _TransactionId(Expression):
+    """The writing transaction's id on PostgreSQL; 0 elsewhere."""
+
+    output_field = BigIntegerField()
+
+    def as_sql(self, compiler, connection):
+        return "0", []
+
+    def as_postgresql(self, compiler, connection):
+        return "pg_current_xact_id()::text::bigint", []
+
+
+class _FeedLockTaken(Expression):
+    """Takes the feed's shared lock (PostgreSQL; held until the transaction ends) and holds."""
+
+    output_field = BooleanField()
+
+    def as_sql(self, compiler, connection):
+        return "1 = 1", []
+
+    def as_postgresql(self, compiler, connection):
+        return f"pg_advisory_xact_lock_shared({FEED_LOCK:d}) IS NOT NULL", []
+
+
+# One label in one statement: the feed's lock first (a one-time filter, before the row's
+# `seq` is drawn), then the row with its transaction id. A submit's usual case.
+_INSERT_ONE = PreparedInsert(Label, values={"txid": _TransactionId()}, when=_FeedLockTaken())
+
+
 @transaction.atomic(savepoint=False)
 def label_record(*, task: Task, annotation: Annotation, items: Iterable[LabelIn]) -> list[Label]:
     """Store labels for one submitted annotation, stamped with the writing transaction's id
     (see the module docstring). Call inside the submit transaction (a failure here fails the
     submit: no savepoint); takes the feed's shared advisory lock, no row locks."""
-    items = list(items)
-    if not items:
-        return []
-    txid = _stamp()
     now = timezone.now()
     base = {
         "queue": str(task.queue_id),
@@ -82,27 +106,33 @@ def label_record(*, task: Task, annotation: Annotation, items: Iterable[LabelIn]
         "active_seconds": annotation.active_seconds,
         "submitted_at": (annotation.created_at or now).isoformat(),
     }
-    return _INSERT_LABEL.run(
-        [
-            Label(
-                txid=txid,
-                store_id=task.store_id,
-                kind=item.kind,
-                task_id=task.pk,
-                annotation_id=annotation.pk,
-                associate_id=annotation.associate_id,
-                created_at=now,
-                model_version=item.model_version,
-                predicted=item.predicted,
-                human=item.human,
-                verdict=item.verdict,
-                snippet_id=item.snippet_id,
-                event_id=item.event_id,
-                provenance=base | item.provenance,
-            )
-            for item in items
-        ]
-    )
+    labels = [
+        Label(
+            store_id=task.store_id,
+            kind=item.kind,
+            task_id=task.pk,
+            annotation_id=annotation.pk,
+            associate_id=annotation.associate_id,
+            created_at=now,
+            model_version=item.model_version,
+            predicted=item.predicted,
+            human=item.human,
+            verdict=item.verdict,
+            snippet_id=item.snippet_id,
+            event_id=item.event_id,
+            provenance=base | item.provenance,
+        )
+        for item in items
+    ]
+    if len(labels) == 1:
+        _INSERT_ONE.run(labels[0])
+        return labels
+    if labels:
+        txid = _stamp()
+        for label in labels:
+            label.txid = txid
+        Label.objects.bulk_create(labels)
+    return labels
 
 
 # The feed ------------------------------------------------------------------------------------

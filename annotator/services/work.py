@@ -306,7 +306,7 @@ def _submit(*, associate, task_id: uuid.UUID, result, submission_id: uuid.UUID, 
         submission_id=submission_id,
         active_seconds=round(active_seconds, 3),
     )
-    work_sql.INSERT_ANNOTATION.run([annotation])
+    work_sql.INSERT_ANNOTATION.run(annotation)
     kind.on_submit(task, annotation)
     if task.status == Task.Status.DONE and kind.on_done is not None:
         kind.on_done(task)

@@ -4,11 +4,12 @@ oldest first by commit, with a signed cursor that never skips or repeats one."""
 import threading
 import uuid
 
+import psycopg2
 import pytest
 from django.db import connection, transaction
 
 from annotator.models import Label
-from annotator.services.labels import LabelIn, cursor_encode, label_record
+from annotator.services.labels import FEED_LOCK, LabelIn, cursor_encode, label_record
 from annotator.services.work import task_claim, task_submit
 from tests.annotator.work import add_tasks, work_queue
 from tests.conftest import token_client
@@ -238,3 +239,41 @@ def test_a_label_committed_late_is_served_after_the_cursor_not_skipped(s001_queu
 
     assert (while_a_runs["results"], while_a_runs["next"]) == ([], None)
     assert [item["id"] for item in after["results"]] == [str(late[0].id), str(early.id)]
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_label_draws_its_seq_only_once_it_holds_the_feed_lock(s001_queue, alice):
+    """The watermark is only sound if a writer's `seq` comes after its shared lock: a seq
+    drawn before it could fall below a watermark read in between. While a reader holds the
+    lock exclusively, a writer waits, and a seq drawn meanwhile is below the writer's."""
+    (first,) = annotate(alice, s001_queue, 1)
+    reader = psycopg2.connect(**connection.get_connection_params())
+    written: list[Label] = []
+    done = threading.Event()
+
+    def writer():
+        try:
+            with transaction.atomic():
+                written.extend(label_record(task=first.task, annotation=first.annotation, items=[_label_in()]))
+        finally:
+            connection.close()
+            done.set()
+
+    try:
+        with reader.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", [FEED_LOCK])
+            thread = threading.Thread(target=writer)
+            thread.start()
+            assert not done.wait(0.5)  # waiting for the reader's lock
+            cur.execute("SELECT nextval(pg_get_serial_sequence('annotator_label', 'seq'))")
+            drawn_meanwhile = cur.fetchone()[0]
+            cur.execute("COMMIT")
+        assert done.wait(30)
+        thread.join()
+    finally:
+        reader.close()
+    (label,) = written
+    assert label.seq > drawn_meanwhile
+    assert Label.objects.get(pk=label.pk).txid == label.txid > 0  # the writing transaction's id, read back

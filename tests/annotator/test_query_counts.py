@@ -9,9 +9,9 @@ PostgreSQL (the numbers below, per request):
 - heartbeat: token (1), one fenced UPDATE … RETURNING (1), no transaction: 2.
 - submit: token (1), savepoint, task lock within the caller's stores (1), the fenced slot
   UPDATE and the task counter in one statement (1), annotation (1), release: 6 for a kind
-  whose on_submit does nothing; the snippet kind's on_submit adds the feed lock with the
-  transaction id (1) and the label (1): 8 (its snippet and predictions come from the task's
-  payload). With `next`: + 5.
+  whose on_submit does nothing; the snippet kind's on_submit adds its label, which takes the
+  feed lock and reads the transaction id in the same statement (1): 7 (its snippet and
+  predictions come from the task's payload). With `next`: + 5.
 
 The hot statements are compiled once per process (`catalog.prepared`), so these round trips
 are most of a request's cost.
@@ -46,7 +46,7 @@ LIMITS = {
     "heartbeat": (2, 6),
     "submit": (6, 8),
     "submit_next": (11, 15),
-    "snippet_submit": (8, 9),
+    "snippet_submit": (7, 9),
 }
 
 

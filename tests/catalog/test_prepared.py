@@ -6,6 +6,7 @@ import uuid
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Value
+from django.db.models.expressions import RawSQL
 
 from annotator.models import Label, Task
 from catalog.models import Product, Store
@@ -190,27 +191,41 @@ def test_an_insert_stores_what_bulk_create_stores_and_sets_the_returned_key(sett
     }
     ours = label_like(a_label, **changes)
     theirs = label_like(a_label, **changes)
-    PreparedInsert(Label).run([ours])
+    PreparedInsert(Label).run(ours)
     Label.objects.bulk_create([theirs])
     assert ours.seq is not None and ours.seq > a_label.seq and not ours._state.adding
     assert stored([ours]) == stored([theirs])
     assert Label.objects.get(pk=ours.pk).id == ours.id  # the default made in Python is the one stored
 
 
-def test_several_rows_go_in_one_bulk_insert_in_order(a_label, django_assert_num_queries):
-    labels = [label_like(a_label, verdict=f"v{n}") for n in range(5)]
-    with django_assert_num_queries(1):
-        PreparedInsert(Label).run(labels)
-    seqs = [label.seq for label in labels]
-    assert seqs == sorted(seqs) and len(set(seqs)) == len(labels)
-    assert [row["verdict"] for row in stored(labels)] == [f"v{n}" for n in range(len(labels))]
+def test_values_are_written_by_the_database_and_read_back(a_label):
+    label = label_like(a_label, verdict="kept")
+    assert PreparedInsert(Label, values={"model_version": RawSQL("'from-sql'", [])}).run(label)
+    assert label.model_version == "from-sql" == Label.objects.get(pk=label.pk).model_version
+
+
+def test_an_insert_whose_condition_fails_inserts_nothing(a_label):
+    before = Label.objects.count()
+    label = label_like(a_label)
+    assert PreparedInsert(Label, when=RawSQL("1 = 0", [])).run(label) is False
+    assert label.seq is None and label._state.adding
+    assert Label.objects.count() == before
+    assert PreparedInsert(Label, when=RawSQL("1 = 1", [])).run(label) is True
+    assert Label.objects.count() == before + 1
+
+
+def test_values_and_conditions_must_be_sql_without_parameters(a_label):
+    with pytest.raises(ValueError, match="placeholder"):
+        PreparedInsert(Label, values={"model_version": Value("x")}).run(label_like(a_label))
+    with pytest.raises(ValueError, match="cannot guard"):
+        PreparedInsert(Label, when=RawSQL("%s = 1", [1])).run(label_like(a_label))
 
 
 def test_field_defaults_are_filled_in_as_on_save(a_label):
     fields = {f.attname: getattr(a_label, f.attname) for f in Label._meta.concrete_fields}
     fields = {k: v for k, v in fields.items() if k not in ("seq", "id", "txid", "provenance", "model_version")}
     label = Label(**fields)
-    PreparedInsert(Label).run([label])
+    PreparedInsert(Label).run(label)
     row = Label.objects.get(pk=label.pk)
     assert (row.txid, row.provenance, row.model_version) == (0, {}, "")
     assert isinstance(row.id, uuid.UUID)
@@ -221,5 +236,6 @@ def test_a_row_the_database_refuses_stores_nothing(a_label):
     bad = label_like(a_label, id=a_label.id)  # the unique id again
     before = Label.objects.count()
     with pytest.raises(IntegrityError), transaction.atomic():
-        PreparedInsert(Label).run([good, bad])
+        PreparedInsert(Label).run(good)
+        PreparedInsert(Label).run(bad)
     assert Label.objects.count() == before
