@@ -75,30 +75,30 @@ def _lock_user(user_id: int) -> None:
 
 
 def claim_sql(*, associate_id: int, queue_id: uuid.UUID, lease_seconds: int) -> tuple[str, list]:
-    """The PostgreSQL claim statement `task_claim` runs (bench/claim.py EXPLAINs it)."""
-    return work_sql.CLAIM(associate_id=associate_id, queue_id=queue_id, lease=dt.timedelta(seconds=lease_seconds))
+    """The PostgreSQL claim statement `task_claim` runs for an associate of one queue (held
+    slot probe, resume or claim; bench/claim.py EXPLAINs it)."""
+    return work_sql.TAKE(associate_id=associate_id, queue_id=queue_id, lease=dt.timedelta(seconds=lease_seconds))
 
 
-def _claim_start(*, associate, queue_id: uuid.UUID | None) -> tuple[dict[uuid.UUID, int], list[tuple[int, uuid.UUID]]]:
-    """Lock the associate's user row; answer the queues they may claim from now ({queue id:
-    lease seconds}) and the open slots they hold there ([(slot id, queue id)], usually none,
-    in claim order). With no such queue nothing is locked: the claim then writes nothing."""
+def _lock_and_list_queues(*, associate, queue_id: uuid.UUID | None) -> dict[uuid.UUID, int]:
+    """Lock the associate's user row (one claim at a time per associate) and answer the
+    queues they may claim from now: {queue id: lease seconds}. With no such queue nothing is
+    locked: the claim then writes nothing."""
+    if not _on_postgresql():
+        return dict(work_sql.claim_start_rows(associate=associate, queue_id=queue_id))
+    shape = {"superuser": associate.is_superuser}
+    if queue_id is None:
+        return dict(work_sql.CLAIM_START.run(shape=shape, associate_id=associate.pk))
+    return dict(work_sql.CLAIM_START_IN_QUEUE.run(shape=shape, associate_id=associate.pk, queue_id=queue_id))
+
+
+def _held(*, associate, queues: dict[uuid.UUID, int]) -> list[tuple[int, uuid.UUID]]:
+    """The open slots the associate holds in these queues ([(slot id, queue id)], usually
+    none), in claim order."""
     if _on_postgresql():
-        shape = {"superuser": associate.is_superuser}
-        if queue_id is None:
-            rows = work_sql.CLAIM_START.run(shape=shape, associate_id=associate.pk)
-        else:
-            rows = work_sql.CLAIM_START_IN_QUEUE.run(shape=shape, associate_id=associate.pk, queue_id=queue_id)
-        queues = dict(rows)
-        if not queues:
-            return queues, []
-        held = work_sql.HELD.run(associate_id=associate.pk)
-        return queues, [(slot_id, queue) for slot_id, queue in held if queue in queues]
-    queues = dict(work_sql.claim_start_rows(associate=associate, queue_id=queue_id))
-    if not queues:
-        return queues, []
+        return [(slot_id, queue) for slot_id, queue in work_sql.HELD.run(associate_id=associate.pk) if queue in queues]
     held = Slot.objects.filter(holder_id=associate.pk, state=OPEN, queue_id__in=list(queues)).order_by(*CLAIM_ORDER)
-    return queues, list(held.values_list("id", "queue_id"))
+    return list(held.values_list("id", "queue_id"))
 
 
 def _resume(*, associate, slot_id: int, lease_seconds: int) -> Lease | None:
@@ -152,10 +152,17 @@ def _queue_order(*, associate, queues: dict[uuid.UUID, int]) -> list[uuid.UUID]:
 
 @transaction.atomic
 def _claim(*, associate, queue_id: uuid.UUID | None) -> Lease | None:
-    queues, held = _claim_start(associate=associate, queue_id=queue_id)
+    queues = _lock_and_list_queues(associate=associate, queue_id=queue_id)
     if not queues:
         return None
-    for slot_id, held_queue in held:
+    if len(queues) == 1 and _on_postgresql():
+        # The usual claim: the probe for a held slot and the resume or claim, one statement.
+        ((only, lease_seconds),) = queues.items()
+        lease = dt.timedelta(seconds=lease_seconds)
+        if rows := work_sql.TAKE.run(associate_id=associate.pk, queue_id=only, lease=lease):
+            return _lease_from_row(rows[0])
+        # Nothing to claim, or their held slot went to someone else meanwhile: the long way.
+    for slot_id, held_queue in _held(associate=associate, queues=queues):
         if (lease := _resume(associate=associate, slot_id=slot_id, lease_seconds=queues[held_queue])) is not None:
             return lease
     for queue_id in _queue_order(associate=associate, queues=queues):
@@ -176,9 +183,11 @@ def task_claim(*, associate, queue: Queue | None = None, queue_id: uuid.UUID | N
     paused; order is priority, then `due_at`, then age. A None means that, when the query
     ran, every claimable slot was either leased or locked by a claimer about to lease it.
 
-    Round trips on PostgreSQL: the lock with the queue list, the probe for a held slot, then
-    one statement that resumes it or claims a new one (the task comes back with the lease),
-    plus BEGIN and COMMIT; each statement is compiled once per process (`work_sql`).
+    Round trips on PostgreSQL: the lock with the queue list, then, when the associate may
+    claim from one queue, one statement that resumes their held slot or claims a new one (the
+    task comes back with the lease), plus BEGIN and COMMIT; each statement is compiled once
+    per process (`work_sql`). With several queues: a probe for a held slot, then resume or
+    claim queue by queue.
     """
     if queue is not None:
         queue_id = queue.pk

@@ -210,21 +210,27 @@ def update_returning_sql(rows: QuerySet, changes: dict, columns: tuple[str, ...]
     return f"{update} RETURNING {returning}", params
 
 
-def lease_sql(target: QuerySet[Slot], changes: dict) -> tuple[str, tuple]:
-    """One statement that applies `changes` to the slot of `target` and answers its lease
-    with the whole task row (a data-modifying CTE joined to the task)."""
-    update, params = update_sql(target, changes)
+def lease_sql(*updates: tuple[QuerySet[Slot], dict]) -> tuple[str, tuple]:
+    """One statement that applies each (target, changes) to the slot of its target and
+    answers the leases with their whole task rows: a data-modifying CTE per update, joined to
+    the task. All run on one snapshot; with several, make at most one of them match."""
     qn = connection.ops.quote_name
     slot, task = qn(Slot._meta.db_table), qn(Task._meta.db_table)
     task_columns = ", ".join(f"{task}.{qn(field.column)}" for field in Task._meta.concrete_fields)
-    # Only Django's compiled UPDATE and quoted model names go into the text; values are params.
+    returning = ", ".join(f"{slot}.{qn(column)}" for column in ("id", "lease_token", "lease_expires_at", "task_id"))
+    ctes, params = [], []
+    for n, (target, changes) in enumerate(updates):
+        update, update_params = update_sql(target, changes)
+        ctes.append(f"leased_{n} AS ({update} RETURNING {returning})")
+        params.extend(update_params)
+    leased = " UNION ALL ".join(f"SELECT * FROM leased_{n}" for n in range(len(updates)))  # noqa: S608
+    # Only Django's compiled UPDATEs and quoted model names go into the text; values are params.
     statement = (
-        f"WITH leased AS ({update} RETURNING {slot}.{qn('id')}, {slot}.{qn('lease_token')}, "  # noqa: S608
-        f"{slot}.{qn('lease_expires_at')}, {slot}.{qn('task_id')}) "
+        f"WITH {', '.join(ctes)} "  # noqa: S608
         f"SELECT leased.{qn('id')}, leased.{qn('lease_token')}, leased.{qn('lease_expires_at')}, {task_columns} "
-        f"FROM leased JOIN {task} ON {task}.{qn('id')} = leased.{qn('task_id')}"
+        f"FROM ({leased}) AS leased JOIN {task} ON {task}.{qn('id')} = leased.{qn('task_id')}"
     )
-    return statement, params
+    return statement, tuple(params)
 
 
 def task_from_row(values) -> Task:
@@ -270,15 +276,26 @@ def _held(*, associate_id: int) -> tuple[str, tuple]:
 HELD = Prepared(_held, associate_id=int)
 
 
+def _held_in(*, associate_id: int, queue_id: uuid.UUID) -> QuerySet[Slot]:
+    return Slot.objects.filter(holder_id=associate_id, state=OPEN, queue_id=queue_id).order_by(*CLAIM_ORDER)
+
+
+def _claim_target(*, associate_id: int, queue_id: uuid.UUID, unless_held: bool = False) -> QuerySet[Slot]:
+    candidates = claimable_slots(associate_id=associate_id, queue_id=queue_id).select_for_update(skip_locked=True)
+    if unless_held:
+        # Uncorrelated: a one-time filter, so nothing is scanned or locked when one is held.
+        candidates = candidates.filter(~Exists(_held_in(associate_id=associate_id, queue_id=queue_id)))
+    return Slot.objects.filter(Q(state=OPEN) & LEASE_FREE, pk=Subquery(candidates.values("pk")[:1]))
+
+
 def _claim(*, associate_id: int, queue_id: uuid.UUID, lease: dt.timedelta) -> tuple[str, tuple]:
     """Lease the first claimable slot of a queue and read its task. The candidate is a scalar
     subquery (`id = (SELECT … FOR UPDATE SKIP LOCKED LIMIT 1)`, an InitPlan run once, so at
     most one row changes; `id IN (…)` could be re-run per row); the guard (still open, lease
     free) is in the UPDATE's WHERE, so PostgreSQL re-checks it on the newest version of a row
     a concurrent writer changed meanwhile."""
-    candidates = claimable_slots(associate_id=associate_id, queue_id=queue_id).select_for_update(skip_locked=True)
-    target = Slot.objects.filter(Q(state=OPEN) & LEASE_FREE, pk=Subquery(candidates.values("pk")[:1]))
-    return lease_sql(target, claim_changes(associate_id=associate_id, lease=lease))
+    target = _claim_target(associate_id=associate_id, queue_id=queue_id)
+    return lease_sql((target, claim_changes(associate_id=associate_id, lease=lease)))
 
 
 CLAIM = Prepared(_claim, associate_id=int, queue_id=uuid.UUID, lease=dt.timedelta)
@@ -288,10 +305,27 @@ def _resume(*, slot_id: int, associate_id: int, lease: dt.timedelta) -> tuple[st
     """Extend or renew the associate's own slot, conditional on the holder: another associate
     may have claimed it since it expired."""
     target = Slot.objects.filter(pk=slot_id, holder_id=associate_id, state=OPEN)
-    return lease_sql(target, resume_changes(lease=lease))
+    return lease_sql((target, resume_changes(lease=lease)))
 
 
 RESUME = Prepared(_resume, slot_id=int, associate_id=int, lease=dt.timedelta)
+
+
+def _take(*, associate_id: int, queue_id: uuid.UUID, lease: dt.timedelta) -> tuple[str, tuple]:
+    """`HELD`, then `RESUME` or `CLAIM`, for one queue in one statement (the usual claim: the
+    associate may claim from one queue): resume the associate's open slot of the queue if
+    they hold one, else lease the first claimable slot. Runs after the user lock, so its
+    snapshot sees a slot another tab of theirs just leased. No row: nothing to claim, or
+    their held slot went to someone else meanwhile (the caller then takes the long way)."""
+    held = _held_in(associate_id=associate_id, queue_id=queue_id)
+    resume = Slot.objects.filter(pk=Subquery(held.values("pk")[:1]), holder_id=associate_id, state=OPEN)
+    claim = _claim_target(associate_id=associate_id, queue_id=queue_id, unless_held=True)
+    return lease_sql(
+        (resume, resume_changes(lease=lease)), (claim, claim_changes(associate_id=associate_id, lease=lease))
+    )
+
+
+TAKE = Prepared(_take, associate_id=int, queue_id=uuid.UUID, lease=dt.timedelta)
 
 
 def _heartbeat(*, associate_id: int, task_id: uuid.UUID, superuser: bool, token: int | None = None):

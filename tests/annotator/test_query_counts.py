@@ -4,8 +4,9 @@ Counted with a token alice_api, as the claim benchmark drives the API. Inside a 
 transaction shows up as a SAVEPOINT and a RELEASE (in production: BEGIN and COMMIT). On
 PostgreSQL (the numbers below, per request):
 
-- next: token + user + roles (1), savepoint, user lock + queue list (1), probe for a held
-  slot (1), claim with its task (1), release: 6. Resuming a held task: the same 6.
+- next: token + user + roles (1), savepoint, user lock + queue list (1), the probe for a
+  held slot with the resume or claim and its task (1, for one queue), release: 5. Resuming
+  a held task: the same 5.
 - heartbeat: token (1), one fenced UPDATE … RETURNING (1), no transaction: 2.
 - submit: token (1), savepoint, task lock within the caller's stores (1), the fenced slot
   UPDATE and the task counter in one statement (1), annotation (1), release: 6 for a kind
@@ -41,11 +42,11 @@ NEXT = "/api/v1/tasks/next/"
 POSTGRES = connection.vendor == "postgresql"
 # (PostgreSQL, SQLite): SQLite has no UPDATE … RETURNING path, so it reads rows back.
 LIMITS = {
-    "next": (6, 8),
-    "resume": (6, 7),
+    "next": (5, 8),
+    "resume": (5, 7),
     "heartbeat": (2, 6),
     "submit": (6, 8),
-    "submit_next": (11, 15),
+    "submit_next": (10, 15),
     "snippet_submit": (7, 9),
 }
 
