@@ -22,6 +22,7 @@ keeps:
 """
 
 import datetime as dt
+import json
 import uuid
 from dataclasses import dataclass
 
@@ -241,37 +242,51 @@ def _lock_own_task(*, associate, task_id: uuid.UUID) -> Task:
     return work_sql.task_from_row(rows[0])
 
 
-def _finish_slot(*, associate, task: Task, token: int | None, read_done_at: bool) -> tuple[int, float] | None:
+def _finish_and_record(
+    *, associate, task: Task, token: int | None, result, submission_id: uuid.UUID, read_done_at: bool
+) -> Annotation | None:
     """Mark the associate's held slot of a task (locked by the caller) done, accruing its
-    active time, and count the annotation on the task, done (by the database clock) at its
-    overlap: (slot id, active seconds), or None, with nothing changed, if they no longer hold
-    the slot. One statement on PostgreSQL; `done_at` is read back on SQLite only when asked
-    (`read_done_at`). Unscoped: the caller locked the task within the associate's stores."""
+    active time; store the annotation with that time; count it on the task, done (by the
+    database clock) at its overlap. None, with nothing changed, if they no longer hold the
+    slot. One statement on PostgreSQL; on SQLite `done_at` is read back only when asked
+    (`read_done_at`). Unscoped: the caller locked the task within the associate's stores.
+    A `submission_id` already used by the associate raises IntegrityError."""
     done = task.annotations_done + 1 >= task.overlap
+    annotation = Annotation(task=task, associate=associate, kind=task.kind, result=result, submission_id=submission_id)
     if _on_postgresql():
+        values = {
+            "associate_id": associate.pk,
+            "task_id": task.pk,
+            "annotation_id": annotation.pk,
+            "kind": task.kind,
+            "result_json": json.dumps(result),
+            "submission_id": submission_id,
+        }
+        shape = {"done": done}
         if token is None:
-            rows = work_sql.FINISH.run(shape={"done": done}, associate_id=associate.pk, task_id=task.pk)
+            rows = work_sql.FINISH.run(shape=shape, **values)
         else:
-            rows = work_sql.FINISH_FENCED.run(
-                shape={"done": done}, associate_id=associate.pk, task_id=task.pk, token=token
-            )
+            rows = work_sql.FINISH_FENCED.run(shape=shape, **values, token=token)
         if len(rows) != 1:
             return None
-        slot_id, active_seconds, task.done_at = rows[0]
+        annotation.slot_id, annotation.active_seconds, annotation.created_at, task.done_at = rows[0]
+        annotation._state.adding, annotation._state.db = False, "default"
     else:
         slots = work_sql.held_slot(associate=associate, task_id=task.pk, token=token, scoped=False)
         if slots.update(**work_sql.finish_changes()) != 1:
             return None
-        slot_id, active_seconds = Slot.objects.values_list("id", "active_seconds").get(
+        annotation.slot_id, active_seconds = Slot.objects.values_list("id", "active_seconds").get(
             task_id=task.pk, holder_id=associate.pk
         )
+        annotation.active_seconds = round(active_seconds, 3)
+        annotation.save(force_insert=True)
         Task.objects.filter(pk=task.pk).update(**work_sql.count_changes(done=done))
         if done and read_done_at:
             task.refresh_from_db(fields=["done_at"])
     task.annotations_done += 1
     if done:
         task.status = Task.Status.DONE
-    return slot_id, active_seconds
+    return annotation
 
 
 def _previous_submission(*, associate, task: Task, submission_id: uuid.UUID) -> Annotation | None:
@@ -298,24 +313,18 @@ def _submit(*, associate, task_id: uuid.UUID, result, submission_id: uuid.UUID, 
         if (previous := _previous_submission(associate=associate, task=task, submission_id=submission_id)) is not None:
             return previous
         raise
-    finished = _finish_slot(associate=associate, task=task, token=token, read_done_at=kind.on_done is not None)
-    if finished is None:
+    annotation = _finish_and_record(
+        associate=associate,
+        task=task,
+        token=token,
+        result=cleaned,
+        submission_id=submission_id,
+        read_done_at=kind.on_done is not None,
+    )
+    if annotation is None:
         if (previous := _previous_submission(associate=associate, task=task, submission_id=submission_id)) is not None:
             return previous
         raise lease_lost()
-    slot_id, active_seconds = finished
-    # A submission_id already used for another task fails this INSERT on the unique
-    # (associate, submission_id) constraint: task_submit answers duplicate_submission.
-    annotation = Annotation(
-        task=task,
-        slot_id=slot_id,
-        associate=associate,
-        kind=task.kind,
-        result=cleaned,
-        submission_id=submission_id,
-        active_seconds=round(active_seconds, 3),
-    )
-    work_sql.INSERT_ANNOTATION.run(annotation)
     kind.on_submit(task, annotation)
     if task.status == Task.Status.DONE and kind.on_done is not None:
         kind.on_done(task)

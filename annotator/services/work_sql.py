@@ -39,7 +39,7 @@ from django.db.models.functions import Coalesce, Greatest, Least, Now
 
 from annotator.access import queues_for_associate, tasks_for_user
 from annotator.models import Annotation, Queue, Slot, Task, TaskExclusion
-from catalog.prepared import Prepared, PreparedInsert, model_from_row
+from catalog.prepared import Prepared, model_from_row
 
 # The claim order; it matches the partial index `slot_claim_order` column for column.
 CLAIM_ORDER = ("-priority", "due_at", "created_at", "id")
@@ -339,28 +339,65 @@ HEARTBEAT = Prepared(_heartbeat, associate_id=int, task_id=uuid.UUID)
 HEARTBEAT_FENCED = Prepared(_heartbeat, associate_id=int, task_id=uuid.UUID, token=int)
 
 
-def _finish(*, associate_id: int, task_id: uuid.UUID, done: bool, token: int | None = None):
-    """Mark the associate's held slot of a task done, accruing its active time, and count one
-    more annotation on the task (done at its overlap, `done`), in one statement: a
-    data-modifying CTE per table, the task's changed only if the slot's was. Answers (slot
-    id, active seconds, the task's done_at), no row if the slot is no longer theirs. Unscoped:
+def _finish(
+    *,
+    associate_id: int,
+    task_id: uuid.UUID,
+    done: bool,
+    annotation_id: uuid.UUID,
+    kind: str,
+    result_json: str,
+    submission_id: uuid.UUID,
+    token: int | None = None,
+):
+    """A submit's writes but its kind's, in one statement of three data-modifying CTEs on one
+    snapshot: mark the associate's held slot of the task done, accruing its active time; store
+    the annotation with that time (rounded to the millisecond) and the database's clock; count
+    it on the task (done at its overlap, `done`). The annotation and the count happen only if
+    the slot was still theirs. Answers (slot id, active seconds, created_at, the task's
+    done_at), no row if the slot is no longer theirs. A `submission_id` the associate already
+    used fails on its unique constraint (IntegrityError), as a plain INSERT would. Unscoped:
     the submit locked the task within the associate's stores first."""
     slots = held_slot(associate=stand_in(associate_id, superuser=False), task_id=task_id, token=token, scoped=False)
     finish, finish_params = update_returning_sql(slots, finish_changes(), ("id", "active_seconds"))
     count, count_params = update_returning_sql(Task.objects.filter(pk=task_id), count_changes(done=done), ("done_at",))
-    # Only Django's compiled UPDATEs go into the text; values are params. The task's UPDATE
-    # filters on its primary key alone, so the guard joins its WHERE with a plain AND.
+    qn = connection.ops.quote_name
+    table = qn(Annotation._meta.db_table)
+    columns = ", ".join(
+        qn(Annotation._meta.get_field(name).column)
+        for name in (
+            "id",
+            "task",
+            "slot",
+            "associate",
+            "kind",
+            "result",
+            "submission_id",
+            "active_seconds",
+            "created_at",
+        )
+    )
+    # Only Django's compiled UPDATEs, quoted model names and fixed SQL go into the text;
+    # values are params. The task's UPDATE filters on its primary key alone, so the guard
+    # joins its WHERE with a plain AND.
     where, returning = count.rsplit(" RETURNING ", 1)
     statement = (
         f"WITH finished AS ({finish}), "  # noqa: S608
-        f"counted AS ({where} AND EXISTS (SELECT 1 FROM finished) RETURNING {returning}) "
-        "SELECT finished.id, finished.active_seconds, counted.done_at FROM finished LEFT JOIN counted ON TRUE"
+        f"recorded AS (INSERT INTO {table} ({columns}) "
+        "SELECT %s, %s, finished.id, %s, %s, %s::jsonb, %s, "
+        "ROUND(finished.active_seconds::numeric, 3)::double precision, STATEMENT_TIMESTAMP() FROM finished "
+        f"RETURNING {table}.{qn('active_seconds')}, {table}.{qn('created_at')}), "
+        f"counted AS ({where} AND EXISTS (SELECT 1 FROM recorded) RETURNING {returning}) "
+        "SELECT finished.id, recorded.active_seconds, recorded.created_at, counted.done_at "
+        "FROM finished JOIN recorded ON TRUE LEFT JOIN counted ON TRUE"
     )
-    return statement, (*finish_params, *count_params)
+    insert_params = (annotation_id, task_id, associate_id, kind, result_json, submission_id)
+    return statement, (*finish_params, *insert_params, *count_params)
 
 
-FINISH = Prepared(_finish, associate_id=int, task_id=uuid.UUID)
-FINISH_FENCED = Prepared(_finish, associate_id=int, task_id=uuid.UUID, token=int)
+_SUBMIT = {"associate_id": int, "task_id": uuid.UUID, "annotation_id": uuid.UUID, "kind": str, "result_json": str}
+FINISH = Prepared(_finish, **_SUBMIT, submission_id=uuid.UUID)
+FINISH_FENCED = Prepared(_finish, **_SUBMIT, submission_id=uuid.UUID, token=int)
 
 
 def _lock_task(*, associate_id: int, task_id: uuid.UUID, superuser: bool):
@@ -371,6 +408,3 @@ def _lock_task(*, associate_id: int, task_id: uuid.UUID, superuser: bool):
 
 # A superuser's tasks are every store's: that shape's statement names no associate.
 LOCK_TASK = Prepared(_lock_task, associate_id=int, task_id=uuid.UUID, unused_in={"superuser": True})
-
-
-INSERT_ANNOTATION = PreparedInsert(Annotation)

@@ -9,10 +9,10 @@ PostgreSQL (the numbers below, per request):
   a held task: the same 5.
 - heartbeat: token (1), one fenced UPDATE … RETURNING (1), no transaction: 2.
 - submit: token (1), savepoint, task lock within the caller's stores (1), the fenced slot
-  UPDATE and the task counter in one statement (1), annotation (1), release: 6 for a kind
+  UPDATE, the annotation and the task counter in one statement (1), release: 5 for a kind
   whose on_submit does nothing; the snippet kind's on_submit adds its label, which takes the
-  feed lock and reads the transaction id in the same statement (1): 7 (its snippet and
-  predictions come from the task's payload). With `next`: + 5.
+  feed lock and reads the transaction id in the same statement (1): 6 (its snippet and
+  predictions come from the task's payload). With `next`: + 4.
 
 The hot statements are compiled once per process (`catalog.prepared`), so these round trips
 are most of a request's cost.
@@ -45,9 +45,9 @@ LIMITS = {
     "next": (5, 8),
     "resume": (5, 7),
     "heartbeat": (2, 6),
-    "submit": (6, 8),
-    "submit_next": (10, 15),
-    "snippet_submit": (7, 9),
+    "submit": (5, 8),
+    "submit_next": (9, 15),
+    "snippet_submit": (6, 9),
 }
 
 
@@ -136,6 +136,27 @@ def test_submit_with_next_in_pinned_round_trips(alice_probe_api, django_assert_m
 
 
 # What the shortcuts must not change ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("server_side", [True, False])
+def test_the_work_cycle_answers_alike_with_statements_prepared_on_the_server_or_not(settings, s001, alice, server_side):
+    """`DATABASE_PREPARED_STATEMENTS=0` (PgBouncer in transaction mode) runs the same SQL
+    without PREPARE: claim, heartbeat, resume, submit with its label, and a retry."""
+    settings.DATABASE_PREPARED_STATEMENTS = server_side
+    queue = work_queue(s001, alice)
+    add_tasks(queue, 2)
+    api = token_client(alice)
+    lease = api.post(NEXT, {}, format="json").json()
+    assert api.post(NEXT, {}, format="json").json()["task"]["id"] == lease["task"]["id"]
+    assert api.post(url(lease["task"]["id"], "heartbeat"), {"token": lease["token"]}, format="json").status_code == 200
+    body = submit_body(token=lease["token"], result={"action": "take", "sku": "SKU-0001", "boxes": []})
+    first = api.post(url(lease["task"]["id"], "submit"), body, format="json")
+    again = api.post(url(lease["task"]["id"], "submit"), body, format="json")
+    assert first.status_code == again.status_code == 200
+    assert first.json()["annotation"] == again.json()["annotation"]
+    annotation = Annotation.objects.get(pk=first.json()["annotation"])
+    assert annotation.result == body["result"] and annotation.labels.count() == 1
+    assert annotation.slot.state == Slot.State.DONE and annotation.task.status == "done"
 
 
 def test_the_lease_answered_by_the_claim_is_the_one_stored(alice, alice_api):
