@@ -108,6 +108,17 @@ class _Compiled:
         return self.server
 
 
+def _once(cache: dict, key: Any, lock: threading.Lock, compile_: Callable[[], _Compiled]) -> _Compiled:
+    """`cache[key]`, compiled on first use by one thread (the others wait for it)."""
+    compiled = cache.get(key)
+    if compiled is None:
+        with lock:
+            compiled = cache.get(key)
+            if compiled is None:
+                compiled = cache[key] = compile_()
+    return compiled
+
+
 class Prepared:
     """One statement: `build(**arguments, **shape) -> (sql, params)` compiled once per
     database vendor and shape.
@@ -156,14 +167,7 @@ class Prepared:
 
     def _get(self, vendor: str, shape: dict | None) -> _Compiled:
         shape = shape or {}
-        key = (vendor, *sorted(shape.items()))
-        compiled = self._compiled.get(key)
-        if compiled is None:
-            with self._lock:
-                compiled = self._compiled.get(key)
-                if compiled is None:
-                    compiled = self._compiled[key] = self._compile(shape)
-        return compiled
+        return _once(self._compiled, (vendor, *sorted(shape.items())), self._lock, lambda: self._compile(shape))
 
     def __call__(self, *, using: str = "default", shape: dict | None = None, **values: Any) -> tuple[str, list]:
         """(sql, params) of the statement with these values, for `cursor.execute()`. `shape`
@@ -256,14 +260,7 @@ class PreparedInsert:
         return f"{guarded} RETURNING {returning}" if returning else guarded
 
     def _get(self, using: str) -> _Compiled:
-        vendor = connections[using].vendor
-        compiled = self._compiled.get(vendor)
-        if compiled is None:
-            with self._lock:
-                compiled = self._compiled.get(vendor)
-                if compiled is None:
-                    compiled = self._compiled[vendor] = self._compile(using)
-        return compiled
+        return _once(self._compiled, connections[using].vendor, self._lock, lambda: self._compile(using))
 
     def run(self, obj: Any, *, using: str = "default") -> bool:
         """Insert `obj` (a model instance, not saved yet) and set its returned key. False if

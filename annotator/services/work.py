@@ -345,6 +345,10 @@ def task_submit(
     Then stores the annotation with the server-measured active time, counts it on the task
     (marking the task done at its overlap) and runs the kind's on_submit (and on_done) hooks
     in the same transaction.
+
+    Round trips on PostgreSQL: the task lock, then one statement that finishes the slot,
+    stores the annotation and counts it (`work_sql.FINISH`), then the kind's hook (a snippet:
+    its label, one statement), plus BEGIN and COMMIT.
     """
     try:
         return _submit(associate=associate, task_id=task_id, result=result, submission_id=submission_id, token=token)
