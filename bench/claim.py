@@ -8,9 +8,9 @@ the database's own floor for the same work.
 Creates a fresh database (dropped at the end), migrates it, loads `--tasks` open
 snippet-annotation tasks (and as many for the floor) with one INSERT … SELECT each, makes
 16 associates with tokens, starts `gunicorn config.wsgi` with cores + 1 sync workers (the best
-of 2 to 6 on 2 cores, where the server shares the cores with PostgreSQL and the clients; 2
-gthread workers of 4 threads with keep-alive did as well, alternated in one run) on a free
-port, then for each K:
+of 2 to 6 on 2 cores, where the server shares the cores with PostgreSQL and the clients;
+`--worker-class gthread --workers 2` with 4 threads and keep-alive did as well, runs of each
+taking turns) on a free port, then for each K:
 
 - app: K HTTP clients (one associate each) loop POST /tasks/next/ → POST /tasks/{id}/submit/
   for `--seconds`;
