@@ -438,16 +438,17 @@ def _work(people: dict[int, AssociateFigures], *, stores, since: dt.datetime) ->
     """Tasks done, active time and the median time per task by kind (rejected work left out),
     and rejected work, of the people on the stores' queues since `since`.
 
-    The store is the slot's queue's (see `accepted_annotations`); when the stores hold every
-    queue there is, that test is true of every annotation and is left out, so the window is
-    read from the covering index alone. Rejected work is the few annotations whose slot is
+    The store is the queue's the annotation was submitted in (its slot's, see
+    `accepted_annotations`), kept on the annotation and in the covering index, so the window
+    is read from that index alone; when the stores hold every queue there is, the test is
+    true of every annotation and is left out. Rejected work is the few annotations whose slot is
     cancelled (`slot_cancelled`): a hashed NOT IN, not a join of every annotation to its slot.
     """
     queues = Queue.objects.annotate(mine=ExpressionWrapper(Q(store__in=stores), output_field=BooleanField()))
     queue_rows = list(queues.values_list("pk", "kind", "mine"))
     annotations = Annotation.objects.filter(created_at__gte=since, associate_id__in=people).order_by()
     if not all(mine for _, _, mine in queue_rows):
-        annotations = annotations.filter(slot__queue_id__in=[pk for pk, _, mine in queue_rows if mine])
+        annotations = annotations.filter(queue_id__in=[pk for pk, _, mine in queue_rows if mine])
     cancelled = Slot.objects.filter(state=Slot.State.CANCELLED).values("pk")
     accepted = annotations.exclude(slot__in=cancelled)
     # An annotation's kind is its task's, which is its queue's. PostgreSQL takes the median of

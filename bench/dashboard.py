@@ -178,9 +178,9 @@ SELECT k + 1, id, 0, CASE WHEN open THEN 'open' ELSE 'done' END, queue_id, 0, du
 FROM t;
 SELECT setval(pg_get_serial_sequence('annotator_slot', 'id'), (SELECT max(id) FROM annotator_slot));
 
-INSERT INTO annotator_annotation (id, task_id, slot_id, associate_id, kind, result, submission_id, active_seconds,
-    created_at)
-SELECT pg_temp.uid('5', k), id, k + 1, associate, kind, '{{}}'::jsonb, pg_temp.uid('8', k), 20 + k % 60,
+INSERT INTO annotator_annotation (id, task_id, slot_id, queue_id, associate_id, kind, result, submission_id,
+    active_seconds, created_at)
+SELECT pg_temp.uid('5', k), id, k + 1, queue_id, associate, kind, '{{}}'::jsonb, pg_temp.uid('8', k), 20 + k % 60,
        created_at + interval '5 minutes'
 FROM t WHERE NOT open;
 
@@ -306,6 +306,10 @@ def measure(repeat: int, explain: bool) -> dict:
     boss = django.contrib.auth.get_user_model().objects.get(username="boss")
     stores = Store.objects.filter(storeaccess__user=boss)
     one = Store.objects.filter(code="S001")
+    # A supervisor of some stores (every store but the last; and two): the associates page
+    # then tells the stores' work apart by each annotation's queue.
+    most = Store.objects.exclude(pk=Store.objects.order_by("-code").values("pk")[:1])
+    two = Store.objects.filter(code__in=["S001", "S002"])
     now = timezone.now
     client = Client()
     client.force_login(boss)
@@ -342,6 +346,12 @@ def measure(repeat: int, explain: bool) -> dict:
         "charts_json": charts,
         "associate_figures_7d": lambda: associate_figures(stores=stores, since=now() - dt.timedelta(days=7)),
         "associate_figures_7d_uncached": lambda: _associate_figures(stores=stores, since=now() - dt.timedelta(days=7)),
+        "associate_figures_7d_uncached_19_stores": lambda: _associate_figures(
+            stores=most, since=now() - dt.timedelta(days=7)
+        ),
+        "associate_figures_7d_uncached_2_stores": lambda: _associate_figures(
+            stores=two, since=now() - dt.timedelta(days=7)
+        ),
         "calibration_page": calibration_page,
         "calibration_one_store_30d": lambda: calibration.recommend(
             stores=one, since=now() - dt.timedelta(days=30), target=0.05
@@ -360,6 +370,7 @@ def measure(repeat: int, explain: bool) -> dict:
             "metrics_snapshot",
             "calibration_one_store_30d",
             "associate_figures_7d_uncached",
+            "associate_figures_7d_uncached_19_stores",
         )
         for name in explained:
             with CaptureQueriesContext(connection) as captured:

@@ -75,7 +75,13 @@ def world(s001, alice, carol, s001_integration):
     )
     slot = task.slots.get()
     Annotation.objects.create(
-        task=task, slot=slot, associate=alice, kind=task.kind, result={"action": "none"}, submission_id=uuid.uuid4()
+        task=task,
+        slot=slot,
+        queue_id=slot.queue_id,
+        associate=alice,
+        kind=task.kind,
+        result={"action": "none"},
+        submission_id=uuid.uuid4(),
     )
     MediaView.objects.create(user=alice, snippet=snippet, task=task, what="video")
     visit = Visit.objects.create(

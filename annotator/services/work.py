@@ -269,15 +269,17 @@ def _finish_and_record(
             rows = work_sql.FINISH_FENCED.run(shape=shape, **values, token=token)
         if len(rows) != 1:
             return None
-        annotation.slot_id, annotation.active_seconds, annotation.created_at, task.done_at = rows[0]
+        annotation.slot_id, annotation.queue_id, annotation.active_seconds, annotation.created_at, task.done_at = rows[
+            0
+        ]
         annotation._state.adding, annotation._state.db = False, "default"
     else:
         slots = work_sql.held_slot(associate=associate, task_id=task.pk, token=token, scoped=False)
         if slots.update(**work_sql.finish_changes()) != 1:
             return None
-        annotation.slot_id, active_seconds = Slot.objects.values_list("id", "active_seconds").get(
-            task_id=task.pk, holder_id=associate.pk
-        )
+        annotation.slot_id, annotation.queue_id, active_seconds = Slot.objects.values_list(
+            "id", "queue_id", "active_seconds"
+        ).get(task_id=task.pk, holder_id=associate.pk)
         annotation.active_seconds = round(active_seconds, 3)
         annotation.save(force_insert=True)
         Task.objects.filter(pk=task.pk).update(**work_sql.count_changes(done=done))

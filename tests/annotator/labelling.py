@@ -63,7 +63,13 @@ def record(
     task.status = "done" if done >= task.overlap else "open"
     task.save(update_fields=["annotations_done", "status"])
     annotation = Annotation.objects.create(
-        task=task, slot=slot, associate=associate, kind=kind, result=human or {}, submission_id=uuid.uuid4()
+        task=task,
+        slot=slot,
+        queue_id=slot.queue_id,
+        associate=associate,
+        kind=kind,
+        result=human or {},
+        submission_id=uuid.uuid4(),
     )
     item = LabelIn(
         kind=kind,

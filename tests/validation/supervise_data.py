@@ -72,7 +72,13 @@ def judged_events(store, associate, judgments: list[tuple[float, bool]], *, mode
     Slot.objects.filter(pk=slot.pk).update(holder=associate, state=Slot.State.DONE)
     Task.objects.filter(pk=task.pk).update(status=Task.Status.DONE, annotations_done=1)
     annotation = Annotation.objects.create(
-        task=task, slot=slot, associate=associate, kind="visit_validation", result={}, submission_id=uuid.uuid4()
+        task=task,
+        slot=slot,
+        queue_id=slot.queue_id,
+        associate=associate,
+        kind="visit_validation",
+        result={},
+        submission_id=uuid.uuid4(),
     )
     Label.objects.bulk_create(
         Label(
