@@ -196,10 +196,10 @@ class Annotation(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="annotations")
     slot = models.OneToOneField(Slot, on_delete=models.CASCADE, related_name="annotation")
-    # The slot's queue when it was submitted (written by the submit): which stores' work this
-    # was, read from `annotation_associate_time` alone. No index of its own: a queue's
-    # deletion (an admin's rare act) scans for its annotations instead.
-    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # The task's store (written by the submit): which store's work this was, read from
+    # `annotation_associate_time` alone. No index of its own: a store is never deleted while
+    # it has tasks (PROTECT).
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+", db_index=False)
     associate = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations")
     kind = models.CharField(max_length=32)
     result = models.JSONField()
@@ -216,7 +216,7 @@ class Annotation(models.Model):
             # An associate's work in a window, read from the index alone (the associates page).
             models.Index(
                 fields=["associate", "created_at"],
-                include=["kind", "active_seconds", "slot", "queue"],
+                include=["kind", "active_seconds", "slot", "store"],
                 name="annotation_associate_time",
             ),
             # The console's throughput and associate figures: the last day's work of all associates.

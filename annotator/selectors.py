@@ -21,6 +21,7 @@ from annotator.models import CORRECTING_VERDICTS, Annotation, Label, Queue, Queu
 from annotator.services.work_sql import claimable_slots
 from catalog import roles
 from catalog.access import stores_for_user
+from catalog.models import Store
 from catalog.stats import PercentileCont, grouped_percentiles
 
 # A task due within this window is "at risk" on the supervisor's page.
@@ -414,7 +415,8 @@ def _associate_figures(*, stores, since: dt.datetime) -> list[AssociateFigures]:
         .order_by("storeaccess__store__code")
     ):
         people[user_id].stores.append(code)
-    _work(people, stores=stores, since=since)
+    store_ids = list(stores.values_list("pk", flat=True)) if isinstance(stores, QuerySet) else [s.pk for s in stores]
+    _work(people, stores=stores, store_ids=store_ids, since=since)
     releases = TaskExclusion.objects.filter(
         task__store__in=stores, created_at__gte=since, cause=TaskExclusion.Cause.RELEASED, user_id__in=people
     )
@@ -424,7 +426,6 @@ def _associate_figures(*, stores, since: dt.datetime) -> list[AssociateFigures]:
         reasons = people[user_id].recent_release_reasons
         if len(reasons) < 3 and reason:
             reasons.append(reason)
-    store_ids = list(stores.values_list("pk", flat=True)) if isinstance(stores, QuerySet) else [s.pk for s in stores]
     corrections = Label.objects.filter(
         store_id__in=store_ids, created_at__gte=since, associate_id__in=people, verdict__in=CORRECTING_VERDICTS
     )
@@ -434,21 +435,20 @@ def _associate_figures(*, stores, since: dt.datetime) -> list[AssociateFigures]:
     return list(people.values())
 
 
-def _work(people: dict[int, AssociateFigures], *, stores, since: dt.datetime) -> None:
+def _work(people: dict[int, AssociateFigures], *, stores, store_ids: list[int], since: dt.datetime) -> None:
     """Tasks done, active time and the median time per task by kind (rejected work left out),
     and rejected work, of the people on the stores' queues since `since`.
 
-    The store is the queue's the annotation was submitted in (its slot's, see
-    `accepted_annotations`), kept on the annotation and in the covering index, so the window
-    is read from that index alone; when the stores hold every queue there is, the test is
-    true of every annotation and is left out. Rejected work is the few annotations whose slot is
+    The store is the task's, kept on the annotation and in the covering index, so the window
+    is read from that index alone; when the stores are every store there is, the test is true
+    of every annotation and is left out. Rejected work is the few annotations whose slot is
     cancelled (`slot_cancelled`): a hashed NOT IN, not a join of every annotation to its slot.
     """
     queues = Queue.objects.annotate(mine=ExpressionWrapper(Q(store__in=stores), output_field=BooleanField()))
     queue_rows = list(queues.values_list("pk", "kind", "mine"))
     annotations = Annotation.objects.filter(created_at__gte=since, associate_id__in=people).order_by()
-    if not all(mine for _, _, mine in queue_rows):
-        annotations = annotations.filter(queue_id__in=[pk for pk, _, mine in queue_rows if mine])
+    if Store.objects.exclude(pk__in=store_ids).exists():
+        annotations = annotations.filter(store_id__in=store_ids)
     cancelled = Slot.objects.filter(state=Slot.State.CANCELLED).values("pk")
     accepted = annotations.exclude(slot__in=cancelled)
     # An annotation's kind is its task's, which is its queue's. PostgreSQL takes the median of

@@ -178,9 +178,9 @@ SELECT k + 1, id, 0, CASE WHEN open THEN 'open' ELSE 'done' END, queue_id, 0, du
 FROM t;
 SELECT setval(pg_get_serial_sequence('annotator_slot', 'id'), (SELECT max(id) FROM annotator_slot));
 
-INSERT INTO annotator_annotation (id, task_id, slot_id, queue_id, associate_id, kind, result, submission_id,
+INSERT INTO annotator_annotation (id, task_id, slot_id, store_id, associate_id, kind, result, submission_id,
     active_seconds, created_at)
-SELECT pg_temp.uid('5', k), id, k + 1, queue_id, associate, kind, '{{}}'::jsonb, pg_temp.uid('8', k), 20 + k % 60,
+SELECT pg_temp.uid('5', k), id, k + 1, store_id, associate, kind, '{{}}'::jsonb, pg_temp.uid('8', k), 20 + k % 60,
        created_at + interval '5 minutes'
 FROM t WHERE NOT open;
 
@@ -307,7 +307,7 @@ def measure(repeat: int, explain: bool) -> dict:
     stores = Store.objects.filter(storeaccess__user=boss)
     one = Store.objects.filter(code="S001")
     # A supervisor of some stores (every store but the last; and two): the associates page
-    # then tells the stores' work apart by each annotation's queue.
+    # then tells the stores' work apart by each annotation's store.
     most = Store.objects.exclude(pk=Store.objects.order_by("-code").values("pk")[:1])
     two = Store.objects.filter(code__in=["S001", "S002"])
     now = timezone.now

@@ -139,7 +139,7 @@ def tasks(store, kind, n):
         for t in made
     )
     return Annotation.objects.bulk_create(
-        Annotation(task=t, slot=s, queue=queue, associate=associate, kind=kind, result={{}}, submission_id=uuid.uuid4())
+        Annotation(task=t, slot=s, store=store, associate=associate, kind=kind, result={{}}, submission_id=uuid.uuid4())
         for t, s in zip(made, slots)
     )
 

@@ -450,7 +450,7 @@ def world(settings, tmp_path, s001, s002, alice, bob, sam, s002_integration) -> 
     annotation = Annotation.objects.create(
         task=done_task,
         slot=done_slot,
-        queue_id=done_slot.queue_id,
+        store_id=done_slot.task.store_id,
         associate=alice,
         kind="snippet_annotation",
         result={"action": "take", "sku": "SKU-0001", "boxes": []},

@@ -77,7 +77,7 @@ def world(s001, alice, carol, s001_integration):
     Annotation.objects.create(
         task=task,
         slot=slot,
-        queue_id=slot.queue_id,
+        store_id=task.store_id,
         associate=alice,
         kind=task.kind,
         result={"action": "none"},

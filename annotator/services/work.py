@@ -252,11 +252,19 @@ def _finish_and_record(
     (`read_done_at`). Unscoped: the caller locked the task within the associate's stores.
     A `submission_id` already used by the associate raises IntegrityError."""
     done = task.annotations_done + 1 >= task.overlap
-    annotation = Annotation(task=task, associate=associate, kind=task.kind, result=result, submission_id=submission_id)
+    annotation = Annotation(
+        task=task,
+        store_id=task.store_id,
+        associate=associate,
+        kind=task.kind,
+        result=result,
+        submission_id=submission_id,
+    )
     if _on_postgresql():
         values = {
             "associate_id": associate.pk,
             "task_id": task.pk,
+            "store_id": task.store_id,
             "annotation_id": annotation.pk,
             "kind": task.kind,
             "result_json": json.dumps(result),
@@ -267,19 +275,17 @@ def _finish_and_record(
             rows = work_sql.FINISH.run(shape=shape, **values)
         else:
             rows = work_sql.FINISH_FENCED.run(shape=shape, **values, token=token)
-        if len(rows) != 1:
+        if not rows:
             return None
-        annotation.slot_id, annotation.queue_id, annotation.active_seconds, annotation.created_at, task.done_at = rows[
-            0
-        ]
+        ((annotation.slot_id, annotation.active_seconds, annotation.created_at, task.done_at),) = rows
         annotation._state.adding, annotation._state.db = False, "default"
     else:
         slots = work_sql.held_slot(associate=associate, task_id=task.pk, token=token, scoped=False)
         if slots.update(**work_sql.finish_changes()) != 1:
             return None
-        annotation.slot_id, annotation.queue_id, active_seconds = Slot.objects.values_list(
-            "id", "queue_id", "active_seconds"
-        ).get(task_id=task.pk, holder_id=associate.pk)
+        annotation.slot_id, active_seconds = Slot.objects.values_list("id", "active_seconds").get(
+            task_id=task.pk, holder_id=associate.pk
+        )
         annotation.active_seconds = round(active_seconds, 3)
         annotation.save(force_insert=True)
         Task.objects.filter(pk=task.pk).update(**work_sql.count_changes(done=done))

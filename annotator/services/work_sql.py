@@ -343,6 +343,7 @@ def _finish(
     *,
     associate_id: int,
     task_id: uuid.UUID,
+    store_id: int,
     done: bool,
     annotation_id: uuid.UUID,
     kind: str,
@@ -354,12 +355,12 @@ def _finish(
     snapshot: mark the associate's held slot of the task done, accruing its active time; store
     the annotation with that time (rounded to the millisecond) and the database's clock; count
     it on the task (done at its overlap, `done`). The annotation and the count happen only if
-    the slot was still theirs. Answers (slot id, its queue, active seconds, created_at, the
-    task's done_at), no row if the slot is no longer theirs. A `submission_id` the associate already
+    the slot was still theirs. Answers (slot id, active seconds, created_at, the task's
+    done_at), no row if the slot is no longer theirs. A `submission_id` the associate already
     used fails on its unique constraint (IntegrityError), as a plain INSERT would. Unscoped:
     the submit locked the task within the associate's stores first."""
     slots = held_slot(associate=stand_in(associate_id, superuser=False), task_id=task_id, token=token, scoped=False)
-    finish, finish_params = update_returning_sql(slots, finish_changes(), ("id", "active_seconds", "queue_id"))
+    finish, finish_params = update_returning_sql(slots, finish_changes(), ("id", "active_seconds"))
     count, count_params = update_returning_sql(Task.objects.filter(pk=task_id), count_changes(done=done), ("done_at",))
     qn = connection.ops.quote_name
     table = qn(Annotation._meta.db_table)
@@ -369,7 +370,7 @@ def _finish(
             "id",
             "task",
             "slot",
-            "queue",
+            "store",
             "associate",
             "kind",
             "result",
@@ -385,18 +386,25 @@ def _finish(
     statement = (
         f"WITH finished AS ({finish}), "  # noqa: S608
         f"recorded AS (INSERT INTO {table} ({columns}) "
-        "SELECT %s, %s, finished.id, finished.queue_id, %s, %s, %s::jsonb, %s, "
+        "SELECT %s, %s, finished.id, %s, %s, %s, %s::jsonb, %s, "
         "ROUND(finished.active_seconds::numeric, 3)::double precision, STATEMENT_TIMESTAMP() FROM finished "
         f"RETURNING {table}.{qn('active_seconds')}, {table}.{qn('created_at')}), "
         f"counted AS ({where} AND EXISTS (SELECT 1 FROM recorded) RETURNING {returning}) "
-        "SELECT finished.id, finished.queue_id, recorded.active_seconds, recorded.created_at, counted.done_at "
+        "SELECT finished.id, recorded.active_seconds, recorded.created_at, counted.done_at "
         "FROM finished JOIN recorded ON TRUE LEFT JOIN counted ON TRUE"
     )
-    insert_params = (annotation_id, task_id, associate_id, kind, result_json, submission_id)
+    insert_params = (annotation_id, task_id, store_id, associate_id, kind, result_json, submission_id)
     return statement, (*finish_params, *insert_params, *count_params)
 
 
-_SUBMIT = {"associate_id": int, "task_id": uuid.UUID, "annotation_id": uuid.UUID, "kind": str, "result_json": str}
+_SUBMIT = {
+    "associate_id": int,
+    "task_id": uuid.UUID,
+    "store_id": int,
+    "annotation_id": uuid.UUID,
+    "kind": str,
+    "result_json": str,
+}
 FINISH = Prepared(_finish, **_SUBMIT, submission_id=uuid.UUID)
 FINISH_FENCED = Prepared(_finish, **_SUBMIT, submission_id=uuid.UUID, token=int)
 

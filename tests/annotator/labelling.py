@@ -65,7 +65,7 @@ def record(
     annotation = Annotation.objects.create(
         task=task,
         slot=slot,
-        queue_id=slot.queue_id,
+        store_id=task.store_id,
         associate=associate,
         kind=kind,
         result=human or {},

@@ -11,7 +11,7 @@ from tests.annotator.work import add_tasks, work_queue
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 BEFORE = [("annotator", "0009_queue_fk_indexes_covered")]
-AFTER = [("annotator", "0011_annotation_queue_required")]
+AFTER = [("annotator", "0011_annotation_store_required")]
 
 
 def migrate(targets):
@@ -20,9 +20,9 @@ def migrate(targets):
     executor.migrate(targets)
 
 
-def test_existing_annotations_take_their_slots_queue(s001, alice):
+def test_existing_annotations_take_their_tasks_store(s001, s002, alice):
     queue = work_queue(s001, alice)
-    other = work_queue(s001, alice, name="Other")
+    other = work_queue(s002, alice, name="Other")
     (task,) = add_tasks(queue, 1)
     (elsewhere,) = add_tasks(other, 1)
     slots = [task.slots.get(), elsewhere.slots.get()]
@@ -42,6 +42,7 @@ def test_existing_annotations_take_their_slots_queue(s001, alice):
     finally:
         migrate(AFTER)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT slot_id, queue_id FROM annotator_annotation ORDER BY slot_id")
-        rows = [(slot_id, str(queue_id).replace("-", "")) for slot_id, queue_id in cursor.fetchall()]
-    assert rows == sorted((slot.pk, slot.queue_id.hex) for slot in slots)
+        cursor.execute("SELECT slot_id, store_id FROM annotator_annotation ORDER BY slot_id")
+        rows = cursor.fetchall()
+    assert rows == sorted((slot.pk, slot.task.store_id) for slot in slots)
+    assert {store_id for _, store_id in rows} == {s001.pk, s002.pk}

@@ -1,6 +1,6 @@
 """The associates page's figures on hand-built rows: the stores, the window, rejected work,
 kinds, releases, corrections and agreement, for a supervisor of some stores (the store is read
-through each annotation's queue) and of every store."""
+kept on each annotation) and of every store."""
 
 import datetime as dt
 import uuid
@@ -37,7 +37,7 @@ def annotate(associate, task, *, seconds: float, index: int = 0, days_ago: float
     annotation = Annotation.objects.create(
         task=task,
         slot=slot,
-        queue_id=slot.queue_id,
+        store_id=task.store_id,
         associate=associate,
         kind=task.kind,
         result=RESULT,

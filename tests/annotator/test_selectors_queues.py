@@ -111,7 +111,7 @@ def test_associate_figures(stores, s001, alice, carol):
     audit = Annotation.objects.create(
         task=audit_task,
         slot=audit_task.slots.first(),
-        queue_id=audit_task.queue_id,
+        store_id=audit_task.store_id,
         associate=auditor,
         kind=audit_task.kind,
         result=RESULT,

@@ -46,7 +46,7 @@ def test_submit_stores_the_annotation_and_finishes_the_task(alice, held):
     assert annotation.result == result
     assert annotation.slot_id == held.slot_id
     stored = Annotation.objects.get(pk=annotation.pk)
-    assert stored.queue_id == annotation.queue_id == held.task.queue_id  # the slot's queue, for the console
+    assert stored.store_id == annotation.store_id == held.task.store_id  # for the console's figures
     assert (stored.active_seconds, stored.created_at) == (annotation.active_seconds, annotation.created_at)
     task = Task.objects.get(pk=held.task.pk)
     assert (task.status, task.annotations_done) == (Task.Status.DONE, 1)

@@ -74,7 +74,7 @@ def judged_events(store, associate, judgments: list[tuple[float, bool]], *, mode
     annotation = Annotation.objects.create(
         task=task,
         slot=slot,
-        queue_id=slot.queue_id,
+        store_id=task.store_id,
         associate=associate,
         kind="visit_validation",
         result={},
