@@ -20,7 +20,7 @@ from annotator.access import queues_for_associate
 from annotator.models import CORRECTING_VERDICTS, Annotation, Label, Queue, QueueDepthSample, Slot, Task, TaskExclusion
 from annotator.services.work_sql import claimable_slots
 from catalog import roles
-from catalog.access import stores_for_user
+from catalog.access import store_ids, stores_for_user
 from catalog.models import Store
 from catalog.stats import PercentileCont, grouped_percentiles
 
@@ -236,7 +236,7 @@ def console_cached(name: str, *, stores, compute: Callable[[], T], seconds: int 
     """`compute()`, or its result for the same `name` and set of `stores` of the last `seconds`."""
     if CONSOLE_CACHE not in settings.CACHES:
         return compute()
-    ids = sorted(stores.values_list("pk", flat=True) if isinstance(stores, QuerySet) else (s.pk for s in stores))
+    ids = sorted(store_ids(stores))
     key = f"console:{name}:" + hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:32]
     cache = caches[CONSOLE_CACHE]
     found = cache.get(key)
@@ -291,13 +291,11 @@ def accepted_annotations(*, stores, since: dt.datetime) -> QuerySet[Annotation]:
     """Annotations on the stores' tasks since `since`, without those a supervisor rejected
     (a rejected annotation's slot is cancelled, see `annotation_reject`).
 
-    The store is read through the slot's queue (a slot's queue is its task's, and a queue
-    belongs to one store), so the time range of `annotation_created` joins only the slots,
-    which the rejection test needs anyway, and never the tasks."""
-    queue_ids = list(Queue.objects.filter(store__in=stores).values_list("pk", flat=True))
-    return Annotation.objects.filter(created_at__gte=since, slot__queue_id__in=queue_ids).exclude(
-        slot__state=Slot.State.CANCELLED
-    )
+    The store is kept on the annotation, so the time range of `annotation_created` is joined
+    to nothing: rejected work is the few annotations whose slot is cancelled
+    (`slot_cancelled`), a hashed NOT IN."""
+    cancelled = Slot.objects.filter(state=Slot.State.CANCELLED).values("pk")
+    return Annotation.objects.filter(created_at__gte=since, store_id__in=store_ids(stores)).exclude(slot__in=cancelled)
 
 
 @dataclass(frozen=True)
@@ -415,8 +413,8 @@ def _associate_figures(*, stores, since: dt.datetime) -> list[AssociateFigures]:
         .order_by("storeaccess__store__code")
     ):
         people[user_id].stores.append(code)
-    store_ids = list(stores.values_list("pk", flat=True)) if isinstance(stores, QuerySet) else [s.pk for s in stores]
-    _work(people, stores=stores, store_ids=store_ids, since=since)
+    ids = store_ids(stores)
+    _work(people, stores=stores, store_ids=ids, since=since)
     releases = TaskExclusion.objects.filter(
         task__store__in=stores, created_at__gte=since, cause=TaskExclusion.Cause.RELEASED, user_id__in=people
     )
@@ -427,11 +425,11 @@ def _associate_figures(*, stores, since: dt.datetime) -> list[AssociateFigures]:
         if len(reasons) < 3 and reason:
             reasons.append(reason)
     corrections = Label.objects.filter(
-        store_id__in=store_ids, created_at__gte=since, associate_id__in=people, verdict__in=CORRECTING_VERDICTS
+        store_id__in=ids, created_at__gte=since, associate_id__in=people, verdict__in=CORRECTING_VERDICTS
     )
     for row in corrections.values("associate_id").annotate(n=Count("created_at")):
         people[row["associate_id"]].corrections = row["n"]
-    _agreement(people, store_ids=store_ids, since=since)
+    _agreement(people, store_ids=ids, since=since)
     return list(people.values())
 
 

@@ -25,3 +25,10 @@ def store_for_user(user, code: str) -> Store:
 
 def user_has_store(user, store: Store) -> bool:
     return stores_for_user(user).filter(pk=store.pk).exists()
+
+
+def store_ids(stores) -> list[int]:
+    """The ids of `stores` (a queryset or an iterable of stores), in one query at most."""
+    if isinstance(stores, QuerySet):
+        return list(stores.order_by().values_list("pk", flat=True))
+    return [store.pk for store in stores]
