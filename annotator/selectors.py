@@ -21,7 +21,6 @@ from annotator.models import CORRECTING_VERDICTS, Annotation, Label, Queue, Queu
 from annotator.services.work_sql import claimable_slots
 from catalog import roles
 from catalog.access import store_ids, stores_for_user
-from catalog.models import Store
 from catalog.stats import PercentileCont, grouped_percentiles
 
 # A task due within this window is "at risk" on the supervisor's page.
@@ -294,8 +293,15 @@ def accepted_annotations(*, stores, since: dt.datetime) -> QuerySet[Annotation]:
     The store is kept on the annotation, so the time range of `annotation_created` is joined
     to nothing: rejected work is the few annotations whose slot is cancelled
     (`slot_cancelled`), a hashed NOT IN."""
-    cancelled = Slot.objects.filter(state=Slot.State.CANCELLED).values("pk")
-    return Annotation.objects.filter(created_at__gte=since, store_id__in=store_ids(stores)).exclude(slot__in=cancelled)
+    return Annotation.objects.filter(created_at__gte=since, store_id__in=store_ids(stores)).exclude(
+        slot__in=_cancelled_slots()
+    )
+
+
+def _cancelled_slots() -> QuerySet:
+    """The ids of cancelled slots (a rejected annotation's), from the partial index
+    `slot_cancelled`: few, so `exclude(slot__in=…)` is a hashed NOT IN, not a join."""
+    return Slot.objects.filter(state=Slot.State.CANCELLED).values("pk")
 
 
 @dataclass(frozen=True)
@@ -438,16 +444,16 @@ def _work(people: dict[int, AssociateFigures], *, stores, store_ids: list[int], 
     and rejected work, of the people on the stores' queues since `since`.
 
     The store is the task's, kept on the annotation and in the covering index, so the window
-    is read from that index alone; when the stores are every store there is, the test is true
-    of every annotation and is left out. Rejected work is the few annotations whose slot is
+    is read from that index alone; when the stores hold every queue there is (so every
+    annotation's store is theirs), the test is left out. Rejected work is the few annotations whose slot is
     cancelled (`slot_cancelled`): a hashed NOT IN, not a join of every annotation to its slot.
     """
     queues = Queue.objects.annotate(mine=ExpressionWrapper(Q(store__in=stores), output_field=BooleanField()))
     queue_rows = list(queues.values_list("pk", "kind", "mine"))
     annotations = Annotation.objects.filter(created_at__gte=since, associate_id__in=people).order_by()
-    if Store.objects.exclude(pk__in=store_ids).exists():
+    if not all(mine for _, _, mine in queue_rows):
         annotations = annotations.filter(store_id__in=store_ids)
-    cancelled = Slot.objects.filter(state=Slot.State.CANCELLED).values("pk")
+    cancelled = _cancelled_slots()
     accepted = annotations.exclude(slot__in=cancelled)
     # An annotation's kind is its task's, which is its queue's. PostgreSQL takes the median of
     # each queue kind in the same pass (in the index's associate order: no sort by kind) and
