@@ -36,6 +36,9 @@ _CURSOR_SALT = "annotator.labels.cursor"
 # The advisory lock key of label writers (shared) and the feed's watermark (exclusive).
 FEED_LOCK = 0x4C6F7570654C6162  # "LoupeLab"
 FEED_WAIT = "1s"
+# PostgreSQL: a label writer's shared hold of the feed lock, and its transaction's id.
+_FEED_LOCK_SHARED = f"pg_advisory_xact_lock_shared({FEED_LOCK:d})"
+_TXID = "pg_current_xact_id()::text::bigint"
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ def _stamp() -> int:
     if connection.vendor != "postgresql":
         return 0
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s), pg_current_xact_id()::text::bigint", [FEED_LOCK])
+        cursor.execute(f"SELECT {_FEED_LOCK_SHARED}, {_TXID}")
         return cursor.fetchone()[1]
 
 
@@ -72,7 +75,7 @@ class _TransactionId(Expression):
         return "0", []
 
     def as_postgresql(self, compiler, connection):
-        return "pg_current_xact_id()::text::bigint", []
+        return _TXID, []
 
 
 class _FeedLockTaken(Expression):
@@ -84,7 +87,7 @@ class _FeedLockTaken(Expression):
         return "1 = 1", []
 
     def as_postgresql(self, compiler, connection):
-        return f"pg_advisory_xact_lock_shared({FEED_LOCK:d}) IS NOT NULL", []
+        return f"{_FEED_LOCK_SHARED} IS NOT NULL", []
 
 
 # One label in one statement: the feed's lock first (a one-time filter, before the row's
