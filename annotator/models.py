@@ -170,6 +170,14 @@ class Slot(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["task", "index"], name="slot_index_per_task"),
             models.UniqueConstraint(fields=["task", "holder"], name="slot_one_per_associate_per_task"),
+            # One open slot per associate per queue (held live, or expired and not yet taken):
+            # what lets the usual claim run without locking the associate. Small: only the
+            # slots someone holds.
+            models.UniqueConstraint(
+                fields=["holder", "queue"],
+                condition=Q(state="open", holder__isnull=False),
+                name="slot_one_held_per_queue",
+            ),
         ]
 
 

@@ -16,7 +16,9 @@ keeps:
   and throwing away a finished annotation only because a heartbeat was late helps no one.
   Once another associate claims the slot, the holder and token change and the late submit
   gets 409 `lease_lost`, storing nothing.
-- **Lock order.** The associate's user row (claim, reassign), then the task row (submit,
+- **One open slot per associate per queue** (`slot_one_held_per_queue`): a claim resumes
+  it, a reassign to someone busy in that queue is refused.
+- **Lock order.** The associate's user row (a claim's long way, reassign), then the task row (submit,
   reassign, set priority), then slot rows. Every function takes them in that order, so no two
   of them deadlock.
 """
@@ -29,6 +31,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models.functions import Now
 from django.http import Http404
 from rest_framework import status
 
@@ -151,18 +154,49 @@ def _queue_order(*, associate, queues: dict[uuid.UUID, int]) -> list[uuid.UUID]:
     return [queue_id for _, queue_id in heads]
 
 
-@transaction.atomic
+def _eligible_queues(*, associate, queue_id: uuid.UUID | None) -> dict[uuid.UUID, int]:
+    """The queues the associate may claim from now, {queue id: lease seconds}, read without a
+    lock (PostgreSQL)."""
+    shape = {"superuser": associate.is_superuser}
+    if queue_id is None:
+        return dict(work_sql.ELIGIBLE.run(shape=shape, associate_id=associate.pk))
+    return dict(work_sql.ELIGIBLE_IN_QUEUE.run(shape=shape, associate_id=associate.pk, queue_id=queue_id))
+
+
+def _take(*, associate, queue_id: uuid.UUID, lease_seconds: int) -> Lease | None:
+    """`work_sql.TAKE` as a transaction of its own: outside any transaction no BEGIN and
+    COMMIT are sent; inside a caller's, in a savepoint, so that the unique violation of a
+    racing tab leaves that transaction usable for the retry."""
+    lease = dt.timedelta(seconds=lease_seconds)
+    if connection.in_atomic_block:
+        with transaction.atomic():
+            rows = work_sql.TAKE.run(associate_id=associate.pk, queue_id=queue_id, lease=lease)
+    else:
+        rows = work_sql.TAKE.run(associate_id=associate.pk, queue_id=queue_id, lease=lease)
+    return _lease_from_row(rows[0]) if rows else None
+
+
 def _claim(*, associate, queue_id: uuid.UUID | None) -> Lease | None:
+    if _on_postgresql():
+        # The usual claim, an associate of one queue: two statements and no transaction.
+        queues = _eligible_queues(associate=associate, queue_id=queue_id)
+        if not queues:
+            return None
+        if len(queues) == 1:
+            ((only, lease_seconds),) = queues.items()
+            if (lease := _take(associate=associate, queue_id=only, lease_seconds=lease_seconds)) is not None:
+                return lease
+            # Nothing to claim, or their held slot went to someone else meanwhile.
+    return _claim_the_long_way(associate=associate, queue_id=queue_id)
+
+
+@transaction.atomic
+def _claim_the_long_way(*, associate, queue_id: uuid.UUID | None) -> Lease | None:
+    """Under the associate's user lock (one such claim at a time per associate): resume a
+    held slot of their queues, else claim queue by queue, best head first."""
     queues = _lock_and_list_queues(associate=associate, queue_id=queue_id)
     if not queues:
         return None
-    if len(queues) == 1 and _on_postgresql():
-        # The usual claim: the probe for a held slot and the resume or claim, one statement.
-        ((only, lease_seconds),) = queues.items()
-        lease = dt.timedelta(seconds=lease_seconds)
-        if rows := work_sql.TAKE.run(associate_id=associate.pk, queue_id=only, lease=lease):
-            return _lease_from_row(rows[0])
-        # Nothing to claim, or their held slot went to someone else meanwhile: the long way.
     for slot_id, held_queue in _held(associate=associate, queues=queues):
         if (lease := _resume(associate=associate, slot_id=slot_id, lease_seconds=queues[held_queue])) is not None:
             return lease
@@ -176,19 +210,21 @@ def task_claim(*, associate, queue: Queue | None = None, queue_id: uuid.UUID | N
     """Lease the next task for an associate, or resume the one they hold; None if none.
     `queue` (or just its `queue_id`) restricts the claim to that queue.
 
-    Locks the associate's user row (one claim at a time per associate), then the chosen slot
-    (`FOR UPDATE SKIP LOCKED`, so concurrent claimers never wait on each other's rows).
-    Guarantees: at most one live lease per slot; never two slots of one task for one
-    associate (the unique (task, holder) constraint is the backstop: on IntegrityError the
-    claim is retried once); queues are those of the associate's stores and memberships, not
+    Guarantees: at most one live lease per slot (`FOR UPDATE SKIP LOCKED`, so concurrent
+    claimers never wait on each other's rows); at most one open slot per associate per queue
+    (a second claim resumes it) and never two slots of one task for one associate: the
+    unique `slot_one_held_per_queue` and (task, holder) constraints are the backstop, and on
+    IntegrityError (two tabs claiming at once) the claim is retried once and resumes what
+    the other tab leased; queues are those of the associate's stores and memberships, not
     paused; order is priority, then `due_at`, then age. A None means that, when the query
     ran, every claimable slot was either leased or locked by a claimer about to lease it.
 
-    Round trips on PostgreSQL: the lock with the queue list, then, when the associate may
-    claim from one queue, one statement that resumes their held slot or claims a new one (the
-    task comes back with the lease), plus BEGIN and COMMIT; each statement is compiled once
-    per process (`work_sql`). With several queues: a probe for a held slot, then resume or
-    claim queue by queue.
+    Round trips on PostgreSQL, for an associate of one queue (the usual case): the queue list,
+    then one statement that resumes their held slot or claims a new one (the task comes back
+    with the lease), as its own transaction; each statement is compiled once per process
+    (`work_sql`). With several queues, or when that statement leases nothing, the long way:
+    in a transaction, the associate's user lock with the queue list, a probe for a held slot,
+    then resume or claim queue by queue.
     """
     if queue is not None:
         queue_id = queue.pk
@@ -410,7 +446,6 @@ def lease_release(*, supervisor, slot_id: int) -> None:
         raise Conflict("This slot is not leased.", code="not_leased")
 
 
-@transaction.atomic
 def task_reassign(*, supervisor, task_id: uuid.UUID, associate) -> Lease:
     """Give a task to a named associate, now.
 
@@ -418,8 +453,26 @@ def task_reassign(*, supervisor, task_id: uuid.UUID, associate) -> Lease:
     queue membership). Locks the associate's user row, the task, then the slot it moves: a
     free slot if there is one, else the one whose holder was silent longest (that holder gets
     409 `lease_lost`). A supervisor overrides an earlier skip: the associate's exclusion from
-    the task is lifted. 409 if the task is finished or the associate already annotated it.
+    the task is lifted. 409 if the task is finished or the associate already annotated it,
+    and 409 `associate_busy` if they hold a live lease on another task of the queue (one open
+    slot per associate per queue: release it first); an expired one of theirs, which nobody
+    took yet, goes back to the queue.
     """
+    try:
+        return _reassign(supervisor=supervisor, task_id=task_id, associate=associate)
+    except IntegrityError:
+        # Their own claim (which takes no user lock) leased a slot of this queue meanwhile.
+        raise _associate_busy() from None
+
+
+def _associate_busy() -> Conflict:
+    return Conflict(
+        "This associate is working on another task of this queue; release that lease first.", code="associate_busy"
+    )
+
+
+@transaction.atomic
+def _reassign(*, supervisor, task_id: uuid.UUID, associate) -> Lease:
     task_row = Task.objects.filter(pk=task_id).values_list("store_id", "queue_id").first()
     if task_row is None:
         raise Http404("No such task.")
@@ -434,6 +487,10 @@ def task_reassign(*, supervisor, task_id: uuid.UUID, associate) -> Lease:
     own = Slot.objects.filter(task_id=task.pk, holder_id=associate.pk).values_list("id", "state").first()
     if own is not None and own[1] != OPEN:
         raise Conflict("This associate already annotated this task.", code="already_annotated")
+    elsewhere = Slot.objects.filter(holder_id=associate.pk, queue_id=task.queue_id, state=OPEN).exclude(task_id=task.pk)
+    if elsewhere.filter(lease_expires_at__gte=Now()).exists():
+        raise _associate_busy()
+    elsewhere.update(**work_sql.free_changes())
     if own is not None:
         slot_id = own[0]
     else:

@@ -16,7 +16,7 @@ import datetime as dt
 import uuid
 
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     DateTimeField,
@@ -240,19 +240,38 @@ def task_from_row(values) -> Task:
 # The statements ------------------------------------------------------------------------------
 
 
-def claim_start_rows(*, associate, queue_id: uuid.UUID | None = None) -> QuerySet:
-    """The associate's user row, locked, with the queues they may claim from now (member,
-    store granted, not paused; `queue_id` only, if given) and their lease lengths, as
-    (queue id, lease seconds) rows. Without such a queue nothing is locked."""
+def eligible_queues(*, associate, queue_id: uuid.UUID | None = None) -> QuerySet[Queue]:
+    """The queues the associate may claim from now: member, store granted, not paused
+    (`queue_id` only, if given)."""
     eligible = queues_for_associate(associate).filter(is_paused=False)
-    if queue_id is not None:
-        eligible = eligible.filter(pk=queue_id)
+    return eligible if queue_id is None else eligible.filter(pk=queue_id)
+
+
+def claim_start_rows(*, associate, queue_id: uuid.UUID | None = None) -> QuerySet:
+    """The associate's user row, locked, with the queues they may claim from now
+    (`eligible_queues`) and their lease lengths, as (queue id, lease seconds) rows. Without
+    such a queue nothing is locked."""
     return (
         get_user_model()
         .objects.select_for_update(of=("self",))
-        .filter(pk=associate.pk, queues__in=eligible)
+        .filter(pk=associate.pk, queues__in=eligible_queues(associate=associate, queue_id=queue_id))
         .values_list("queues__id", "queues__lease_seconds")
     )
+
+
+def eligible_queue_rows(*, associate, queue_id: uuid.UUID | None = None) -> QuerySet:
+    """(queue id, lease seconds) of the queues the associate may claim from now. Nothing
+    locked."""
+    return eligible_queues(associate=associate, queue_id=queue_id).values_list("id", "lease_seconds")
+
+
+def _eligible(*, associate_id: int, superuser: bool, queue_id: uuid.UUID | None = None) -> tuple[str, tuple]:
+    rows = eligible_queue_rows(associate=stand_in(associate_id, superuser=superuser), queue_id=queue_id)
+    return rows.query.sql_with_params()
+
+
+ELIGIBLE = Prepared(_eligible, associate_id=int)
+ELIGIBLE_IN_QUEUE = Prepared(_eligible, associate_id=int, queue_id=uuid.UUID)
 
 
 def _claim_start(*, associate_id: int, superuser: bool, queue_id: uuid.UUID | None = None) -> tuple[str, tuple]:
@@ -314,15 +333,21 @@ RESUME = Prepared(_resume, slot_id=int, associate_id=int, lease=dt.timedelta)
 def _take(*, associate_id: int, queue_id: uuid.UUID, lease: dt.timedelta) -> tuple[str, tuple]:
     """`HELD`, then `RESUME` or `CLAIM`, for one queue in one statement (the usual claim: the
     associate may claim from one queue): resume the associate's open slot of the queue if
-    they hold one, else lease the first claimable slot. Runs after the user lock, so its
-    snapshot sees a slot another tab of theirs just leased. No row: nothing to claim, or
-    their held slot went to someone else meanwhile (the caller then takes the long way)."""
-    held = _held_in(associate_id=associate_id, queue_id=queue_id)
-    resume = Slot.objects.filter(pk=Subquery(held.values("pk")[:1]), holder_id=associate_id, state=OPEN)
-    claim = _claim_target(associate_id=associate_id, queue_id=queue_id, unless_held=True)
-    return lease_sql(
-        (resume, resume_changes(lease=lease)), (claim, claim_changes(associate_id=associate_id, lease=lease))
-    )
+    they hold one, else lease the first claimable slot. No row: nothing to claim, or their
+    held slot went to someone else meanwhile (the caller then takes the long way).
+
+    It runs alone, as its own transaction, with no lock on the associate: two tabs of theirs
+    claiming at once may both find nothing held and lease two slots, and the unique
+    `slot_one_held_per_queue` then refuses the second (IntegrityError; the retry resumes the
+    first). Django compiles a FOR UPDATE only inside a transaction, hence the atomic block
+    around the build (without a savepoint it sends nothing to the database)."""
+    with transaction.atomic(savepoint=False):
+        held = _held_in(associate_id=associate_id, queue_id=queue_id)
+        resume = Slot.objects.filter(pk=Subquery(held.values("pk")[:1]), holder_id=associate_id, state=OPEN)
+        claim = _claim_target(associate_id=associate_id, queue_id=queue_id, unless_held=True)
+        return lease_sql(
+            (resume, resume_changes(lease=lease)), (claim, claim_changes(associate_id=associate_id, lease=lease))
+        )
 
 
 TAKE = Prepared(_take, associate_id=int, queue_id=uuid.UUID, lease=dt.timedelta)

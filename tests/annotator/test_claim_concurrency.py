@@ -163,6 +163,22 @@ def test_one_associate_in_two_tabs_gets_one_task_and_stores_one_annotation(s001,
     assert Annotation.objects.count() == 1
 
 
+def test_one_associate_claiming_from_eight_tabs_at_once_holds_one_task(s001, alice):
+    """The usual claim takes no lock on the associate: racing tabs may lease a slot each,
+    and the unique `slot_one_held_per_queue` turns all but the first back into a resume."""
+    queue = work_queue(s001, alice)
+    add_tasks(queue, 10)
+    for _ in range(5):
+        leases: dict = {}
+        errors = run_threads(8, lambda n, leases=leases: leases.__setitem__(n, task_claim(associate=alice)))
+        assert errors == []
+        assert len({(lease.slot_id, lease.task.pk) for lease in leases.values()}) == 1
+        assert Slot.objects.filter(holder=alice, state=Slot.State.OPEN).count() == 1
+        (task_id,) = {lease.task.pk for lease in leases.values()}
+        task_submit(associate=alice, task_id=task_id, result=none_result(), submission_id=uuid.uuid4())
+    assert Annotation.objects.filter(associate=alice).count() == 5
+
+
 def test_idempotent_submit_under_concurrent_retries(s001, alice):
     queue = work_queue(s001, alice)
     (task,) = add_tasks(queue, 1)

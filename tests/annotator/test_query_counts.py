@@ -4,9 +4,10 @@ Counted with a token alice_api, as the claim benchmark drives the API. Inside a 
 transaction shows up as a SAVEPOINT and a RELEASE (in production: BEGIN and COMMIT). On
 PostgreSQL (the numbers below, per request):
 
-- next: token + user + roles (1), savepoint, user lock + queue list (1), the probe for a
-  held slot with the resume or claim and its task (1, for one queue), release: 5. Resuming
-  a held task: the same 5.
+- next: token + user + roles (1), the queue list (1), the probe for a held slot with the
+  resume or claim and its task (1, for one queue), which runs as a transaction of its own:
+  in production 3, no BEGIN or COMMIT; inside a test's transaction, in a savepoint: 5.
+  Resuming a held task: the same.
 - heartbeat: token (1), one fenced UPDATE … RETURNING (1), no transaction: 2.
 - submit: token (1), savepoint, task lock within the caller's stores (1), the fenced slot
   UPDATE, the annotation and the task counter in one statement (1), release: 5 for a kind
@@ -23,6 +24,7 @@ import uuid
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -133,6 +135,21 @@ def test_submit_with_next_in_pinned_round_trips(alice_probe_api, django_assert_m
         response = alice_probe_api.post(url(lease["task"]["id"], "submit"), submit_body(next=True), format="json")
     assert response.status_code == 200
     assert response.json()["next"]["task"]["id"] != lease["task"]["id"]
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("resuming", [False, True], ids=["claim", "resume"])
+def test_next_for_one_queue_is_three_statements_without_a_transaction(alice_api, resuming):
+    """As in production (no test transaction around it): the token, the queue list and the
+    resume-or-claim statement, which is its own transaction: no BEGIN, COMMIT or lock."""
+    if resuming:
+        alice_api.post(NEXT, {}, format="json")
+    with CaptureQueriesContext(connection) as queries:
+        response = alice_api.post(NEXT, {}, format="json")
+    assert response.status_code == 200
+    assert len(queries) == 3, [query["sql"][:60] for query in queries]
+    assert Slot.objects.filter(holder__isnull=False).count() == 1
 
 
 # What the shortcuts must not change ------------------------------------------------------------

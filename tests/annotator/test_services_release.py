@@ -14,7 +14,7 @@ from annotator.services.work import (
     task_submit,
 )
 from catalog.errors import Conflict, LoupeError
-from tests.annotator.work import add_tasks, associates, none_result, work_queue
+from tests.annotator.work import add_tasks, associates, expire_leases, none_result, work_queue
 
 pytestmark = pytest.mark.django_db
 
@@ -117,6 +117,31 @@ def test_reassign_refuses_ineligible_people_and_finished_work(s001, team, alice,
     task_submit(associate=alice, task_id=task.pk, result=none_result(), submission_id=uuid.uuid4())
     with pytest.raises(Conflict):
         task_reassign(supervisor=carol, task_id=task.pk, associate=bea)
+
+
+def test_reassign_refuses_an_associate_working_on_another_task_of_the_queue(team, alice, carol):
+    queue, _, _ = team
+    first, second = add_tasks(queue, 2)
+    held = task_claim(associate=alice)
+    with pytest.raises(Conflict) as error:
+        task_reassign(supervisor=carol, task_id=second.pk, associate=alice)
+    assert error.value.code == "associate_busy"
+    assert Slot.objects.get(task=second).holder is None
+    assert Slot.objects.get(pk=held.slot_id).lease_token == held.token
+    assert task_claim(associate=alice).task == first  # still theirs
+
+
+def test_reassign_gives_back_an_expired_lease_of_theirs_elsewhere_in_the_queue(team, alice, carol):
+    queue, bea, _ = team
+    first, second = add_tasks(queue, 2)
+    stale = task_claim(associate=alice)
+    expire_leases(holder=alice)
+    lease = task_reassign(supervisor=carol, task_id=second.pk, associate=alice)
+    assert lease.task == second
+    freed = Slot.objects.get(pk=stale.slot_id)
+    assert (freed.holder, freed.lease_token) == (None, stale.token + 1)
+    assert task_claim(associate=alice).task == second  # resume
+    assert task_claim(associate=bea).task == first
 
 
 def test_set_priority_reorders_the_queue(team, alice, carol):
