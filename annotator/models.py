@@ -128,7 +128,7 @@ class Slot(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     # No index of its own on `task` or `holder`: the unique (task, index) and (task, holder)
-    # constraints and `slot_holder_state` lead with them, and every claim and submit updates
+    # constraints and `slot_one_held_per_queue` lead with them, and every claim and submit updates
     # this row (each index is written again on each of those updates).
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="slots", db_index=False)
     index = models.PositiveSmallIntegerField(default=0)
@@ -162,7 +162,6 @@ class Slot(models.Model):
                 name="slot_claim_order",
                 condition=Q(state="open"),
             ),
-            models.Index(fields=["holder", "state"], name="slot_holder_state"),
             # Rejected work (`annotation_reject` cancels the slot): a few rows, which the
             # associates page excludes without joining every annotation to its slot.
             models.Index(fields=["id"], name="slot_cancelled", condition=Q(state="cancelled")),
@@ -171,8 +170,10 @@ class Slot(models.Model):
             models.UniqueConstraint(fields=["task", "index"], name="slot_index_per_task"),
             models.UniqueConstraint(fields=["task", "holder"], name="slot_one_per_associate_per_task"),
             # One open slot per associate per queue (held live, or expired and not yet taken):
-            # what lets the usual claim run without locking the associate. Small: only the
-            # slots someone holds.
+            # what lets the usual claim run without locking the associate. Small (only the
+            # slots someone holds), it is also the way to "what do I hold" (holder = me and
+            # state open). Nothing else reads slots by holder alone but the deletion of a user
+            # (SET_NULL scans for their slots: an admin's rare act; associates are deactivated).
             models.UniqueConstraint(
                 fields=["holder", "queue"],
                 condition=Q(state="open", holder__isnull=False),

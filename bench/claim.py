@@ -32,8 +32,9 @@ slots (once after an ANALYZE, so the statistics are stale, as in a busy queue's 
 then again with fresh ones), runs the claim statement of `annotator.services.work` (`claim_sql`: the probe for a held
 slot, and the SKIP LOCKED select inside the UPDATE … RETURNING that leases the slot and reads
 its task) under EXPLAIN (ANALYZE, BUFFERS) in a rolled-back transaction, and fails unless the
-plan is an index scan of `slot_claim_order` with no Sort of the queue, whose "held or done by
-me" probe is an index lookup by task per candidate (not a pass over the associate's history
+plan is an index scan of `slot_claim_order` with no Sort, whose "held by me" probe is a lookup
+in the unique `slot_one_held_per_queue` and whose "held or done by me" probe is an index
+lookup by task per candidate (neither a pass over the queue nor over the associate's history
 of slots).
 """
 
@@ -385,26 +386,32 @@ def explain(env: dict, dsn: str, seeded: dict, count: int) -> dict:
         """The plan node under line `index` (skipping its details)."""
         return next((line for line in lines[index + 1 :] if line.startswith("->")), "")
 
-    def cond_after(index: int) -> str:
-        return next((line for line in lines[index + 1 :] if line.startswith("Index Cond:")), "")
+    def filter_after(index: int) -> str:
+        """The Filter line of the node at line `index`, if any."""
+        for line in lines[index + 1 :]:
+            if line.startswith("->"):
+                return ""
+            if line.startswith("Filter:"):
+                return line
+        return ""
 
-    held_probes = [n for n, line in enumerate(lines) if "slot_holder_state" in line]
+    queue_scans = [n for n, line in enumerate(lines) if "using slot_claim_order" in line]
     checks = {
         "index_scan_on_slot_claim_order": "slot_claim_order" in plan and "Index Scan" in plan,
-        # The only Sort allowed is of the associate's own open slots (the held probe, a handful
-        # of rows), never of the queue.
-        "no_sort_of_the_queue": all(
-            "slot_holder_state" in node_after(n) for n, line in enumerate(lines) if "Sort  (" in line
-        ),
+        "no_sort": "Sort  (" not in plan,
         # The claim's cost estimate passes jit_above_cost: settings turn JIT off (~200 ms a claim).
         "no_jit": "JIT:" not in plan,
+        # "my held slot of this queue" (the resume's target and the claim's one-time filter):
+        # a lookup in the unique slot_one_held_per_queue, never the queue's index read in
+        # order while filtering on the holder (a pass over the whole queue when I hold
+        # nothing, which fresh statistics on my done slots can make look cheap).
+        "held_probe_is_a_lookup": "slot_one_held_per_queue" in plan
+        and not any("holder_id = " in filter_after(n) for n in queue_scans),
         # "another slot of this task held or done by me": one index lookup by task per candidate
-        # (the task_id index or the unique (task, holder) one), never a pass over my history;
-        # the holder index only finds my *open* slots (the held probe).
+        # (the unique (task, holder) one), never a pass over my history.
         "mine_probe_is_a_lookup_by_task": any(
             line.startswith("Index Cond:") and "task_id = v0.task_id" in line for line in lines
         )
-        and all("state)::text = 'open'" in cond_after(n) for n in held_probes)
         and "annotator_slot_holder_id" not in plan
         and "hashed SubPlan" not in plan
         and "Anti Join" not in plan,

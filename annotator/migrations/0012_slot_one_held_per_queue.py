@@ -3,7 +3,10 @@ without locking the associate, and this refuses the second of two tabs claiming 
 
 Before, two slots of one queue could be held by one associate only through a supervisor's
 reassign. Such pairs are resolved first: the slot whose lease runs longest stays theirs, the
-others go back to the queue with a bumped token (as a supervisor's release would)."""
+others go back to the queue with a bumped token (as a supervisor's release would).
+
+The new index also answers "what does this associate hold", so `slot_holder_state` goes: one
+index fewer to write on every claim and submit."""
 
 from django.conf import settings
 from django.db import migrations, models
@@ -38,6 +41,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(free_extra_held_slots, migrations.RunPython.noop),
+        migrations.RemoveIndex(model_name="slot", name="slot_holder_state"),
         migrations.AddConstraint(
             model_name="slot",
             constraint=models.UniqueConstraint(

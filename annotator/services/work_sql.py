@@ -296,7 +296,11 @@ HELD = Prepared(_held, associate_id=int)
 
 
 def _held_in(*, associate_id: int, queue_id: uuid.UUID) -> QuerySet[Slot]:
-    return Slot.objects.filter(holder_id=associate_id, state=OPEN, queue_id=queue_id).order_by(*CLAIM_ORDER)
+    """The associate's open slot of a queue: at most one (`slot_one_held_per_queue`), so no
+    order, and a lookup in that unique index. Ordered, PostgreSQL may read the queue's
+    `slot_claim_order` in order filtering on the holder: the whole queue when they hold
+    nothing, whenever the statistics count many (done) slots of theirs."""
+    return Slot.objects.filter(holder_id=associate_id, state=OPEN, queue_id=queue_id)
 
 
 def _claim_target(*, associate_id: int, queue_id: uuid.UUID, unless_held: bool = False) -> QuerySet[Slot]:

@@ -138,6 +138,19 @@ def test_reassign_refuses_unknown_or_foreign_people(supervisor, task, bob, name)
     assert not ControlAction.objects.exists()
 
 
+def test_reassign_to_an_associate_busy_in_the_queue_is_refused_and_changes_nothing(supervisor, queue, alice):
+    _, other = add_tasks(queue, 2)
+    lease = task_claim(associate=alice)
+
+    response = supervisor.post(reverse("annotator:task_reassign", kwargs={"task_id": other.pk}), {"associate": "alice"})
+
+    assert response.status_code == 409
+    assert "release that lease first" in response.content.decode()
+    assert Slot.objects.get(task=other).holder is None
+    assert Slot.objects.get(pk=lease.slot_id).lease_token == lease.token
+    assert not ControlAction.objects.exists()
+
+
 def test_membership_add_and_remove_are_recorded(supervisor, queue, alice):
     url = reverse("annotator:queue_member", kwargs={"queue_id": queue.pk})
 
