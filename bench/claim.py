@@ -89,7 +89,7 @@ user = User.objects.get(username="bench-00")
 done = list(Task.objects.filter(queue_id="%(queue)s").order_by("-due_at").values_list("pk", flat=True)[:2000])
 def plan():
     with transaction.atomic():
-        statement, params = claim_sql(associate_id=user.pk, queue_id="%(queue)s", lease_seconds=300)
+        statement, params = claim_sql(associate_id=user.pk)
         with connection.cursor() as cursor:
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, params)
             print("\\n".join(row[0] for row in cursor.fetchall()))

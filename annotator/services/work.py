@@ -23,6 +23,7 @@ keeps:
   of them deadlock.
 """
 
+import contextlib
 import datetime as dt
 import json
 import uuid
@@ -78,10 +79,10 @@ def _lock_user(user_id: int) -> None:
     list(get_user_model().objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True))
 
 
-def claim_sql(*, associate_id: int, queue_id: uuid.UUID, lease_seconds: int) -> tuple[str, list]:
-    """The PostgreSQL claim statement `task_claim` runs for an associate of one queue (held
-    slot probe, resume or claim; bench/claim.py EXPLAINs it)."""
-    return work_sql.TAKE(associate_id=associate_id, queue_id=queue_id, lease=dt.timedelta(seconds=lease_seconds))
+def claim_sql(*, associate_id: int) -> tuple[str, list]:
+    """The PostgreSQL claim statement `task_claim` runs first (the associate's only queue:
+    held slot probe, resume or claim; bench/claim.py EXPLAINs it)."""
+    return work_sql.TAKE_ONLY(shape={"superuser": False}, associate_id=associate_id)
 
 
 def _lock_and_list_queues(*, associate, queue_id: uuid.UUID | None) -> dict[uuid.UUID, int]:
@@ -154,39 +155,28 @@ def _queue_order(*, associate, queues: dict[uuid.UUID, int]) -> list[uuid.UUID]:
     return [queue_id for _, queue_id in heads]
 
 
-def _eligible_queues(*, associate, queue_id: uuid.UUID | None) -> dict[uuid.UUID, int]:
-    """The queues the associate may claim from now, {queue id: lease seconds}, read without a
-    lock (PostgreSQL)."""
-    shape = {"superuser": associate.is_superuser}
-    if queue_id is None:
-        return dict(work_sql.ELIGIBLE.run(shape=shape, associate_id=associate.pk))
-    return dict(work_sql.ELIGIBLE_IN_QUEUE.run(shape=shape, associate_id=associate.pk, queue_id=queue_id))
-
-
-def _take(*, associate, queue_id: uuid.UUID, lease_seconds: int) -> Lease | None:
-    """`work_sql.TAKE` as a transaction of its own: outside any transaction no BEGIN and
+def _take_only(*, associate, queue_id: uuid.UUID | None) -> tuple[int, Lease | None]:
+    """`work_sql.TAKE_ONLY`: (how many queues the associate may claim from, the lease if the
+    statement leased one). A transaction of its own: outside any transaction no BEGIN and
     COMMIT are sent; inside a caller's, in a savepoint, so that the unique violation of a
     racing tab leaves that transaction usable for the retry."""
-    lease = dt.timedelta(seconds=lease_seconds)
-    if connection.in_atomic_block:
-        with transaction.atomic():
-            rows = work_sql.TAKE.run(associate_id=associate.pk, queue_id=queue_id, lease=lease)
-    else:
-        rows = work_sql.TAKE.run(associate_id=associate.pk, queue_id=queue_id, lease=lease)
-    return _lease_from_row(rows[0]) if rows else None
+    shape = {"superuser": associate.is_superuser}
+    with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
+        if queue_id is None:
+            rows = work_sql.TAKE_ONLY.run(shape=shape, associate_id=associate.pk)
+        else:
+            rows = work_sql.TAKE_ONLY_IN_QUEUE.run(shape=shape, associate_id=associate.pk, queue_id=queue_id)
+    ((queues, *leased),) = rows
+    return queues, None if leased[0] is None else _lease_from_row(leased)
 
 
 def _claim(*, associate, queue_id: uuid.UUID | None) -> Lease | None:
     if _on_postgresql():
-        # The usual claim, an associate of one queue: two statements and no transaction.
-        queues = _eligible_queues(associate=associate, queue_id=queue_id)
-        if not queues:
-            return None
-        if len(queues) == 1:
-            ((only, lease_seconds),) = queues.items()
-            if (lease := _take(associate=associate, queue_id=only, lease_seconds=lease_seconds)) is not None:
-                return lease
-            # Nothing to claim, or their held slot went to someone else meanwhile.
+        # The usual claim, an associate of one queue: one statement, no transaction.
+        queues, lease = _take_only(associate=associate, queue_id=queue_id)
+        if lease is not None or queues == 0:
+            return lease
+        # Several queues, nothing to claim, or their held slot went to someone else meanwhile.
     return _claim_the_long_way(associate=associate, queue_id=queue_id)
 
 
@@ -219,9 +209,9 @@ def task_claim(*, associate, queue: Queue | None = None, queue_id: uuid.UUID | N
     paused; order is priority, then `due_at`, then age. A None means that, when the query
     ran, every claimable slot was either leased or locked by a claimer about to lease it.
 
-    Round trips on PostgreSQL, for an associate of one queue (the usual case): the queue list,
-    then one statement that resumes their held slot or claims a new one (the task comes back
-    with the lease), as its own transaction; each statement is compiled once per process
+    Round trips on PostgreSQL, for an associate of one queue (the usual case): one statement
+    that finds that queue, resumes their held slot or claims a new one, and answers the task
+    with the lease, as its own transaction; each statement is compiled once per process
     (`work_sql`). With several queues, or when that statement leases nothing, the long way:
     in a transaction, the associate's user lock with the queue list, a probe for a held slot,
     then resume or claim queue by queue.

@@ -22,6 +22,7 @@ from django.db.models import (
     DateTimeField,
     DurationField,
     Exists,
+    Expression,
     ExpressionWrapper,
     F,
     FloatField,
@@ -35,6 +36,7 @@ from django.db.models import (
     When,
     sql,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Greatest, Least, Now
 
 from annotator.access import queues_for_associate, tasks_for_user
@@ -66,9 +68,11 @@ class _SecondsSince(Func):
         return self.as_sql(compiler, connection, template=template, **extra)
 
 
-def expires_in(length: dt.timedelta) -> ExpressionWrapper:
-    """The database's now + `length`."""
-    return ExpressionWrapper(Now() + Value(length, output_field=DurationField()), output_field=DateTimeField())
+def expires_in(length: dt.timedelta | Expression) -> ExpressionWrapper:
+    """The database's now + `length` (a timedelta, or an interval the statement computes)."""
+    if isinstance(length, dt.timedelta):
+        length = Value(length, output_field=DurationField())
+    return ExpressionWrapper(Now() + length, output_field=DateTimeField())
 
 
 def accrued_active_seconds() -> Func:
@@ -115,7 +119,7 @@ def claimable_slots(*, associate_id: int, queue_id: uuid.UUID) -> QuerySet[Slot]
     )
 
 
-def claim_changes(*, associate_id: int, lease: dt.timedelta) -> dict:
+def claim_changes(*, associate_id: int, lease: dt.timedelta | Expression) -> dict:
     return {
         "holder_id": associate_id,
         "lease_token": F("lease_token") + 1,
@@ -138,7 +142,7 @@ def free_changes() -> dict:
     }
 
 
-def resume_changes(*, lease: dt.timedelta) -> dict:
+def resume_changes(*, lease: dt.timedelta | Expression) -> dict:
     """A live lease is extended like a heartbeat; an expired one (nobody took it) is leased
     afresh with a bumped token."""
     expired = Q(lease_expires_at__lt=Now())
@@ -214,6 +218,12 @@ def lease_sql(*updates: tuple[QuerySet[Slot], dict]) -> tuple[str, tuple]:
     """One statement that applies each (target, changes) to the slot of its target and
     answers the leases with their whole task rows: a data-modifying CTE per update, joined to
     the task. All run on one snapshot; with several, make at most one of them match."""
+    ctes, params, answer = _lease_parts(*updates)
+    return f"WITH {', '.join(ctes)} {answer}", params
+
+
+def _lease_parts(*updates: tuple[QuerySet[Slot], dict]) -> tuple[list[str], tuple, str]:
+    """`lease_sql`'s CTEs, their params and the SELECT that answers the leases."""
     qn = connection.ops.quote_name
     slot, task = qn(Slot._meta.db_table), qn(Task._meta.db_table)
     task_columns = ", ".join(f"{task}.{qn(field.column)}" for field in Task._meta.concrete_fields)
@@ -225,12 +235,11 @@ def lease_sql(*updates: tuple[QuerySet[Slot], dict]) -> tuple[str, tuple]:
         params.extend(update_params)
     leased = " UNION ALL ".join(f"SELECT * FROM leased_{n}" for n in range(len(updates)))  # noqa: S608
     # Only Django's compiled UPDATEs and quoted model names go into the text; values are params.
-    statement = (
-        f"WITH {', '.join(ctes)} "  # noqa: S608
-        f"SELECT leased.{qn('id')}, leased.{qn('lease_token')}, leased.{qn('lease_expires_at')}, {task_columns} "
+    answer = (
+        f"SELECT leased.{qn('id')}, leased.{qn('lease_token')}, leased.{qn('lease_expires_at')}, {task_columns} "  # noqa: S608
         f"FROM ({leased}) AS leased JOIN {task} ON {task}.{qn('id')} = leased.{qn('task_id')}"
     )
-    return statement, tuple(params)
+    return ctes, tuple(params), answer
 
 
 def task_from_row(values) -> Task:
@@ -262,16 +271,7 @@ def claim_start_rows(*, associate, queue_id: uuid.UUID | None = None) -> QuerySe
 def eligible_queue_rows(*, associate, queue_id: uuid.UUID | None = None) -> QuerySet:
     """(queue id, lease seconds) of the queues the associate may claim from now. Nothing
     locked."""
-    return eligible_queues(associate=associate, queue_id=queue_id).values_list("id", "lease_seconds")
-
-
-def _eligible(*, associate_id: int, superuser: bool, queue_id: uuid.UUID | None = None) -> tuple[str, tuple]:
-    rows = eligible_queue_rows(associate=stand_in(associate_id, superuser=superuser), queue_id=queue_id)
-    return rows.query.sql_with_params()
-
-
-ELIGIBLE = Prepared(_eligible, associate_id=int)
-ELIGIBLE_IN_QUEUE = Prepared(_eligible, associate_id=int, queue_id=uuid.UUID)
+    return eligible_queues(associate=associate, queue_id=queue_id).order_by().values_list("id", "lease_seconds")
 
 
 def _claim_start(*, associate_id: int, superuser: bool, queue_id: uuid.UUID | None = None) -> tuple[str, tuple]:
@@ -295,7 +295,7 @@ def _held(*, associate_id: int) -> tuple[str, tuple]:
 HELD = Prepared(_held, associate_id=int)
 
 
-def _held_in(*, associate_id: int, queue_id: uuid.UUID) -> QuerySet[Slot]:
+def _held_in(*, associate_id: int, queue_id: uuid.UUID | Expression) -> QuerySet[Slot]:
     """The associate's open slot of a queue: at most one (`slot_one_held_per_queue`), so no
     order, and a lookup in that unique index. Ordered, PostgreSQL may read the queue's
     `slot_claim_order` in order filtering on the holder: the whole queue when they hold
@@ -303,7 +303,7 @@ def _held_in(*, associate_id: int, queue_id: uuid.UUID) -> QuerySet[Slot]:
     return Slot.objects.filter(holder_id=associate_id, state=OPEN, queue_id=queue_id)
 
 
-def _claim_target(*, associate_id: int, queue_id: uuid.UUID, unless_held: bool = False) -> QuerySet[Slot]:
+def _claim_target(*, associate_id: int, queue_id: uuid.UUID | Expression, unless_held: bool = False) -> QuerySet[Slot]:
     candidates = claimable_slots(associate_id=associate_id, queue_id=queue_id).select_for_update(skip_locked=True)
     if unless_held:
         # Uncorrelated: a one-time filter, so nothing is scanned or locked when one is held.
@@ -334,27 +334,40 @@ def _resume(*, slot_id: int, associate_id: int, lease: dt.timedelta) -> tuple[st
 RESUME = Prepared(_resume, slot_id=int, associate_id=int, lease=dt.timedelta)
 
 
-def _take(*, associate_id: int, queue_id: uuid.UUID, lease: dt.timedelta) -> tuple[str, tuple]:
-    """`HELD`, then `RESUME` or `CLAIM`, for one queue in one statement (the usual claim: the
-    associate may claim from one queue): resume the associate's open slot of the queue if
-    they hold one, else lease the first claimable slot. No row: nothing to claim, or their
-    held slot went to someone else meanwhile (the caller then takes the long way).
-
-    It runs alone, as its own transaction, with no lock on the associate: two tabs of theirs
-    claiming at once may both find nothing held and lease two slots, and the unique
-    `slot_one_held_per_queue` then refuses the second (IntegrityError; the retry resumes the
-    first). Django compiles a FOR UPDATE only inside a transaction, hence the atomic block
-    around the build (without a savepoint it sends nothing to the database)."""
+def _take_only(*, associate_id: int, superuser: bool, queue_id: uuid.UUID | None = None) -> tuple[str, tuple]:
+    """`TAKE` for the associate's only queue, found by the statement itself: the queues they
+    may claim from now (`eligible_queues`, `queue_id` only if given) are a CTE, and when there
+    is exactly one, its slots are resumed or claimed with its lease length, as in `TAKE`.
+    Answers one row: how many queues they may claim from, then the lease's columns and its
+    task's (NULLs when nothing was leased: no queue, several, nothing to claim, or their held
+    slot went to someone else meanwhile). The caller then answers None (no queue) or takes
+    the long way. One round trip and its own transaction, the usual claim."""
     with transaction.atomic(savepoint=False):
-        held = _held_in(associate_id=associate_id, queue_id=queue_id)
+        associate = stand_in(associate_id, superuser=superuser)
+        eligible, eligible_params = eligible_queue_rows(associate=associate, queue_id=queue_id).query.sql_with_params()
+        only = RawSQL("(SELECT only_queue.id FROM only_queue)", ())
+        seconds = RawSQL("(SELECT only_queue.lease_seconds FROM only_queue)", ())
+        lease = ExpressionWrapper(seconds * Value(dt.timedelta(seconds=1)), output_field=DurationField())
+        held = _held_in(associate_id=associate_id, queue_id=only)
         resume = Slot.objects.filter(pk=Subquery(held.values("pk")[:1]), holder_id=associate_id, state=OPEN)
-        claim = _claim_target(associate_id=associate_id, queue_id=queue_id, unless_held=True)
-        return lease_sql(
+        claim = _claim_target(associate_id=associate_id, queue_id=only, unless_held=True)
+        ctes, params, answer = _lease_parts(
             (resume, resume_changes(lease=lease)), (claim, claim_changes(associate_id=associate_id, lease=lease))
         )
+    # Only Django's compiled SQL, quoted names and fixed SQL go into the text; values are params.
+    statement = (
+        f"WITH eligible (id, lease_seconds) AS ({eligible}), "  # noqa: S608
+        "only_queue AS (SELECT eligible.id, eligible.lease_seconds FROM eligible "
+        "WHERE (SELECT count(*) FROM eligible) = 1), "
+        f"{', '.join(ctes)} "
+        "SELECT (SELECT count(*) FROM eligible), taken.* "
+        f"FROM (SELECT 1) AS one LEFT JOIN ({answer}) AS taken ON TRUE"
+    )
+    return statement, (*eligible_params, *params)
 
 
-TAKE = Prepared(_take, associate_id=int, queue_id=uuid.UUID, lease=dt.timedelta)
+TAKE_ONLY = Prepared(_take_only, associate_id=int)
+TAKE_ONLY_IN_QUEUE = Prepared(_take_only, associate_id=int, queue_id=uuid.UUID)
 
 
 def _heartbeat(*, associate_id: int, task_id: uuid.UUID, superuser: bool, token: int | None = None):

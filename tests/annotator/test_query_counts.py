@@ -4,16 +4,16 @@ Counted with a token alice_api, as the claim benchmark drives the API. Inside a 
 transaction shows up as a SAVEPOINT and a RELEASE (in production: BEGIN and COMMIT). On
 PostgreSQL (the numbers below, per request):
 
-- next: token + user + roles (1), the queue list (1), the probe for a held slot with the
-  resume or claim and its task (1, for one queue), which runs as a transaction of its own:
-  in production 3, no BEGIN or COMMIT; inside a test's transaction, in a savepoint: 5.
-  Resuming a held task: the same.
+- next: token + user + roles (1), then one statement that finds the associate's only queue,
+  probes for a held slot, resumes it or claims one, and reads its task (1), as a transaction
+  of its own: in production 2, no BEGIN or COMMIT; inside a test's transaction, in a
+  savepoint: 4. Resuming a held task: the same.
 - heartbeat: token (1), one fenced UPDATE … RETURNING (1), no transaction: 2.
 - submit: token (1), savepoint, task lock within the caller's stores (1), the fenced slot
   UPDATE, the annotation and the task counter in one statement (1), release: 5 for a kind
   whose on_submit does nothing; the snippet kind's on_submit adds its label, which takes the
   feed lock and reads the transaction id in the same statement (1): 6 (its snippet and
-  predictions come from the task's payload). With `next`: + 4.
+  predictions come from the task's payload). With `next`: + 3 (the claim's statement in a savepoint).
 
 The hot statements are compiled once per process (`catalog.prepared`), so these round trips
 are most of a request's cost.
@@ -44,11 +44,11 @@ NEXT = "/api/v1/tasks/next/"
 POSTGRES = connection.vendor == "postgresql"
 # (PostgreSQL, SQLite): SQLite has no UPDATE … RETURNING path, so it reads rows back.
 LIMITS = {
-    "next": (5, 8),
-    "resume": (5, 7),
+    "next": (4, 8),
+    "resume": (4, 7),
     "heartbeat": (2, 6),
     "submit": (5, 8),
-    "submit_next": (9, 15),
+    "submit_next": (8, 15),
     "snippet_submit": (6, 9),
 }
 
@@ -140,15 +140,16 @@ def test_submit_with_next_in_pinned_round_trips(alice_probe_api, django_assert_m
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("resuming", [False, True], ids=["claim", "resume"])
-def test_next_for_one_queue_is_three_statements_without_a_transaction(alice_api, resuming):
-    """As in production (no test transaction around it): the token, the queue list and the
-    resume-or-claim statement, which is its own transaction: no BEGIN, COMMIT or lock."""
+def test_next_for_one_queue_is_two_statements_without_a_transaction(alice_api, resuming):
+    """As in production (no test transaction around it): the token, and the statement that
+    finds the queue and resumes or claims, which is its own transaction: no BEGIN, COMMIT
+    or lock."""
     if resuming:
         alice_api.post(NEXT, {}, format="json")
     with CaptureQueriesContext(connection) as queries:
         response = alice_api.post(NEXT, {}, format="json")
     assert response.status_code == 200
-    assert len(queries) == 3, [query["sql"][:60] for query in queries]
+    assert len(queries) == 2, [query["sql"][:60] for query in queries]
     assert Slot.objects.filter(holder__isnull=False).count() == 1
 
 
