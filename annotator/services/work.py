@@ -76,7 +76,12 @@ def _lease_of(slot_id: int) -> Lease:
 
 
 def _lock_user(user_id: int) -> None:
-    list(get_user_model().objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True))
+    """The associate's user row, locked against a claim's long way and other reassigns. FOR
+    NO KEY UPDATE, which the foreign key checks of rows that name the user (FOR KEY SHARE,
+    run at commit: a claim's slot, an annotation) do not wait for: with FOR UPDATE a
+    reassign waiting for the associate's own claim (the unique `slot_one_held_per_queue`)
+    or submit (the task lock) deadlocked with that transaction's commit."""
+    list(get_user_model().objects.select_for_update(no_key=True).filter(pk=user_id).values_list("pk", flat=True))
 
 
 def claim_sql(*, associate_id: int) -> tuple[str, list]:

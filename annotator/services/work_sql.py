@@ -257,12 +257,12 @@ def eligible_queues(*, associate, queue_id: uuid.UUID | None = None) -> QuerySet
 
 
 def claim_start_rows(*, associate, queue_id: uuid.UUID | None = None) -> QuerySet:
-    """The associate's user row, locked, with the queues they may claim from now
-    (`eligible_queues`) and their lease lengths, as (queue id, lease seconds) rows. Without
-    such a queue nothing is locked."""
+    """The associate's user row, locked (FOR NO KEY UPDATE, as `work._lock_user`), with the
+    queues they may claim from now (`eligible_queues`) and their lease lengths, as (queue id,
+    lease seconds) rows. Without such a queue nothing is locked."""
     return (
         get_user_model()
-        .objects.select_for_update(of=("self",))
+        .objects.select_for_update(of=("self",), no_key=True)
         .filter(pk=associate.pk, queues__in=eligible_queues(associate=associate, queue_id=queue_id))
         .values_list("queues__id", "queues__lease_seconds")
     )

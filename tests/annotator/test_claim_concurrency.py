@@ -1,6 +1,7 @@
 """The claim under real concurrency, on PostgreSQL: threads, each with its own connection."""
 
 import threading
+import time
 import uuid
 from collections import Counter
 
@@ -8,7 +9,7 @@ import pytest
 from django.db import connections, transaction
 
 from annotator.models import Annotation, Slot, Task
-from annotator.services.work import claimable_slots, task_claim, task_submit
+from annotator.services.work import claimable_slots, task_claim, task_reassign, task_submit
 from catalog.errors import Conflict
 from tests.annotator.work import add_tasks, associates, expire_leases, none_result, work_queue
 from tests.conftest import session_client
@@ -177,6 +178,62 @@ def test_one_associate_claiming_from_eight_tabs_at_once_holds_one_task(s001, ali
         (task_id,) = {lease.task.pk for lease in leases.values()}
         task_submit(associate=alice, task_id=task_id, result=none_result(), submission_id=uuid.uuid4())
     assert Annotation.objects.filter(associate=alice).count() == 5
+
+
+def test_a_reassign_racing_the_associates_own_claim_is_refused_and_changes_nothing(s001, alice, carol):
+    """The claim takes no lock on the associate, so a supervisor's reassign may miss a slot
+    their claim is leasing right now: the unique `slot_one_held_per_queue` makes the
+    reassign wait for that claim and fail; it answers 409 `associate_busy`, not a 500."""
+    queue = work_queue(s001, alice)
+    _, other = add_tasks(queue, 2)
+    leased = threading.Event()
+
+    def claim_and_hold() -> None:
+        try:
+            with transaction.atomic():
+                task_claim(associate=alice)
+                leased.set()
+                time.sleep(0.5)  # the reassign runs into the uncommitted lease meanwhile
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=claim_and_hold)
+    thread.start()
+    assert leased.wait(30)
+    with pytest.raises(Conflict) as error:
+        task_reassign(supervisor=carol, task_id=other.pk, associate=alice)
+    thread.join()
+    assert error.value.code == "associate_busy"
+    assert Slot.objects.get(task=other).holder is None
+    assert Slot.objects.filter(holder=alice, state=Slot.State.OPEN).count() == 1
+
+
+def test_a_reassign_to_an_associate_submitting_that_task_waits_for_the_submit(s001, alice, carol):
+    """The reassign locks the associate, then the task; their submit holds the task and, at
+    its commit, checks the annotation's foreign key to them. The associate's lock must not
+    block that check (a deadlock, one of the two aborted)."""
+    queue = work_queue(s001, alice)
+    (task,) = add_tasks(queue, 1)
+    task_claim(associate=alice)
+    submitted = threading.Event()
+
+    def submit_and_hold() -> None:
+        try:
+            with transaction.atomic():
+                task_submit(associate=alice, task_id=task.pk, result=none_result(), submission_id=uuid.uuid4())
+                submitted.set()
+                time.sleep(0.5)  # the reassign locks the associate and waits for the task meanwhile
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=submit_and_hold)
+    thread.start()
+    assert submitted.wait(30)
+    with pytest.raises(Conflict) as error:
+        task_reassign(supervisor=carol, task_id=task.pk, associate=alice)
+    thread.join()
+    assert error.value.code == "task_closed"
+    assert Annotation.objects.filter(task=task, associate=alice).count() == 1
 
 
 def test_idempotent_submit_under_concurrent_retries(s001, alice):
