@@ -180,6 +180,37 @@ def test_one_associate_claiming_from_eight_tabs_at_once_holds_one_task(s001, ali
     assert Annotation.objects.filter(associate=alice).count() == 5
 
 
+def test_a_held_slot_taken_by_someone_else_mid_claim_leaves_the_claim_a_new_task(s001, alice):
+    """Alice's lease expired; bea's claim of that slot is leased but not yet committed when
+    alice claims. Alice's statement still sees the slot as hers, waits for bea's row lock,
+    then finds it bea's: it leases nothing, and the claim's long way gives alice another
+    task instead of a 204."""
+    (bea,) = associates(s001, 1, "w")
+    queue = work_queue(s001, alice, bea)
+    first, second = add_tasks(queue, 2)
+    assert task_claim(associate=alice).task == first
+    expire_leases(holder=alice)
+    leased = threading.Event()
+
+    def bea_claims_and_holds() -> None:
+        try:
+            with transaction.atomic():
+                assert task_claim(associate=bea).task == first
+                leased.set()
+                time.sleep(0.5)  # alice's claim runs into the uncommitted lease meanwhile
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=bea_claims_and_holds)
+    thread.start()
+    assert leased.wait(30)
+    lease = task_claim(associate=alice)
+    thread.join()
+    assert lease is not None and lease.task == second
+    assert Slot.objects.get(task=first).holder == bea
+    assert list(Slot.objects.filter(holder=alice, state=Slot.State.OPEN).values_list("task", flat=True)) == [second.pk]
+
+
 def test_a_reassign_racing_the_associates_own_claim_is_refused_and_changes_nothing(s001, alice, carol):
     """The claim takes no lock on the associate, so a supervisor's reassign may miss a slot
     their claim is leasing right now: the unique `slot_one_held_per_queue` makes the
