@@ -160,28 +160,28 @@ def _queue_order(*, associate, queues: dict[uuid.UUID, int]) -> list[uuid.UUID]:
     return [queue_id for _, queue_id in heads]
 
 
-def _take_only(*, associate, queue_id: uuid.UUID | None) -> tuple[int, bool, Lease | None]:
-    """`work_sql.TAKE_ONLY`: (how many queues the associate may claim from, whether they held
-    a slot of the only one, the lease if one was leased). A transaction of its own: outside
-    any transaction no BEGIN and COMMIT are sent; inside a caller's, in a savepoint, so that
-    the unique violation of a racing tab leaves that transaction usable for the retry."""
+def _take_only(*, associate, queue_id: uuid.UUID | None) -> tuple[int, Lease | None]:
+    """`work_sql.TAKE_ONLY`: (how many queues the associate may claim from, the lease if the
+    statement leased one). A transaction of its own: outside any transaction no BEGIN and
+    COMMIT are sent; inside a caller's, in a savepoint, so that the unique violation of a
+    racing tab leaves that transaction usable for the retry."""
     shape = {"superuser": associate.is_superuser}
     with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
         if queue_id is None:
             rows = work_sql.TAKE_ONLY.run(shape=shape, associate_id=associate.pk)
         else:
             rows = work_sql.TAKE_ONLY_IN_QUEUE.run(shape=shape, associate_id=associate.pk, queue_id=queue_id)
-    ((queues, held, *leased),) = rows
-    return queues, held, None if leased[0] is None else _lease_from_row(leased)
+    ((queues, *leased),) = rows
+    return queues, None if leased[0] is None else _lease_from_row(leased)
 
 
 def _claim(*, associate, queue_id: uuid.UUID | None) -> Lease | None:
     if _on_postgresql():
         # The usual claim, an associate of one queue: one statement, no transaction.
-        queues, held, lease = _take_only(associate=associate, queue_id=queue_id)
-        if lease is not None or queues == 0 or (queues == 1 and not held):
+        queues, lease = _take_only(associate=associate, queue_id=queue_id)
+        if lease is not None or queues == 0:
             return lease
-        # Several queues, or their held slot went to someone else meanwhile: the long way.
+        # Several queues, nothing to claim, or their held slot went to someone else meanwhile.
     return _claim_the_long_way(associate=associate, queue_id=queue_id)
 
 
@@ -217,9 +217,9 @@ def task_claim(*, associate, queue: Queue | None = None, queue_id: uuid.UUID | N
     Round trips on PostgreSQL, for an associate of one queue (the usual case): one statement
     that finds that queue, resumes their held slot or claims a new one, and answers the task
     with the lease, as its own transaction; each statement is compiled once per process
-    (`work_sql`). With several queues, or when their held slot went to someone else
-    meanwhile, the long way: in a transaction, the associate's user lock with the queue list,
-    a probe for a held slot, then resume or claim queue by queue.
+    (`work_sql`). With several queues, or when that statement leases nothing, the long way:
+    in a transaction, the associate's user lock with the queue list, a probe for a held slot,
+    then resume or claim queue by queue.
     """
     if queue is not None:
         queue_id = queue.pk

@@ -335,21 +335,13 @@ RESUME = Prepared(_resume, slot_id=int, associate_id=int, lease=dt.timedelta)
 
 
 def _take_only(*, associate_id: int, superuser: bool, queue_id: uuid.UUID | None = None) -> tuple[str, tuple]:
-    """The usual claim, for an associate of one queue, in one statement: the queues they may
-    claim from now (`eligible_queues`, `queue_id` only if given) are a CTE; when there is
-    exactly one, their open slot of it is resumed if they hold one (`RESUME`), else its first
-    claimable slot is leased (`CLAIM`) with the queue's lease length. Answers one row: how many
-    queues they may claim from, whether they held a slot of the only one, then the lease's
-    columns and its task's (NULLs when nothing was leased).
-
-    Nothing leased: no queue (the claim answers None), several (the caller takes the long
-    way), nothing to claim (None), or their held slot went to someone else between this
-    statement's snapshot and its row lock (the long way). It runs alone, as its own
-    transaction, without locking the associate: two tabs of theirs claiming at once may both
-    find nothing held and lease two slots; the unique `slot_one_held_per_queue` then refuses
-    the second (IntegrityError; the retry resumes the first). Django compiles a FOR UPDATE
-    only inside a transaction, hence the atomic block around the build (without a savepoint
-    it sends nothing to the database)."""
+    """`TAKE` for the associate's only queue, found by the statement itself: the queues they
+    may claim from now (`eligible_queues`, `queue_id` only if given) are a CTE, and when there
+    is exactly one, its slots are resumed or claimed with its lease length, as in `TAKE`.
+    Answers one row: how many queues they may claim from, then the lease's columns and its
+    task's (NULLs when nothing was leased: no queue, several, nothing to claim, or their held
+    slot went to someone else meanwhile). The caller then answers None (no queue) or takes
+    the long way. One round trip and its own transaction, the usual claim."""
     with transaction.atomic(savepoint=False):
         associate = stand_in(associate_id, superuser=superuser)
         eligible, eligible_params = eligible_queue_rows(associate=associate, queue_id=queue_id).query.sql_with_params()
@@ -357,7 +349,6 @@ def _take_only(*, associate_id: int, superuser: bool, queue_id: uuid.UUID | None
         seconds = RawSQL("(SELECT only_queue.lease_seconds FROM only_queue)", ())
         lease = ExpressionWrapper(seconds * Value(dt.timedelta(seconds=1)), output_field=DurationField())
         held = _held_in(associate_id=associate_id, queue_id=only)
-        was_held, was_held_params = held.values("pk").query.sql_with_params()
         resume = Slot.objects.filter(pk=Subquery(held.values("pk")[:1]), holder_id=associate_id, state=OPEN)
         claim = _claim_target(associate_id=associate_id, queue_id=only, unless_held=True)
         ctes, params, answer = _lease_parts(
@@ -369,10 +360,10 @@ def _take_only(*, associate_id: int, superuser: bool, queue_id: uuid.UUID | None
         "only_queue AS (SELECT eligible.id, eligible.lease_seconds FROM eligible "
         "WHERE (SELECT count(*) FROM eligible) = 1), "
         f"{', '.join(ctes)} "
-        f"SELECT (SELECT count(*) FROM eligible), EXISTS ({was_held}), taken.* "
+        "SELECT (SELECT count(*) FROM eligible), taken.* "
         f"FROM (SELECT 1) AS one LEFT JOIN ({answer}) AS taken ON TRUE"
     )
-    return statement, (*eligible_params, *params, *was_held_params)
+    return statement, (*eligible_params, *params)
 
 
 TAKE_ONLY = Prepared(_take_only, associate_id=int)

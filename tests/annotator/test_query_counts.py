@@ -153,17 +153,6 @@ def test_next_for_one_queue_is_two_statements_without_a_transaction(alice_api, r
     assert Slot.objects.filter(holder__isnull=False).count() == 1
 
 
-@pytest.mark.postgres_only
-@pytest.mark.django_db(transaction=True)
-def test_next_on_a_drained_queue_answers_204_in_two_statements(s001, alice):
-    work_queue(s001, alice)
-    api = token_client(alice)
-    with CaptureQueriesContext(connection) as queries:
-        response = api.post(NEXT, {}, format="json")
-    assert response.status_code == 204
-    assert len(queries) == 2, [query["sql"][:60] for query in queries]
-
-
 # What the shortcuts must not change ------------------------------------------------------------
 
 
