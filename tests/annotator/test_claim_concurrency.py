@@ -1,5 +1,6 @@
 """The claim under real concurrency, on PostgreSQL: threads, each with its own connection."""
 
+import contextlib
 import threading
 import time
 import uuid
@@ -37,6 +38,40 @@ def run_threads(count: int, target) -> list[BaseException]:
     for thread in threads:
         thread.join(timeout=120)
     return errors
+
+
+@contextlib.contextmanager
+def left_uncommitted(work, *, seconds: float = 0.5):
+    """Run `work()` in a transaction of another thread and keep that transaction open for
+    `seconds` after it returns: the body runs meanwhile, so its statements meet `work`'s
+    uncommitted rows (and wait for them). Yields what `work` returned; the transaction has
+    committed when the block ends."""
+    returned: list = []
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def body() -> None:
+        try:
+            with transaction.atomic():
+                returned.append(work())
+                done.set()
+                time.sleep(seconds)
+        except BaseException as error:
+            errors.append(error)
+            done.set()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=body)
+    thread.start()
+    assert done.wait(30)
+    try:
+        if errors:
+            raise errors[0]
+        yield returned[0]
+    finally:
+        thread.join()
+    assert errors == []
 
 
 def claimable_left(associate, queue) -> list[int]:
@@ -190,22 +225,9 @@ def test_a_held_slot_taken_by_someone_else_mid_claim_leaves_the_claim_a_new_task
     first, second = add_tasks(queue, 2)
     assert task_claim(associate=alice).task == first
     expire_leases(holder=alice)
-    leased = threading.Event()
-
-    def bea_claims_and_holds() -> None:
-        try:
-            with transaction.atomic():
-                assert task_claim(associate=bea).task == first
-                leased.set()
-                time.sleep(0.5)  # alice's claim runs into the uncommitted lease meanwhile
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=bea_claims_and_holds)
-    thread.start()
-    assert leased.wait(30)
-    lease = task_claim(associate=alice)
-    thread.join()
+    with left_uncommitted(lambda: task_claim(associate=bea)) as beas:
+        lease = task_claim(associate=alice)
+    assert beas.task == first
     assert lease is not None and lease.task == second
     assert Slot.objects.get(task=first).holder == bea
     assert list(Slot.objects.filter(holder=alice, state=Slot.State.OPEN).values_list("task", flat=True)) == [second.pk]
@@ -217,23 +239,8 @@ def test_a_reassign_racing_the_associates_own_claim_is_refused_and_changes_nothi
     reassign wait for that claim and fail; it answers 409 `associate_busy`, not a 500."""
     queue = work_queue(s001, alice)
     _, other = add_tasks(queue, 2)
-    leased = threading.Event()
-
-    def claim_and_hold() -> None:
-        try:
-            with transaction.atomic():
-                task_claim(associate=alice)
-                leased.set()
-                time.sleep(0.5)  # the reassign runs into the uncommitted lease meanwhile
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=claim_and_hold)
-    thread.start()
-    assert leased.wait(30)
-    with pytest.raises(Conflict) as error:
+    with left_uncommitted(lambda: task_claim(associate=alice)), pytest.raises(Conflict) as error:
         task_reassign(supervisor=carol, task_id=other.pk, associate=alice)
-    thread.join()
     assert error.value.code == "associate_busy"
     assert Slot.objects.get(task=other).holder is None
     assert Slot.objects.filter(holder=alice, state=Slot.State.OPEN).count() == 1
@@ -246,23 +253,12 @@ def test_a_reassign_to_an_associate_submitting_that_task_waits_for_the_submit(s0
     queue = work_queue(s001, alice)
     (task,) = add_tasks(queue, 1)
     task_claim(associate=alice)
-    submitted = threading.Event()
 
-    def submit_and_hold() -> None:
-        try:
-            with transaction.atomic():
-                task_submit(associate=alice, task_id=task.pk, result=none_result(), submission_id=uuid.uuid4())
-                submitted.set()
-                time.sleep(0.5)  # the reassign locks the associate and waits for the task meanwhile
-        finally:
-            connections.close_all()
+    def submit():
+        return task_submit(associate=alice, task_id=task.pk, result=none_result(), submission_id=uuid.uuid4())
 
-    thread = threading.Thread(target=submit_and_hold)
-    thread.start()
-    assert submitted.wait(30)
-    with pytest.raises(Conflict) as error:
+    with left_uncommitted(submit), pytest.raises(Conflict) as error:
         task_reassign(supervisor=carol, task_id=task.pk, associate=alice)
-    thread.join()
     assert error.value.code == "task_closed"
     assert Annotation.objects.filter(task=task, associate=alice).count() == 1
 
