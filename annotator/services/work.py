@@ -188,7 +188,12 @@ def _claim(*, associate, queue_id: uuid.UUID | None) -> Lease | None:
 @transaction.atomic
 def _claim_the_long_way(*, associate, queue_id: uuid.UUID | None) -> Lease | None:
     """Under the associate's user lock (one such claim at a time per associate): resume a
-    held slot of their queues, else claim queue by queue, best head first."""
+    held slot of their queues, else claim queue by queue, best head first. On PostgreSQL it
+    first waits for the one-statement claims of the associate's other tabs to commit
+    (`work_sql.CLAIM_LOCK`), which take no user lock."""
+    if _on_postgresql():
+        with connection.cursor() as cursor:
+            cursor.execute(work_sql.CLAIM_LOCK_EXCLUSIVE, [associate.pk])
     queues = _lock_and_list_queues(associate=associate, queue_id=queue_id)
     if not queues:
         return None

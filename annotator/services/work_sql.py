@@ -334,6 +334,15 @@ def _resume(*, slot_id: int, associate_id: int, lease: dt.timedelta) -> tuple[st
 RESUME = Prepared(_resume, slot_id=int, associate_id=int, lease=dt.timedelta)
 
 
+# One associate's claims, an advisory lock on (CLAIM_LOCK, their user id): the one-statement
+# claim holds it shared until it commits (taken before it leases anything), the long way
+# exclusively before it looks, so the long way sees what a claim of another tab of theirs
+# leased instead of skipping that locked slot and answering nothing.
+CLAIM_LOCK = 0x4C6F7570  # "Loup"
+CLAIM_LOCK_SHARED = f"pg_advisory_xact_lock_shared({CLAIM_LOCK:d}, %s)"
+CLAIM_LOCK_EXCLUSIVE = f"SELECT pg_advisory_xact_lock({CLAIM_LOCK:d}, %s)"
+
+
 def _take_only(*, associate_id: int, superuser: bool, queue_id: uuid.UUID | None = None) -> tuple[str, tuple]:
     """`TAKE` for the associate's only queue, found by the statement itself: the queues they
     may claim from now (`eligible_queues`, `queue_id` only if given) are a CTE, and when there
@@ -358,12 +367,12 @@ def _take_only(*, associate_id: int, superuser: bool, queue_id: uuid.UUID | None
     statement = (
         f"WITH eligible (id, lease_seconds) AS ({eligible}), "  # noqa: S608
         "only_queue AS (SELECT eligible.id, eligible.lease_seconds FROM eligible "
-        "WHERE (SELECT count(*) FROM eligible) = 1), "
+        f"WHERE (SELECT count(*) FROM eligible) = 1 AND {CLAIM_LOCK_SHARED} IS NOT NULL), "
         f"{', '.join(ctes)} "
         "SELECT (SELECT count(*) FROM eligible), taken.* "
         f"FROM (SELECT 1) AS one LEFT JOIN ({answer}) AS taken ON TRUE"
     )
-    return statement, (*eligible_params, *params)
+    return statement, (*eligible_params, associate_id, *params)
 
 
 TAKE_ONLY = Prepared(_take_only, associate_id=int)

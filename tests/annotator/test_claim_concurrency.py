@@ -203,7 +203,7 @@ def test_one_associate_claiming_from_eight_tabs_at_once_holds_one_task(s001, ali
     """The usual claim takes no lock on the associate: racing tabs may lease a slot each,
     and the unique `slot_one_held_per_queue` turns all but the first back into a resume."""
     queue = work_queue(s001, alice)
-    add_tasks(queue, 10)
+    add_tasks(queue, 6)  # the last rounds have fewer open slots than tabs: locked ones are skipped
     for _ in range(5):
         leases: dict = {}
         errors = run_threads(8, lambda n, leases=leases: leases.__setitem__(n, task_claim(associate=alice)))
@@ -213,6 +213,19 @@ def test_one_associate_claiming_from_eight_tabs_at_once_holds_one_task(s001, ali
         (task_id,) = {lease.task.pk for lease in leases.values()}
         task_submit(associate=alice, task_id=task_id, result=none_result(), submission_id=uuid.uuid4())
     assert Annotation.objects.filter(associate=alice).count() == 5
+
+
+def test_a_tab_claiming_while_another_tab_leases_the_last_task_gets_that_task(s001, alice):
+    """One open slot; one tab of alice's has leased it, not yet committed, when another tab
+    claims. That claim's statement skips the locked slot and leases nothing; the long way
+    waits for the first tab's claim (`CLAIM_LOCK`) and resumes its task instead of 204."""
+    queue = work_queue(s001, alice)
+    (task,) = add_tasks(queue, 1)
+    with left_uncommitted(lambda: task_claim(associate=alice)) as first_tab:
+        second_tab = task_claim(associate=alice)
+    assert first_tab.task == task
+    assert second_tab is not None
+    assert (second_tab.slot_id, second_tab.task) == (first_tab.slot_id, task)
 
 
 def test_a_held_slot_taken_by_someone_else_mid_claim_leaves_the_claim_a_new_task(s001, alice):
