@@ -52,24 +52,36 @@ def validate_result(task, result: Any) -> dict:
     return cleaned
 
 
-def on_submit(task, annotation) -> None:
-    """Runs in the submit transaction: every snippet annotation becomes a training label. The
-    snippet and its predictions are those the task was made from (its payload, written at
-    enqueue; snippets are never deleted), so no read is needed."""
-    payload = task.payload or {}
-    if "snippet" in payload:
-        snippet_id, predictions = payload["snippet"], payload.get("predictions")
-    else:  # a task enqueued by other means
-        row = Snippet.objects.filter(pk=task.subject_id).values_list("pk", "predictions").first()
-        snippet_id, predictions = row if row is not None else (None, payload.get("predictions"))
-    label = LabelIn(
+def _label(snippet_id, predictions, result) -> LabelIn:
+    return LabelIn(
         kind=Label.Kind.SNIPPET,
         verdict="annotated",
         predicted=predictions,
-        human=annotation.result,
+        human=result,
         snippet_id=snippet_id,
     )
-    label_record(task=task, annotation=annotation, items=[label])
+
+
+def submit_labels(task, result: dict) -> list[LabelIn] | None:
+    """The training label of a submit: the snippet and its predictions are those the task
+    was made from (its payload, written at enqueue; snippets are never deleted), so no read
+    is needed. None for a task enqueued without them (on_submit reads the snippet)."""
+    payload = task.payload or {}
+    if "snippet" not in payload:
+        return None
+    return [_label(payload["snippet"], payload.get("predictions"), result)]
+
+
+def on_submit(task, annotation) -> None:
+    """Runs in the submit transaction: every snippet annotation becomes a training label
+    (`submit_labels`; for a task enqueued by other means, the snippet's predictions)."""
+    labels = submit_labels(task, annotation.result)
+    if labels is None:
+        payload = task.payload or {}
+        row = Snippet.objects.filter(pk=task.subject_id).values_list("pk", "predictions").first()
+        snippet_id, predictions = row if row is not None else (None, payload.get("predictions"))
+        labels = [_label(snippet_id, predictions, annotation.result)]
+    label_record(task=task, annotation=annotation, items=labels)
 
 
 def task_context(task, user) -> dict:
@@ -110,6 +122,7 @@ def register() -> None:
             label="Snippet annotation",
             validate_result=validate_result,
             on_submit=on_submit,
+            submit_labels=submit_labels,
             template="annotator/snippet_task.html",
             context=task_context,
         )

@@ -36,9 +36,10 @@ _CURSOR_SALT = "annotator.labels.cursor"
 # The advisory lock key of label writers (shared) and the feed's watermark (exclusive).
 FEED_LOCK = 0x4C6F7570654C6162  # "LoupeLab"
 FEED_WAIT = "1s"
-# PostgreSQL: a label writer's shared hold of the feed lock, and its transaction's id.
-_FEED_LOCK_SHARED = f"pg_advisory_xact_lock_shared({FEED_LOCK:d})"
-_TXID = "pg_current_xact_id()::text::bigint"
+# PostgreSQL: a label writer's shared hold of the feed lock, and its transaction's id (also
+# in `work_sql`'s one-statement submit).
+FEED_LOCK_SHARED = f"pg_advisory_xact_lock_shared({FEED_LOCK:d})"
+TXID = "pg_current_xact_id()::text::bigint"
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def _stamp() -> int:
     if connection.vendor != "postgresql":
         return 0
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {_FEED_LOCK_SHARED}, {_TXID}")
+        cursor.execute(f"SELECT {FEED_LOCK_SHARED}, {TXID}")
         return cursor.fetchone()[1]
 
 
@@ -75,7 +76,7 @@ class _TransactionId(Expression):
         return "0", []
 
     def as_postgresql(self, compiler, connection):
-        return _TXID, []
+        return TXID, []
 
 
 class _FeedLockTaken(Expression):
@@ -87,12 +88,23 @@ class _FeedLockTaken(Expression):
         return "1 = 1", []
 
     def as_postgresql(self, compiler, connection):
-        return f"{_FEED_LOCK_SHARED} IS NOT NULL", []
+        return f"{FEED_LOCK_SHARED} IS NOT NULL", []
 
 
 # One label in one statement: the feed's lock first (a one-time filter, before the row's
 # `seq` is drawn), then the row with its transaction id. A submit's usual case.
 _INSERT_ONE = PreparedInsert(Label, values={"txid": _TransactionId()}, when=_FeedLockTaken())
+
+
+def submit_provenance(*, task: Task, submission_id: uuid.UUID) -> dict:
+    """Where a label came from, known before the submit writes (its active time and time
+    follow)."""
+    return {
+        "queue": str(task.queue_id),
+        "purpose": task.purpose,
+        "overlap": task.overlap,
+        "submission_id": str(submission_id),
+    }
 
 
 @transaction.atomic(savepoint=False)
@@ -101,13 +113,9 @@ def label_record(*, task: Task, annotation: Annotation, items: Iterable[LabelIn]
     (see the module docstring). Call inside the submit transaction (a failure here fails the
     submit: no savepoint); takes the feed's shared advisory lock, no row locks."""
     now = timezone.now()
-    base = {
-        "queue": str(task.queue_id),
-        "purpose": task.purpose,
-        "overlap": task.overlap,
-        "submission_id": str(annotation.submission_id),
+    base = submit_provenance(task=task, submission_id=annotation.submission_id) | {
         "active_seconds": annotation.active_seconds,
-        "submitted_at": (annotation.created_at or now).isoformat(),
+        "submitted_at": (annotation.created_at or now).isoformat(timespec="microseconds"),
     }
     labels = [
         Label(

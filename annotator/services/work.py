@@ -40,6 +40,7 @@ from annotator import kinds
 from annotator.access import queues_for_associate, tasks_for_user
 from annotator.models import Annotation, Queue, Slot, Task, TaskExclusion
 from annotator.services import work_sql
+from annotator.services.labels import submit_provenance
 from annotator.services.work_sql import CLAIM_ORDER, LEASE_FREE, OPEN, claimable_slots
 from catalog.access import stores_for_user
 from catalog.errors import Conflict, LoupeError
@@ -278,6 +279,30 @@ def _lock_own_task(*, associate, task_id: uuid.UUID) -> Task:
     return work_sql.task_from_row(rows[0])
 
 
+def _new_annotation(*, associate, task: Task, result: dict, submission_id: uuid.UUID) -> Annotation:
+    return Annotation(
+        task=task,
+        store_id=task.store_id,
+        associate=associate,
+        kind=task.kind,
+        result=result,
+        submission_id=submission_id,
+    )
+
+
+def _submit_values(annotation: Annotation) -> dict:
+    """The arguments of a submit statement (`work_sql.FINISH`, `FINISH_LABELLED`) for it."""
+    return {
+        "associate_id": annotation.associate_id,
+        "task_id": annotation.task_id,
+        "store_id": annotation.store_id,
+        "annotation_id": annotation.pk,
+        "kind": annotation.kind,
+        "result_json": json.dumps(annotation.result),
+        "submission_id": annotation.submission_id,
+    }
+
+
 def _finish_and_record(
     *, associate, task: Task, token: int | None, result, submission_id: uuid.UUID, read_done_at: bool
 ) -> Annotation | None:
@@ -288,24 +313,9 @@ def _finish_and_record(
     (`read_done_at`). Unscoped: the caller locked the task within the associate's stores.
     A `submission_id` already used by the associate raises IntegrityError."""
     done = task.annotations_done + 1 >= task.overlap
-    annotation = Annotation(
-        task=task,
-        store_id=task.store_id,
-        associate=associate,
-        kind=task.kind,
-        result=result,
-        submission_id=submission_id,
-    )
+    annotation = _new_annotation(associate=associate, task=task, result=result, submission_id=submission_id)
     if _on_postgresql():
-        values = {
-            "associate_id": associate.pk,
-            "task_id": task.pk,
-            "store_id": task.store_id,
-            "annotation_id": annotation.pk,
-            "kind": task.kind,
-            "result_json": json.dumps(result),
-            "submission_id": submission_id,
-        }
+        values = _submit_values(annotation)
         shape = {"done": done}
         if token is None:
             rows = work_sql.FINISH.run(shape=shape, **values)
@@ -313,7 +323,7 @@ def _finish_and_record(
             rows = work_sql.FINISH_FENCED.run(shape=shape, **values, token=token)
         if not rows:
             return None
-        ((annotation.slot_id, annotation.active_seconds, annotation.created_at, task.done_at),) = rows
+        ((annotation.slot_id, annotation.active_seconds, annotation.created_at, task.done_at, _, _),) = rows
         annotation._state.adding, annotation._state.db = False, "default"
     else:
         slots = work_sql.held_slot(associate=associate, task_id=task.pk, token=token, scoped=False)
@@ -333,11 +343,14 @@ def _finish_and_record(
     return annotation
 
 
-def _previous_submission(*, associate, task: Task, submission_id: uuid.UUID) -> Annotation | None:
+def _retried_or_raise(error: Exception, *, associate, task: Task, submission_id: uuid.UUID) -> Annotation:
     """The annotation an earlier request with this `submission_id` stored, if it was for
-    this task; 409 `duplicate_submission` if it was for another."""
+    this task (this submit is a retry); 409 `duplicate_submission` if it was for another;
+    otherwise `error`."""
     previous = Annotation.objects.filter(associate_id=associate.pk, submission_id=submission_id).first()
-    if previous is not None and previous.task_id != task.pk:
+    if previous is None:
+        raise error
+    if previous.task_id != task.pk:
         raise Conflict("This submission_id was already used for another task.", code="duplicate_submission")
     return previous
 
@@ -353,10 +366,8 @@ def _submit(*, associate, task_id: uuid.UUID, result, submission_id: uuid.UUID, 
     kind = kinds.get(task.kind)
     try:
         cleaned = kind.validate_result(task, result)
-    except LoupeError:
-        if (previous := _previous_submission(associate=associate, task=task, submission_id=submission_id)) is not None:
-            return previous
-        raise
+    except LoupeError as error:
+        return _retried_or_raise(error, associate=associate, task=task, submission_id=submission_id)
     annotation = _finish_and_record(
         associate=associate,
         task=task,
@@ -366,12 +377,71 @@ def _submit(*, associate, task_id: uuid.UUID, result, submission_id: uuid.UUID, 
         read_done_at=kind.on_done is not None,
     )
     if annotation is None:
-        if (previous := _previous_submission(associate=associate, task=task, submission_id=submission_id)) is not None:
-            return previous
-        raise lease_lost()
+        return _retried_or_raise(lease_lost(), associate=associate, task=task, submission_id=submission_id)
     kind.on_submit(task, annotation)
     if task.status == Task.Status.DONE and kind.on_done is not None:
         kind.on_done(task)
+    return annotation
+
+
+def _submit_in_one_statement(
+    *, associate, task_id: uuid.UUID, result, submission_id: uuid.UUID, token: int | None
+) -> Annotation | None:
+    """PostgreSQL, a kind whose submit only records one label (`TaskKind.submit_labels`, no
+    `on_done`): read the task within the associate's stores (404 otherwise; no lock), check
+    the result against it, then write everything in one statement that is its own
+    transaction (`work_sql.FINISH_LABELLED`: it locks the task first, fences on the slot and
+    decides "done" on the locked row). The result's checks need no lock: the payload they
+    read never changes, and the statement stores nothing unless the slot is still theirs.
+    None, before anything is written, when this task takes the transaction path."""
+    shape = {"superuser": associate.is_superuser}
+    rows = work_sql.READ_TASK.run(shape=shape, associate_id=associate.pk, task_id=task_id)
+    if not rows:
+        raise Http404("No such task.")
+    task = work_sql.task_from_row(rows[0])
+    kind = kinds.get(task.kind)
+    if kind.submit_labels is None or kind.on_done is not None:
+        return None
+    try:
+        cleaned = kind.validate_result(task, result)
+    except LoupeError as error:
+        return _retried_or_raise(error, associate=associate, task=task, submission_id=submission_id)
+    labels = kind.submit_labels(task, cleaned)
+    if labels is None or len(labels) != 1:
+        return None
+    (label,) = labels
+    annotation = _new_annotation(associate=associate, task=task, result=cleaned, submission_id=submission_id)
+    values = _submit_values(annotation) | {
+        "label_id": uuid.uuid4(),
+        "label_kind": label.kind,
+        "verdict": label.verdict,
+        "model_version": label.model_version,
+        "predicted_json": None if label.predicted is None else json.dumps(label.predicted),
+        "human_json": None if label.human is None else json.dumps(label.human),
+        "snippet_id": None if label.snippet_id is None else str(label.snippet_id),
+        "event_id": None if label.event_id is None else str(label.event_id),
+        "provenance_json": json.dumps(submit_provenance(task=task, submission_id=submission_id)),
+        "own_provenance_json": json.dumps(label.provenance),
+    }
+    # Inside a caller's transaction, a savepoint: a twin's unique violation leaves it usable.
+    with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
+        if token is None:
+            rows = work_sql.FINISH_LABELLED.run(**values)
+        else:
+            rows = work_sql.FINISH_LABELLED_FENCED.run(**values, token=token)
+    if not rows:
+        return _retried_or_raise(lease_lost(), associate=associate, task=task, submission_id=submission_id)
+    (
+        (
+            annotation.slot_id,
+            annotation.active_seconds,
+            annotation.created_at,
+            task.done_at,
+            task.status,
+            task.annotations_done,
+        ),
+    ) = rows
+    annotation._state.adding, annotation._state.db = False, "default"
     return annotation
 
 
@@ -390,11 +460,19 @@ def task_submit(
     (marking the task done at its overlap) and runs the kind's on_submit (and on_done) hooks
     in the same transaction.
 
-    Round trips on PostgreSQL: the task lock, then one statement that finishes the slot,
-    stores the annotation and counts it (`work_sql.FINISH`), then the kind's hook (a snippet:
-    its label, one statement), plus BEGIN and COMMIT.
+    Round trips on PostgreSQL: for a kind that records one label on submit (a snippet), two:
+    the task's read, then one statement for everything (`_submit_in_one_statement`).
+    Otherwise the task's lock, one statement that finishes the slot, stores the annotation
+    and counts it (`work_sql.FINISH`), then the kind's hooks, plus BEGIN and COMMIT (and the
+    read before them, which told the kind).
     """
     try:
+        if _on_postgresql():
+            annotation = _submit_in_one_statement(
+                associate=associate, task_id=task_id, result=result, submission_id=submission_id, token=token
+            )
+            if annotation is not None:
+                return annotation
         return _submit(associate=associate, task_id=task_id, result=result, submission_id=submission_id, token=token)
     except IntegrityError:
         # Backstop of unique (associate, submission_id): a concurrent twin got there first,

@@ -13,6 +13,7 @@ lock.
 """
 
 import datetime as dt
+import re
 import uuid
 
 from django.contrib.auth import get_user_model
@@ -40,7 +41,8 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Greatest, Least, Now
 
 from annotator.access import queues_for_associate, tasks_for_user
-from annotator.models import Annotation, Queue, Slot, Task, TaskExclusion
+from annotator.models import Annotation, Label, Queue, Slot, Task, TaskExclusion
+from annotator.services.labels import FEED_LOCK_SHARED, TXID
 from catalog.prepared import Prepared, model_from_row
 
 # The claim order; it matches the partial index `slot_claim_order` column for column.
@@ -390,29 +392,29 @@ HEARTBEAT = Prepared(_heartbeat, associate_id=int, task_id=uuid.UUID)
 HEARTBEAT_FENCED = Prepared(_heartbeat, associate_id=int, task_id=uuid.UUID, token=int)
 
 
-def _finish(
+def _finished_and_recorded(
     *,
     associate_id: int,
     task_id: uuid.UUID,
     store_id: int,
-    done: bool,
     annotation_id: uuid.UUID,
     kind: str,
     result_json: str,
     submission_id: uuid.UUID,
     token: int | None = None,
-):
-    """A submit's writes but its kind's, in one statement of three data-modifying CTEs on one
-    snapshot: mark the associate's held slot of the task done, accruing its active time; store
-    the annotation with that time (rounded to the millisecond) and the database's clock; count
-    it on the task (done at its overlap, `done`). The annotation and the count happen only if
-    the slot was still theirs. Answers (slot id, active seconds, created_at, the task's
-    done_at), no row if the slot is no longer theirs. A `submission_id` the associate already
-    used fails on its unique constraint (IntegrityError), as a plain INSERT would. Unscoped:
-    the submit locked the task within the associate's stores first."""
+    after: str = "",
+) -> tuple[list[str], tuple]:
+    """The CTEs `finished` (the associate's held slot of the task marked done, accruing its
+    active time; `after`: an extra condition of that UPDATE, e.g. on a CTE before it) and
+    `recorded` (the annotation with that time, rounded to the millisecond, and the
+    database's clock; only if the slot was still theirs), with their params. A
+    `submission_id` the associate already used fails on its unique constraint."""
     slots = held_slot(associate=stand_in(associate_id, superuser=False), task_id=task_id, token=token, scoped=False)
     finish, finish_params = update_returning_sql(slots, finish_changes(), ("id", "active_seconds"))
-    count, count_params = update_returning_sql(Task.objects.filter(pk=task_id), count_changes(done=done), ("done_at",))
+    if after:
+        # Django's UPDATE of one table, its filters joined by AND: one more joins with AND.
+        where, returning = finish.rsplit(" RETURNING ", 1)
+        finish = f"{where} AND {after} RETURNING {returning}"
     qn = connection.ops.quote_name
     table = qn(Annotation._meta.db_table)
     columns = ", ".join(
@@ -430,22 +432,141 @@ def _finish(
             "created_at",
         )
     )
-    # Only Django's compiled UPDATEs, quoted model names and fixed SQL go into the text;
-    # values are params. The task's UPDATE filters on its primary key alone, so the guard
-    # joins its WHERE with a plain AND.
-    where, returning = count.rsplit(" RETURNING ", 1)
-    statement = (
-        f"WITH finished AS ({finish}), "  # noqa: S608
-        f"recorded AS (INSERT INTO {table} ({columns}) "
+    ctes = [
+        f"finished AS ({finish})",
+        f"recorded AS (INSERT INTO {table} ({columns}) "  # noqa: S608
         "SELECT %s, %s, finished.id, %s, %s, %s, %s::jsonb, %s, "
         "ROUND(finished.active_seconds::numeric, 3)::double precision, STATEMENT_TIMESTAMP() FROM finished "
-        f"RETURNING {table}.{qn('active_seconds')}, {table}.{qn('created_at')}), "
-        f"counted AS ({where} AND EXISTS (SELECT 1 FROM recorded) RETURNING {returning}) "
-        "SELECT finished.id, recorded.active_seconds, recorded.created_at, counted.done_at "
-        "FROM finished JOIN recorded ON TRUE LEFT JOIN counted ON TRUE"
-    )
+        f"RETURNING {table}.{qn('active_seconds')}, {table}.{qn('created_at')})",
+    ]
     insert_params = (annotation_id, task_id, store_id, associate_id, kind, result_json, submission_id)
-    return statement, (*finish_params, *insert_params, *count_params)
+    return ctes, (*finish_params, *insert_params)
+
+
+def _counted(rows: QuerySet[Task], changes: dict) -> tuple[str, tuple]:
+    """The CTE `counted`: `changes` to the task, only if `recorded` stored the annotation;
+    returns the task's done_at and status. The task's UPDATE filters on its primary key
+    alone, so the guard joins its WHERE with a plain AND."""
+    count, params = update_returning_sql(rows, changes, ("done_at", "status", "annotations_done"))
+    where, returning = count.rsplit(" RETURNING ", 1)
+    return f"counted AS ({where} AND EXISTS (SELECT 1 FROM recorded) RETURNING {returning})", params  # noqa: S608
+
+
+# What a submit statement answers: (slot id, active seconds, created_at, the task's done_at,
+# status and annotations_done), no row if the slot is no longer the associate's.
+_SUBMITTED = (
+    "SELECT finished.id, recorded.active_seconds, recorded.created_at, "
+    "counted.done_at, counted.status, counted.annotations_done "
+    "FROM finished JOIN recorded ON TRUE LEFT JOIN counted ON TRUE"
+)
+
+
+def _finish(*, done: bool, **submit):
+    """A submit's writes but its kind's, in one statement of three data-modifying CTEs on one
+    snapshot: `_finished_and_recorded`, then the annotation counted on the task (done at its
+    overlap, `done`: the caller read the count under the task's lock). Answers `_SUBMITTED`.
+    Unscoped: the submit locked the task within the associate's stores first."""
+    ctes, params = _finished_and_recorded(**submit)
+    counted, count_params = _counted(Task.objects.filter(pk=submit["task_id"]), count_changes(done=done))
+    statement = f"WITH {', '.join(ctes)}, {counted} {_SUBMITTED}"
+    return statement, (*params, *count_params)
+
+
+def count_changes_at_overlap() -> dict:
+    """`count_changes`, done or not decided by the row itself: the UPDATE's lock makes
+    concurrent submits of one task count one after the other, each seeing the last count."""
+    reaches = Q(annotations_done__gte=F("overlap") - 1)
+    return {
+        "annotations_done": F("annotations_done") + 1,
+        "status": Case(When(reaches, then=Value(Task.Status.DONE)), default=F("status")),
+        "done_at": Case(When(reaches, then=Now()), default=F("done_at")),
+    }
+
+
+# The label a one-statement submit records: every column of `Label` but its `seq` (drawn by
+# the INSERT, after the feed's lock). Names of the params are those of `_finish_labelled`.
+_LABEL_VALUES = {
+    "id": "%(label_id)s",
+    "txid": TXID,
+    "store": "%(store_id)s",
+    "kind": "%(label_kind)s",
+    "task": "%(task_id)s",
+    "annotation": "%(annotation_id)s",
+    "associate": "%(associate_id)s",
+    "created_at": "recorded.created_at",
+    "model_version": "%(model_version)s",
+    "predicted": "%(predicted_json)s::jsonb",
+    "human": "%(human_json)s::jsonb",
+    "verdict": "%(verdict)s",
+    "snippet": "%(snippet_id)s::uuid",
+    "event_id": "%(event_id)s::uuid",
+    # As `labels.label_record` writes it: the submit's provenance, its active time and time
+    # (ISO 8601 with microseconds, UTC), then the label's own.
+    "provenance": "(%(provenance_json)s::jsonb || jsonb_build_object('active_seconds', recorded.active_seconds, "
+    "'submitted_at', to_char(recorded.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')))"
+    " || %(own_provenance_json)s::jsonb",
+}
+
+
+def _finish_labelled(
+    *,
+    label_id: uuid.UUID,
+    label_kind: str,
+    verdict: str,
+    model_version: str,
+    predicted_json: str,
+    human_json: str,
+    snippet_id: str,
+    event_id: str,
+    provenance_json: str,
+    own_provenance_json: str,
+    **submit,
+):
+    """A whole submit of a kind whose only write is one label (`TaskKind.submit_labels`), in
+    one statement and its own transaction: lock the task (FOR NO KEY UPDATE, first, as the
+    transaction path and a reassign do), `_finished_and_recorded`, count the annotation (done
+    when the count reaches the overlap, decided by the locked row), and record the label as
+    `labels.label_record` does: under the feed's shared lock, taken before its `seq` is
+    drawn, stamped with the transaction's id. Answers `_SUBMITTED`. Unscoped: the caller
+    read the task within the associate's stores."""
+    qn = connection.ops.quote_name
+    task = qn(Task._meta.db_table)
+    locked = f"locked AS (SELECT {task}.{qn('id')} FROM {task} WHERE {task}.{qn('id')} = %s FOR NO KEY UPDATE)"  # noqa: S608
+    ctes, params = _finished_and_recorded(**submit, after="EXISTS (SELECT 1 FROM locked)")
+    counted, count_params = _counted(Task.objects.filter(pk=submit["task_id"]), count_changes_at_overlap())
+    label = Label._meta
+    fields = [field for field in label.concrete_fields if field is not label.pk]
+    if {field.name for field in fields} != set(_LABEL_VALUES):
+        raise ValueError("_LABEL_VALUES must name every column of Label but seq.")
+    arguments = {
+        **submit,
+        "label_id": label_id,
+        "label_kind": label_kind,
+        "verdict": verdict,
+        "model_version": model_version,
+        "predicted_json": predicted_json,
+        "human_json": human_json,
+        "snippet_id": snippet_id,
+        "event_id": event_id,
+        "provenance_json": provenance_json,
+        "own_provenance_json": own_provenance_json,
+    }
+    label_params: list = []
+
+    def value(template: str) -> str:
+        def param(match: re.Match) -> str:
+            label_params.append(arguments[match.group(1)])
+            return "%s"
+
+        return re.sub(r"%\((\w+)\)s", param, template)
+
+    labelled = (
+        f"labelled AS (INSERT INTO {qn(label.db_table)} ({', '.join(qn(field.column) for field in fields)}) "  # noqa: S608
+        f"SELECT {', '.join(value(_LABEL_VALUES[field.name]) for field in fields)} FROM recorded "
+        f"WHERE {FEED_LOCK_SHARED} IS NOT NULL)"
+    )
+    statement = f"WITH {locked}, {', '.join(ctes)}, {counted}, {labelled} {_SUBMITTED}"
+    return statement, (submit["task_id"], *params, *count_params, *label_params)
 
 
 _SUBMIT = {
@@ -458,6 +579,20 @@ _SUBMIT = {
 }
 FINISH = Prepared(_finish, **_SUBMIT, submission_id=uuid.UUID)
 FINISH_FENCED = Prepared(_finish, **_SUBMIT, submission_id=uuid.UUID, token=int)
+_LABEL = {
+    "label_id": uuid.UUID,
+    "label_kind": str,
+    "verdict": str,
+    "model_version": str,
+    "predicted_json": str,
+    "human_json": str,
+    "snippet_id": str,
+    "event_id": str,
+    "provenance_json": str,
+    "own_provenance_json": str,
+}
+FINISH_LABELLED = Prepared(_finish_labelled, **_SUBMIT, submission_id=uuid.UUID, **_LABEL)
+FINISH_LABELLED_FENCED = Prepared(_finish_labelled, **_SUBMIT, submission_id=uuid.UUID, token=int, **_LABEL)
 
 
 def _lock_task(*, associate_id: int, task_id: uuid.UUID, superuser: bool):
@@ -468,3 +603,11 @@ def _lock_task(*, associate_id: int, task_id: uuid.UUID, superuser: bool):
 
 # A superuser's tasks are every store's: that shape's statement names no associate.
 LOCK_TASK = Prepared(_lock_task, associate_id=int, task_id=uuid.UUID, unused_in={"superuser": True})
+
+
+def _read_task(*, associate_id: int, task_id: uuid.UUID, superuser: bool):
+    """The task row, if it is in one of the associate's stores; no lock."""
+    return tasks_for_user(stand_in(associate_id, superuser=superuser)).filter(pk=task_id).query.sql_with_params()
+
+
+READ_TASK = Prepared(_read_task, associate_id=int, task_id=uuid.UUID, unused_in={"superuser": True})

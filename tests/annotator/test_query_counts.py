@@ -9,11 +9,15 @@ PostgreSQL (the numbers below, per request):
   of its own: in production 2, no BEGIN or COMMIT; inside a test's transaction, in a
   savepoint: 4. Resuming a held task: the same.
 - heartbeat: token (1), one fenced UPDATE … RETURNING (1), no transaction: 2.
-- submit: token (1), savepoint, task lock within the caller's stores (1), the fenced slot
-  UPDATE, the annotation and the task counter in one statement (1), release: 5 for a kind
-  whose on_submit does nothing; the snippet kind's on_submit adds its label, which takes the
-  feed lock and reads the transaction id in the same statement (1): 6 (its snippet and
-  predictions come from the task's payload). With `next`: + 3 (the claim's statement in a savepoint).
+- submit of a snippet (a kind that only records one label, `TaskKind.submit_labels`): token
+  (1), the task's read within the caller's stores (1), then one statement that locks the
+  task, finishes the fenced slot, stores the annotation, counts it and records the label
+  under the feed's lock (1), as a transaction of its own: in production 3; inside a test's
+  transaction, in a savepoint: 5.
+- submit of a kind with an on_submit hook (here one that does nothing): token (1), the
+  task's read (1, which tells the kind), savepoint, task lock (1), the fenced slot UPDATE,
+  the annotation and the task counter in one statement (1), release: 6, plus the hook's own.
+  With `next`: + 3 (the claim's statement in a savepoint).
 
 The hot statements are compiled once per process (`catalog.prepared`), so these round trips
 are most of a request's cost.
@@ -47,9 +51,9 @@ LIMITS = {
     "next": (4, 8),
     "resume": (4, 7),
     "heartbeat": (2, 6),
-    "submit": (5, 8),
-    "submit_next": (8, 15),
-    "snippet_submit": (6, 9),
+    "submit": (6, 8),
+    "submit_next": (9, 15),
+    "snippet_submit": (5, 9),
 }
 
 
@@ -151,6 +155,20 @@ def test_next_for_one_queue_is_two_statements_without_a_transaction(alice_api, r
     assert response.status_code == 200
     assert len(queries) == 2, [query["sql"][:60] for query in queries]
     assert Slot.objects.filter(holder__isnull=False).count() == 1
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_snippet_submit_is_three_statements_without_a_transaction(alice_api):
+    """As in production: the token, the task's read, and the statement that writes the
+    whole submit, which is its own transaction: no BEGIN or COMMIT."""
+    lease = alice_api.post(NEXT, {}, format="json").json()
+    with CaptureQueriesContext(connection) as queries:
+        response = alice_api.post(url(lease["task"]["id"], "submit"), submit_body(token=lease["token"]), format="json")
+    assert response.status_code == 200
+    assert len(queries) == 3, [query["sql"][:60] for query in queries]
+    annotation = Annotation.objects.get(pk=response.json()["annotation"])
+    assert annotation.labels.count() == 1 and annotation.slot.state == Slot.State.DONE
 
 
 # What the shortcuts must not change ------------------------------------------------------------

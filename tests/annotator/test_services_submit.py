@@ -2,10 +2,11 @@ import datetime as dt
 import uuid
 
 import pytest
+from django.db import connection
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from annotator.models import Annotation, Slot, Task
+from annotator.models import Annotation, Label, Slot, Task
 from annotator.services.work import task_claim, task_heartbeat, task_submit
 from catalog.errors import Conflict, LoupeError
 from tests.annotator.work import (
@@ -191,3 +192,41 @@ def test_a_heartbeat_for_someone_elses_lease_is_refused(s001, alice, held):
         task_heartbeat(associate=bea, task_id=held.task.pk)
     assert error.value.code == "lease_lost"
     assert Slot.objects.get(pk=held.slot_id).lease_expires_at == held.expires_at
+
+
+PREDICTIONS = [{"frame": 0, "label": "hand", "box": [1, 2, 3, 4], "score": 0.5}]
+
+
+@pytest.mark.parametrize("names_the_snippet", [True, False], ids=["snippet-in-payload", "snippet-read"])
+def test_a_snippet_submit_records_its_label_with_the_submits_provenance(s001, alice, names_the_snippet):
+    """The same label whichever way it is written: on PostgreSQL by the submit's one
+    statement when the payload names the snippet; otherwise, and on SQLite, by the kind's
+    on_submit (which reads the snippet: none here, so the payload's predictions)."""
+    queue = work_queue(s001, alice)
+    payload = {"width": 320, "height": 240, "fps": 10, "frame_count": 30, "predictions": PREDICTIONS}
+    if names_the_snippet:
+        payload["snippet"] = None
+    (task,) = add_tasks(queue, 1, payload=payload)
+    task_claim(associate=alice)
+    result = {"action": "take", "sku": "SKU-0002", "boxes": [box(frame=3, w=5, h=5)]}
+    annotation = Annotation.objects.get(pk=submit(alice, task, result).pk)
+    (label,) = Label.objects.filter(annotation_id=annotation.pk)
+    assert (label.kind, label.verdict, label.model_version, label.snippet_id, label.event_id) == (
+        "snippet",
+        "annotated",
+        "",
+        None,
+        None,
+    )
+    assert (label.predicted, label.human) == (PREDICTIONS, result)
+    assert (label.store_id, label.task_id, label.associate_id) == (s001.pk, task.pk, alice.pk)
+    assert label.provenance == {
+        "queue": str(queue.pk),
+        "purpose": task.purpose,
+        "overlap": 1,
+        "submission_id": str(annotation.submission_id),
+        "active_seconds": annotation.active_seconds,
+        "submitted_at": annotation.created_at.isoformat(timespec="microseconds"),
+    }
+    assert abs(label.created_at - annotation.created_at) < dt.timedelta(seconds=5)
+    assert (label.txid != 0) == (connection.vendor == "postgresql")
