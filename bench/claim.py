@@ -35,7 +35,9 @@ its task) under EXPLAIN (ANALYZE, BUFFERS) in a rolled-back transaction, and fai
 plan is an index scan of `slot_claim_order` with no Sort, whose "held by me" probe is a lookup
 in the unique `slot_one_held_per_queue` and whose "held or done by me" probe is an index
 lookup by task per candidate (neither a pass over the queue nor over the associate's history
-of slots).
+of slots). Then the associate claims a task and the submit's one statement
+(`annotator.services.work.submit_sql`) runs under EXPLAIN the same way: it must use no Seq
+Scan (lookups by key only, whatever the queue's size).
 """
 
 import argparse
@@ -103,6 +105,19 @@ print("-- after ANALYZE --")
 with connection.cursor() as cursor:
     cursor.execute("ANALYZE annotator_slot")
 plan()
+# The submit's one statement, for a task the associate just claimed (all rolled back).
+print("-- submit --")
+import uuid
+from annotator.services.work import submit_sql, task_claim
+with transaction.atomic():
+    lease = task_claim(associate=user)
+    statement, params = submit_sql(
+        associate=user, task=lease.task, result={"action": "none", "boxes": []}, submission_id=uuid.uuid4()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, params)
+        print("\\n".join(row[0] for row in cursor.fetchall()))
+    transaction.set_rollback(True)
 """
 LOAD = """
 INSERT INTO annotator_task (id, queue_id, store_id, kind, subject_id, priority, due_at, status, overlap,
@@ -395,6 +410,10 @@ def explain(env: dict, dsn: str, seeded: dict, count: int) -> dict:
                 return line
         return ""
 
+    marker = lines.index("-- submit --")
+    submit = "\n".join(lines[marker + 1 :])
+    plan = "\n".join(lines[:marker])
+    lines = lines[:marker]
     queue_scans = [n for n, line in enumerate(lines) if "using slot_claim_order" in line]
     checks = {
         "index_scan_on_slot_claim_order": "slot_claim_order" in plan and "Index Scan" in plan,
@@ -415,9 +434,19 @@ def explain(env: dict, dsn: str, seeded: dict, count: int) -> dict:
         and "annotator_slot_holder_id" not in plan
         and "hashed SubPlan" not in plan
         and "Anti Join" not in plan,
+        # The submit's one statement: lookups by key only (the task, the associate's slot of
+        # it, the queue's lease length), whatever the queue's size.
+        "submit_uses_no_seq_scan": "Index Scan" in submit and "Seq Scan" not in submit,
     }
-    print(plan, file=sys.stderr)
-    return {"open_tasks": count, "load_s": load_s, **checks, "ok": all(checks.values()), "plan": plan.splitlines()}
+    print(plan, "-- submit --", submit, sep="\n", file=sys.stderr)
+    return {
+        "open_tasks": count,
+        "load_s": load_s,
+        **checks,
+        "ok": all(checks.values()),
+        "plan": plan.splitlines(),
+        "submit_plan": submit.splitlines(),
+    }
 
 
 def main() -> int:

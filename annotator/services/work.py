@@ -40,7 +40,7 @@ from annotator import kinds
 from annotator.access import queues_for_associate, tasks_for_user
 from annotator.models import Annotation, Queue, Slot, Task, TaskExclusion
 from annotator.services import work_sql
-from annotator.services.labels import submit_provenance
+from annotator.services.labels import LabelIn, submit_provenance
 from annotator.services.work_sql import CLAIM_ORDER, LEASE_FREE, OPEN, claimable_slots
 from catalog.access import stores_for_user
 from catalog.errors import Conflict, LoupeError
@@ -384,6 +384,38 @@ def _submit(*, associate, task_id: uuid.UUID, result, submission_id: uuid.UUID, 
     return annotation
 
 
+def _label_values(*, task: Task, label: LabelIn, submission_id: uuid.UUID) -> dict:
+    """The label's arguments of `work_sql.FINISH_LABELLED`."""
+
+    def as_json(value) -> str | None:
+        return None if value is None else json.dumps(value)
+
+    return {
+        "label_id": uuid.uuid4(),
+        "label_kind": label.kind,
+        "verdict": label.verdict,
+        "model_version": label.model_version,
+        "predicted_json": as_json(label.predicted),
+        "human_json": as_json(label.human),
+        "snippet_id": None if label.snippet_id is None else str(label.snippet_id),
+        "event_id": None if label.event_id is None else str(label.event_id),
+        "provenance_json": json.dumps(submit_provenance(task=task, submission_id=submission_id)),
+        "own_provenance_json": json.dumps(label.provenance),
+    }
+
+
+def submit_sql(*, associate, task: Task, result: dict, submission_id: uuid.UUID) -> tuple[str, list]:
+    """The one statement of a submit of `result` for `task` (a kind with `submit_labels`),
+    unfenced, as (sql, params): for EXPLAIN (bench/claim.py --explain)."""
+    kind = kinds.get(task.kind)
+    cleaned = kind.validate_result(task, result)
+    (label,) = kind.submit_labels(task, cleaned)
+    annotation = _new_annotation(associate=associate, task=task, result=cleaned, submission_id=submission_id)
+    return work_sql.FINISH_LABELLED(
+        **_submit_values(annotation), **_label_values(task=task, label=label, submission_id=submission_id)
+    )
+
+
 def _submit_in_one_statement(
     *, associate, task_id: uuid.UUID, result, submission_id: uuid.UUID, token: int | None
 ) -> Annotation | None:
@@ -411,18 +443,7 @@ def _submit_in_one_statement(
         return None
     (label,) = labels
     annotation = _new_annotation(associate=associate, task=task, result=cleaned, submission_id=submission_id)
-    values = _submit_values(annotation) | {
-        "label_id": uuid.uuid4(),
-        "label_kind": label.kind,
-        "verdict": label.verdict,
-        "model_version": label.model_version,
-        "predicted_json": None if label.predicted is None else json.dumps(label.predicted),
-        "human_json": None if label.human is None else json.dumps(label.human),
-        "snippet_id": None if label.snippet_id is None else str(label.snippet_id),
-        "event_id": None if label.event_id is None else str(label.event_id),
-        "provenance_json": json.dumps(submit_provenance(task=task, submission_id=submission_id)),
-        "own_provenance_json": json.dumps(label.provenance),
-    }
+    values = _submit_values(annotation) | _label_values(task=task, label=label, submission_id=submission_id)
     # Inside a caller's transaction, a savepoint: a twin's unique violation leaves it usable.
     with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
         if token is None:
