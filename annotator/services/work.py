@@ -404,16 +404,28 @@ def _label_values(*, task: Task, label: LabelIn, submission_id: uuid.UUID) -> di
     }
 
 
+def _labelled(
+    *, associate, task: Task, kind: kinds.TaskKind, cleaned: dict, submission_id: uuid.UUID
+) -> tuple[Annotation, dict] | None:
+    """The annotation a one-statement submit stores and the arguments of
+    `work_sql.FINISH_LABELLED`; None unless the kind records exactly one label for it."""
+    labels = kind.submit_labels(task, cleaned) if kind.submit_labels is not None else None
+    if labels is None or len(labels) != 1:
+        return None
+    (label,) = labels
+    annotation = _new_annotation(associate=associate, task=task, result=cleaned, submission_id=submission_id)
+    return annotation, _submit_values(annotation) | _label_values(task=task, label=label, submission_id=submission_id)
+
+
 def submit_sql(*, associate, task: Task, result: dict, submission_id: uuid.UUID) -> tuple[str, list]:
     """The one statement of a submit of `result` for `task` (a kind with `submit_labels`),
     unfenced, as (sql, params): for EXPLAIN (bench/claim.py --explain)."""
     kind = kinds.get(task.kind)
     cleaned = kind.validate_result(task, result)
-    (label,) = kind.submit_labels(task, cleaned)
-    annotation = _new_annotation(associate=associate, task=task, result=cleaned, submission_id=submission_id)
-    return work_sql.FINISH_LABELLED(
-        **_submit_values(annotation), **_label_values(task=task, label=label, submission_id=submission_id)
-    )
+    labelled = _labelled(associate=associate, task=task, kind=kind, cleaned=cleaned, submission_id=submission_id)
+    if labelled is None:
+        raise ValueError(f"A {task.kind} submit of this task is not one statement.")
+    return work_sql.FINISH_LABELLED(**labelled[1])
 
 
 def _submit_in_one_statement(
@@ -438,12 +450,10 @@ def _submit_in_one_statement(
         cleaned = kind.validate_result(task, result)
     except LoupeError as error:
         return _retried_or_raise(error, associate=associate, task=task, submission_id=submission_id)
-    labels = kind.submit_labels(task, cleaned)
-    if labels is None or len(labels) != 1:
+    labelled = _labelled(associate=associate, task=task, kind=kind, cleaned=cleaned, submission_id=submission_id)
+    if labelled is None:
         return None
-    (label,) = labels
-    annotation = _new_annotation(associate=associate, task=task, result=cleaned, submission_id=submission_id)
-    values = _submit_values(annotation) | _label_values(task=task, label=label, submission_id=submission_id)
+    annotation, values = labelled
     # Inside a caller's transaction, a savepoint: a twin's unique violation leaves it usable.
     with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
         if token is None:

@@ -508,49 +508,25 @@ _LABEL_VALUES = {
 }
 
 
-def _finish_labelled(
-    *,
-    label_id: uuid.UUID,
-    label_kind: str,
-    verdict: str,
-    model_version: str,
-    predicted_json: str,
-    human_json: str,
-    snippet_id: str,
-    event_id: str,
-    provenance_json: str,
-    own_provenance_json: str,
-    **submit,
-):
+def _finish_labelled(*, token: int | None = None, **arguments):
     """A whole submit of a kind whose only write is one label (`TaskKind.submit_labels`), in
     one statement and its own transaction: lock the task (FOR NO KEY UPDATE, first, as the
     transaction path and a reassign do), `_finished_and_recorded`, count the annotation (done
     when the count reaches the overlap, decided by the locked row), and record the label as
     `labels.label_record` does: under the feed's shared lock, taken before its `seq` is
-    drawn, stamped with the transaction's id. Answers `_SUBMITTED`. Unscoped: the caller
-    read the task within the associate's stores."""
+    drawn, stamped with the transaction's id. `arguments`: `_finished_and_recorded`'s and the
+    label's (`_LABEL`, as `_LABEL_VALUES` names them). Answers `_SUBMITTED`. Unscoped: the
+    caller read the task within the associate's stores."""
+    submit = {name: arguments[name] for name in (*_SUBMIT, "submission_id")}
     qn = connection.ops.quote_name
     task = qn(Task._meta.db_table)
     locked = f"locked AS (SELECT {task}.{qn('id')} FROM {task} WHERE {task}.{qn('id')} = %s FOR NO KEY UPDATE)"  # noqa: S608
-    ctes, params = _finished_and_recorded(**submit, after="EXISTS (SELECT 1 FROM locked)")
+    ctes, params = _finished_and_recorded(**submit, token=token, after="EXISTS (SELECT 1 FROM locked)")
     counted, count_params = _counted(Task.objects.filter(pk=submit["task_id"]), count_changes_at_overlap())
     label = Label._meta
     fields = [field for field in label.concrete_fields if field is not label.pk]
     if {field.name for field in fields} != set(_LABEL_VALUES):
         raise ValueError("_LABEL_VALUES must name every column of Label but seq.")
-    arguments = {
-        **submit,
-        "label_id": label_id,
-        "label_kind": label_kind,
-        "verdict": verdict,
-        "model_version": model_version,
-        "predicted_json": predicted_json,
-        "human_json": human_json,
-        "snippet_id": snippet_id,
-        "event_id": event_id,
-        "provenance_json": provenance_json,
-        "own_provenance_json": own_provenance_json,
-    }
     label_params: list = []
 
     def value(template: str) -> str:
