@@ -74,6 +74,16 @@ def test_tasks_of_another_store_are_404(alice, bob, queue):
     assert client.post(url("not-a-uuid", "heartbeat"), {}, format="json").status_code == 404
 
 
+def test_a_valid_submit_for_a_task_of_another_store_is_404_and_stores_nothing(alice, bob, queue):
+    """The body is fine, so only the submit's own read of the task, within the caller's
+    stores, stands between bob and alice's task."""
+    lease = token_client(alice).post(NEXT, {}, format="json").json()
+    body = {"result": {"action": "none", "boxes": []}, "submission_id": str(uuid.uuid4()), "token": lease["token"]}
+    assert token_client(bob).post(url(lease["task"]["id"], "submit"), body, format="json").status_code == 404
+    assert not Annotation.objects.exists()
+    assert Slot.objects.get(task_id=lease["task"]["id"]).state == Slot.State.OPEN
+
+
 def test_heartbeat_extends_and_refuses_a_lease_lost(s001, alice, queue):
     (bea,) = associates(s001, 1, "bea")
     queue.members.add(bea)
