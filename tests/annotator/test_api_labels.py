@@ -243,19 +243,31 @@ def test_a_label_committed_late_is_served_after_the_cursor_not_skipped(s001_queu
 
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_a_label_draws_its_seq_only_once_it_holds_the_feed_lock(s001_queue, alice):
+@pytest.mark.parametrize("writer_kind", ["label_record", "snippet_submit"])
+def test_a_label_draws_its_seq_only_once_it_holds_the_feed_lock(s001_queue, alice, writer_kind):
     """The watermark is only sound if a writer's `seq` comes after its shared lock: a seq
     drawn before it could fall below a watermark read in between. While a reader holds the
-    lock exclusively, a writer waits, and a seq drawn meanwhile is below the writer's."""
+    lock exclusively, a writer waits, and a seq drawn meanwhile is below the writer's. The
+    writer: `label_record` in a transaction, or a snippet submit, whose one statement
+    records the label itself."""
     (first,) = annotate(alice, s001_queue, 1)
+    add_tasks(s001_queue, 1)
+    lease = task_claim(associate=alice, queue=s001_queue)
     reader = psycopg2.connect(**connection.get_connection_params())
     written: list[Label] = []
     done = threading.Event()
 
     def writer():
         try:
-            with transaction.atomic():
-                written.extend(label_record(task=first.task, annotation=first.annotation, items=[_label_in()]))
+            if writer_kind == "label_record":
+                with transaction.atomic():
+                    written.extend(label_record(task=first.task, annotation=first.annotation, items=[_label_in()]))
+            else:
+                result = {"action": "none", "boxes": []}
+                annotation = task_submit(
+                    associate=alice, task_id=lease.task.pk, result=result, submission_id=uuid.uuid4()
+                )
+                written.extend(Label.objects.filter(annotation_id=annotation.pk))
         finally:
             connection.close()
             done.set()
