@@ -343,14 +343,14 @@ def _finish_and_record(
     return annotation
 
 
-def _retried_or_raise(error: Exception, *, associate, task: Task, submission_id: uuid.UUID) -> Annotation:
+def _retried_or_raise(error: Exception, *, associate, task_id: uuid.UUID, submission_id: uuid.UUID) -> Annotation:
     """The annotation an earlier request with this `submission_id` stored, if it was for
     this task (this submit is a retry); 409 `duplicate_submission` if it was for another;
     otherwise `error`."""
     previous = Annotation.objects.filter(associate_id=associate.pk, submission_id=submission_id).first()
     if previous is None:
         raise error
-    if previous.task_id != task.pk:
+    if str(previous.task_id) != str(task_id):
         raise Conflict("This submission_id was already used for another task.", code="duplicate_submission")
     return previous
 
@@ -367,7 +367,7 @@ def _submit(*, associate, task_id: uuid.UUID, result, submission_id: uuid.UUID, 
     try:
         cleaned = kind.validate_result(task, result)
     except LoupeError as error:
-        return _retried_or_raise(error, associate=associate, task=task, submission_id=submission_id)
+        return _retried_or_raise(error, associate=associate, task_id=task.pk, submission_id=submission_id)
     annotation = _finish_and_record(
         associate=associate,
         task=task,
@@ -377,7 +377,7 @@ def _submit(*, associate, task_id: uuid.UUID, result, submission_id: uuid.UUID, 
         read_done_at=kind.on_done is not None,
     )
     if annotation is None:
-        return _retried_or_raise(lease_lost(), associate=associate, task=task, submission_id=submission_id)
+        return _retried_or_raise(lease_lost(), associate=associate, task_id=task.pk, submission_id=submission_id)
     kind.on_submit(task, annotation)
     if task.status == Task.Status.DONE and kind.on_done is not None:
         kind.on_done(task)
@@ -449,7 +449,7 @@ def _submit_in_one_statement(
     try:
         cleaned = kind.validate_result(task, result)
     except LoupeError as error:
-        return _retried_or_raise(error, associate=associate, task=task, submission_id=submission_id)
+        return _retried_or_raise(error, associate=associate, task_id=task.pk, submission_id=submission_id)
     labelled = _labelled(associate=associate, task=task, kind=kind, cleaned=cleaned, submission_id=submission_id)
     if labelled is None:
         return None
@@ -461,7 +461,7 @@ def _submit_in_one_statement(
         else:
             rows = work_sql.FINISH_LABELLED_FENCED.run(**values, token=token)
     if not rows:
-        return _retried_or_raise(lease_lost(), associate=associate, task=task, submission_id=submission_id)
+        return _retried_or_raise(lease_lost(), associate=associate, task_id=task.pk, submission_id=submission_id)
     (
         (
             annotation.slot_id,
@@ -505,13 +505,11 @@ def task_submit(
             if annotation is not None:
                 return annotation
         return _submit(associate=associate, task_id=task_id, result=result, submission_id=submission_id, token=token)
-    except IntegrityError:
+    except IntegrityError as error:
         # Backstop of unique (associate, submission_id): a concurrent twin got there first,
-        # or the id was used for another task.
-        previous = Annotation.objects.filter(associate_id=associate.pk, submission_id=submission_id).first()
-        if previous is not None and str(previous.task_id) == str(task_id):
-            return previous
-        raise Conflict("This submission_id was already used for another task.", code="duplicate_submission") from None
+        # or the id was used for another task. Without such an annotation the violation was
+        # another one (data the caller cannot fix): it propagates.
+        return _retried_or_raise(error, associate=associate, task_id=task_id, submission_id=submission_id)
 
 
 @transaction.atomic

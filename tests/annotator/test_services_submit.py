@@ -2,7 +2,7 @@ import datetime as dt
 import uuid
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -10,6 +10,7 @@ from annotator.models import Annotation, Label, Slot, Task
 from annotator.services.work import task_claim, task_heartbeat, task_submit
 from catalog.errors import Conflict, LoupeError
 from tests.annotator.work import (
+    SNIPPET_PAYLOAD,
     add_tasks,
     associates,
     expire_leases,
@@ -230,3 +231,17 @@ def test_a_snippet_submit_records_its_label_with_the_submits_provenance(s001, al
     }
     assert abs(label.created_at - annotation.created_at) < dt.timedelta(seconds=5)
     assert (label.txid != 0) == (connection.vendor == "postgresql")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_submit_breaking_another_constraint_fails_as_itself_not_as_a_duplicate(s001, alice):
+    """Only a violation of the submission_id's uniqueness is a retry or a 409
+    `duplicate_submission`. Here the payload names a snippet that does not exist, so the
+    label's foreign key fails at commit: that error propagates, and nothing is stored."""
+    queue = work_queue(s001, alice)
+    (task,) = add_tasks(queue, 1, payload=SNIPPET_PAYLOAD | {"snippet": str(uuid.uuid4())})
+    task_claim(associate=alice)
+    with pytest.raises(IntegrityError):
+        submit(alice, task)
+    assert not Annotation.objects.exists()
+    assert Slot.objects.get(task=task).state == Slot.State.OPEN
