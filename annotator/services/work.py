@@ -312,34 +312,45 @@ def _finish_and_record(
     slot. One statement on PostgreSQL; on SQLite `done_at` is read back only when asked
     (`read_done_at`). Unscoped: the caller locked the task within the associate's stores.
     A `submission_id` already used by the associate raises IntegrityError."""
-    done = task.annotations_done + 1 >= task.overlap
     annotation = _new_annotation(associate=associate, task=task, result=result, submission_id=submission_id)
     if _on_postgresql():
         values = _submit_values(annotation)
-        shape = {"done": done}
-        if token is None:
-            rows = work_sql.FINISH.run(shape=shape, **values)
-        else:
-            rows = work_sql.FINISH_FENCED.run(shape=shape, **values, token=token)
-        if not rows:
-            return None
-        ((annotation.slot_id, annotation.active_seconds, annotation.created_at, task.done_at, _, _),) = rows
-        annotation._state.adding, annotation._state.db = False, "default"
-    else:
-        slots = work_sql.held_slot(associate=associate, task_id=task.pk, token=token, scoped=False)
-        if slots.update(**work_sql.finish_changes()) != 1:
-            return None
-        annotation.slot_id, active_seconds = Slot.objects.values_list("id", "active_seconds").get(
-            task_id=task.pk, holder_id=associate.pk
-        )
-        annotation.active_seconds = round(active_seconds, 3)
-        annotation.save(force_insert=True)
-        Task.objects.filter(pk=task.pk).update(**work_sql.count_changes(done=done))
-        if done and read_done_at:
-            task.refresh_from_db(fields=["done_at"])
+        statement, fencing = (work_sql.FINISH, {}) if token is None else (work_sql.FINISH_FENCED, {"token": token})
+        return _submitted(annotation, task, statement.run(**values, **fencing))
+    done = task.annotations_done + 1 >= task.overlap
+    slots = work_sql.held_slot(associate=associate, task_id=task.pk, token=token, scoped=False)
+    if slots.update(**work_sql.finish_changes()) != 1:
+        return None
+    annotation.slot_id, active_seconds = Slot.objects.values_list("id", "active_seconds").get(
+        task_id=task.pk, holder_id=associate.pk
+    )
+    annotation.active_seconds = round(active_seconds, 3)
+    annotation.save(force_insert=True)
+    Task.objects.filter(pk=task.pk).update(**work_sql.count_changes(done=done))
+    if done and read_done_at:
+        task.refresh_from_db(fields=["done_at"])
     task.annotations_done += 1
     if done:
         task.status = Task.Status.DONE
+    return annotation
+
+
+def _submitted(annotation: Annotation, task: Task, rows: list[tuple]) -> Annotation | None:
+    """`annotation` and `task` as a PostgreSQL submit statement stored them (its answer,
+    `work_sql._SUBMITTED`); None if it stored nothing (the slot is no longer theirs)."""
+    if not rows:
+        return None
+    (
+        (
+            annotation.slot_id,
+            annotation.active_seconds,
+            annotation.created_at,
+            task.done_at,
+            task.status,
+            task.annotations_done,
+        ),
+    ) = rows
+    annotation._state.adding, annotation._state.db = False, "default"
     return annotation
 
 
@@ -460,19 +471,8 @@ def _submit_in_one_statement(
             rows = work_sql.FINISH_LABELLED.run(**values)
         else:
             rows = work_sql.FINISH_LABELLED_FENCED.run(**values, token=token)
-    if not rows:
+    if _submitted(annotation, task, rows) is None:
         return _retried_or_raise(lease_lost(), associate=associate, task_id=task.pk, submission_id=submission_id)
-    (
-        (
-            annotation.slot_id,
-            annotation.active_seconds,
-            annotation.created_at,
-            task.done_at,
-            task.status,
-            task.annotations_done,
-        ),
-    ) = rows
-    annotation._state.adding, annotation._state.db = False, "default"
     return annotation
 
 

@@ -185,7 +185,9 @@ def heartbeat_changes() -> dict:
 
 
 def count_changes(*, done: bool) -> dict:
-    """One more annotation on a task; done (by the database clock) at its overlap."""
+    """One more annotation on a task; done (by the database clock) at its overlap, `done`
+    read by the caller under the task's lock (SQLite; PostgreSQL's submit statements use
+    `count_changes_at_overlap`)."""
     changes = {"annotations_done": F("annotations_done") + 1}
     if done:
         changes |= {"status": Task.Status.DONE, "done_at": Now()}
@@ -346,13 +348,21 @@ CLAIM_LOCK_EXCLUSIVE = f"SELECT pg_advisory_xact_lock({CLAIM_LOCK:d}, %s)"
 
 
 def _take_only(*, associate_id: int, superuser: bool, queue_id: uuid.UUID | None = None) -> tuple[str, tuple]:
-    """`TAKE` for the associate's only queue, found by the statement itself: the queues they
-    may claim from now (`eligible_queues`, `queue_id` only if given) are a CTE, and when there
-    is exactly one, its slots are resumed or claimed with its lease length, as in `TAKE`.
-    Answers one row: how many queues they may claim from, then the lease's columns and its
-    task's (NULLs when nothing was leased: no queue, several, nothing to claim, or their held
-    slot went to someone else meanwhile). The caller then answers None (no queue) or takes
-    the long way. One round trip and its own transaction, the usual claim."""
+    """The usual claim, for an associate of one queue, in one statement that is its own
+    transaction. The queues they may claim from now (`eligible_queues`, `queue_id` only if
+    given) are a CTE; when there is exactly one, their open slot of it is resumed (a live
+    lease extended, an expired one leased afresh), or else the first claimable slot is
+    leased, with that queue's lease length. Answers one row: how many queues they may claim
+    from, then the lease's columns and its task's (NULLs when nothing was leased: no queue,
+    several, nothing to claim, or their held slot went to someone else meanwhile). The
+    caller then answers None (no queue) or takes the long way.
+
+    No lock on the associate's row: two tabs of theirs claiming at once may both find
+    nothing held and lease two slots, and the unique `slot_one_held_per_queue` then refuses
+    the second (IntegrityError; the retry resumes the first). `CLAIM_LOCK_SHARED` lets the
+    long way wait for this statement. Django compiles a FOR UPDATE only inside a
+    transaction, hence the atomic block around the build (without a savepoint it sends
+    nothing to the database)."""
     with transaction.atomic(savepoint=False):
         associate = stand_in(associate_id, superuser=superuser)
         eligible, eligible_params = eligible_queue_rows(associate=associate, queue_id=queue_id).query.sql_with_params()
@@ -443,11 +453,12 @@ def _finished_and_recorded(
     return ctes, (*finish_params, *insert_params)
 
 
-def _counted(rows: QuerySet[Task], changes: dict) -> tuple[str, tuple]:
-    """The CTE `counted`: `changes` to the task, only if `recorded` stored the annotation;
-    returns the task's done_at and status. The task's UPDATE filters on its primary key
-    alone, so the guard joins its WHERE with a plain AND."""
-    count, params = update_returning_sql(rows, changes, ("done_at", "status", "annotations_done"))
+def _counted(task_id: uuid.UUID) -> tuple[str, tuple]:
+    """The CTE `counted`: one more annotation on the task (`count_changes_at_overlap`), only
+    if `recorded` stored it; returns the task's done_at, status and count. The task's UPDATE
+    filters on its primary key alone, so the guard joins its WHERE with a plain AND."""
+    rows = Task.objects.filter(pk=task_id)
+    count, params = update_returning_sql(rows, count_changes_at_overlap(), ("done_at", "status", "annotations_done"))
     where, returning = count.rsplit(" RETURNING ", 1)
     return f"counted AS ({where} AND EXISTS (SELECT 1 FROM recorded) RETURNING {returning})", params  # noqa: S608
 
@@ -461,13 +472,12 @@ _SUBMITTED = (
 )
 
 
-def _finish(*, done: bool, **submit):
+def _finish(**submit):
     """A submit's writes but its kind's, in one statement of three data-modifying CTEs on one
-    snapshot: `_finished_and_recorded`, then the annotation counted on the task (done at its
-    overlap, `done`: the caller read the count under the task's lock). Answers `_SUBMITTED`.
-    Unscoped: the submit locked the task within the associate's stores first."""
+    snapshot: `_finished_and_recorded`, then the annotation counted on the task. Answers
+    `_SUBMITTED`. Unscoped: the submit locked the task within the associate's stores first."""
     ctes, params = _finished_and_recorded(**submit)
-    counted, count_params = _counted(Task.objects.filter(pk=submit["task_id"]), count_changes(done=done))
+    counted, count_params = _counted(submit["task_id"])
     statement = f"WITH {', '.join(ctes)}, {counted} {_SUBMITTED}"
     return statement, (*params, *count_params)
 
@@ -522,7 +532,7 @@ def _finish_labelled(*, token: int | None = None, **arguments):
     task = qn(Task._meta.db_table)
     locked = f"locked AS (SELECT {task}.{qn('id')} FROM {task} WHERE {task}.{qn('id')} = %s FOR NO KEY UPDATE)"  # noqa: S608
     ctes, params = _finished_and_recorded(**submit, token=token, after="EXISTS (SELECT 1 FROM locked)")
-    counted, count_params = _counted(Task.objects.filter(pk=submit["task_id"]), count_changes_at_overlap())
+    counted, count_params = _counted(submit["task_id"])
     label = Label._meta
     fields = [field for field in label.concrete_fields if field is not label.pk]
     if {field.name for field in fields} != set(_LABEL_VALUES):
