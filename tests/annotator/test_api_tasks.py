@@ -84,6 +84,20 @@ def test_a_valid_submit_for_a_task_of_another_store_is_404_and_stores_nothing(al
     assert Slot.objects.get(task_id=lease["task"]["id"]).state == Slot.State.OPEN
 
 
+def test_a_submit_of_a_task_someone_else_holds_is_409_and_stores_nothing(s001, alice, queue):
+    """Same store, same queue, even alice's fencing token: only the holder's submit counts."""
+    (bea,) = associates(s001, 1, "bea")
+    queue.members.add(bea)
+    lease = token_client(alice).post(NEXT, {}, format="json").json()
+    body = {"result": {"action": "none", "boxes": []}, "submission_id": str(uuid.uuid4()), "token": lease["token"]}
+    response = token_client(bea).post(url(lease["task"]["id"], "submit"), body, format="json")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "lease_lost"
+    assert not Annotation.objects.exists()
+    own = token_client(alice).post(url(lease["task"]["id"], "submit"), body, format="json")
+    assert own.status_code == 200
+
+
 def test_heartbeat_extends_and_refuses_a_lease_lost(s001, alice, queue):
     (bea,) = associates(s001, 1, "bea")
     queue.members.add(bea)
