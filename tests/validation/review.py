@@ -1,13 +1,14 @@
 """Builders for the feedback-loop tests: visits routed the real way (ingest), validated the
 real way (claim, then submit through the queue engine)."""
 
+import datetime as dt
 import random
 import uuid
 
-from annotator.models import Task
+from annotator.models import Snippet, Task
 from annotator.services.work import task_claim, task_submit
 from catalog import roles
-from tests.factories import UserFactory
+from tests.factories import CameraFactory, UserFactory
 from tests.validation.bodies import event_body, visit_body
 from validation.models import Visit
 from validation.services import visit_ingest
@@ -21,6 +22,26 @@ def fixed_rng(value: float) -> random.Random:
 
 def associate(store, username: str):
     return UserFactory(username=username, role=roles.ASSOCIATE, stores=[store])
+
+
+def make_snippet(store, external_id="snip-1", camera_code="C01") -> Snippet:
+    """A snippet row of the store (no file behind it) for visit events to name."""
+    return Snippet.objects.create(
+        store=store,
+        camera=CameraFactory(store=store, code=camera_code),
+        external_id=external_id,
+        started_at=dt.datetime(2026, 11, 24, 10, 3, tzinfo=dt.UTC),
+        file="snippets/x.mp4",
+        sha256="0" * 64,
+        size_bytes=1,
+        container="mp4",
+        codec="h264",
+        duration_s=4,
+        fps=10,
+        width=64,
+        height=48,
+        frame_count=40,
+    )
 
 
 def pending_visit(store, events: list[dict] | None = None) -> tuple[Visit, Task]:

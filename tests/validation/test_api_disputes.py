@@ -10,8 +10,8 @@ from django.urls import reverse
 from annotator.models import Task, TaskExclusion
 from annotator.services.work import task_claim, task_submit
 from tests.conftest import session_client, token_client
-from tests.validation.bodies import visit_body
-from tests.validation.review import associate, fixed_rng, pending_visit, validate, verdicts
+from tests.validation.bodies import event_body, visit_body
+from tests.validation.review import associate, fixed_rng, make_snippet, pending_visit, validate, verdicts
 from validation.models import CartCorrection, Dispute, Receipt, Visit, WebhookEvent
 from validation.services import visit_ingest
 
@@ -88,6 +88,48 @@ def test_a_dispute_goes_to_someone_else_and_ends_in_a_corrected_receipt(validate
     detail = token_client(s001_integration).get(f"/api/v1/visits/{visit.id}/").json()
     assert detail["receipt"]["id"] == str(corrected.id)
     assert detail["status"] == "validated"
+
+
+@pytest.fixture
+def filmed(s001, alice, dave):
+    """A visit whose two events were filmed (snippets snip-1 and snip-2), validated by alice;
+    returns it with its review task."""
+    make_snippet(s001, "snip-1")
+    make_snippet(s001, "snip-2")
+    events = [
+        event_body(1, snippet="snip-1", confidence=0.5),
+        event_body(2, sku="SKU-0002", snippet="snip-2", confidence=0.6),
+        event_body(3, sku="SKU-0003", confidence=0.7),
+    ]
+    visit, review = pending_visit(s001, events)
+    validate(alice, review, verdicts(visit))
+    visit.refresh_from_db()
+    return visit, review
+
+
+def assert_dispute_carries_the_snippets(dispute_task: Task, review: Task):
+    """Like the review task: the snippets linked (their media is the lease holder's to see)
+    and named by the payload's events."""
+    assert set(dispute_task.snippets.all()) == set(review.snippets.all())
+    assert dispute_task.snippets.count() == 2
+    said = [event["snippet"] for event in dispute_task.payload["events"]]
+    assert said == [event["snippet"] for event in review.payload["events"]]
+    assert said[2] is None and None not in said[:2]
+
+
+def test_a_dispute_of_a_filmed_visit_carries_its_snippets(filmed, s001_integration, dave):
+    visit, review = filmed
+
+    response = token_client(s001_integration).post(
+        url(visit), {"reason": "charged for an item I put back", "sku": "SKU-0001"}, format="json"
+    )
+
+    assert response.status_code == 201, response.content
+    task = Task.objects.get(pk=response.json()["task_id"])
+    assert_dispute_carries_the_snippets(task, review)
+    assert Visit.objects.get(pk=visit.pk).status == Visit.Status.DISPUTED
+    validate(dave, task, verdicts(visit, {"verdict": "reject"}))
+    assert Dispute.objects.get().outcome == "corrected"
 
 
 def test_a_dispute_that_finds_the_receipt_right_confirms_it(validated, s001_integration, dave):
@@ -223,6 +265,15 @@ def test_a_supervisor_opens_a_dispute_from_the_console(validated, carol, alice):
     dispute = Dispute.objects.get()
     assert (dispute.opened_by, dispute.reason, dispute.task.purpose) == (carol, "shopper called", "dispute")
     assert TaskExclusion.objects.filter(task=dispute.task, user=alice).exists()
+
+
+def test_a_supervisors_dispute_of_a_filmed_visit_carries_its_snippets(filmed, carol):
+    visit, review = filmed
+
+    response = session_client(carol).post(view_url(visit), {"reason": "shopper called", "sku": "SKU-0001"})
+
+    assert response.status_code == 302
+    assert_dispute_carries_the_snippets(Dispute.objects.get().task, review)
 
 
 def test_the_htmx_door_answers_204_with_an_event(validated, carol):

@@ -6,31 +6,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from annotator.models import Snippet, Task
+from annotator.models import Task
 from catalog.errors import Conflict, LoupeError
-from tests.factories import CameraFactory
 from tests.validation.bodies import event_body, visit_body
+from tests.validation.review import make_snippet
 from validation.models import Event, Receipt, Visit
 from validation.services import visit_ingest
-
-
-def make_snippet(store, external_id="snip-1", camera_code="C01") -> Snippet:
-    return Snippet.objects.create(
-        store=store,
-        camera=CameraFactory(store=store, code=camera_code),
-        external_id=external_id,
-        started_at=dt.datetime(2026, 11, 24, 10, 3, tzinfo=dt.UTC),
-        file="snippets/x.mp4",
-        sha256="0" * 64,
-        size_bytes=1,
-        container="mp4",
-        codec="h264",
-        duration_s=4,
-        fps=10,
-        width=64,
-        height=48,
-        frame_count=40,
-    )
 
 
 def counts() -> tuple[int, int, int, int]:

@@ -62,7 +62,7 @@ def dispute_open(*, visit: Visit, reason: str, sku: str | None = None, opened_by
 
     now = timezone.now()
     due_at = now + dt.timedelta(minutes=visit.store.sla_minutes)
-    events = list(visit.events.select_related("product", "camera").order_by("seq"))
+    events = list(visit.events.select_related("product", "camera", "snippet").order_by("seq"))
     dispute = Dispute(visit=visit, reason=reason, sku=sku, opened_by=opened_by, opened_at=now)
     payload = visit_task_payload(visit, events=events) | {
         "due_at": due_at.isoformat(),
@@ -78,7 +78,7 @@ def dispute_open(*, visit: Visit, reason: str, sku: str | None = None, opened_by
         priority=DISPUTE_PRIORITY,
         purpose="dispute",
         overlap=1,
-        snippets={event.snippet_id for event in events if event.snippet_id},
+        snippets=[event.snippet for event in events if event.snippet_id],
     )
     previous = (
         Annotation.objects.filter(task__kind=VISIT_VALIDATION, task__subject_id=visit.id)
