@@ -123,6 +123,11 @@ ERRORS = {
     404: OpenApiResponse(description="Unknown task or queue, or one of a store you are not granted."),
 }
 LEASE_LOST = OpenApiResponse(description="409 `lease_lost`: the lease expired and the task went to someone else.")
+SUBMIT_LEASE_LOST = OpenApiResponse(
+    description="409 `lease_lost`: no live lease (it ran out: a heartbeat revives it while nobody has taken the "
+    "task), or the task went to someone else; nothing is stored. 409 `duplicate_submission`: the "
+    "`submission_id` was used for another task."
+)
 
 
 class TaskNextApi(APIView):
@@ -232,7 +237,7 @@ class TaskSubmitApi(APIView):
         operation_id="tasks_submit",
         summary="Submit your result for a task you hold",
         request=TaskSubmitInputSerializer,
-        responses={200: TaskSubmitOutputSerializer, 409: LEASE_LOST, **ERRORS},
+        responses={200: TaskSubmitOutputSerializer, 409: SUBMIT_LEASE_LOST, **ERRORS},
         tags=["work"],
     )
     def post(self, request: Request, task_id: str) -> Response:

@@ -11,11 +11,13 @@ keeps:
   nothing and gets 409 `lease_lost`.
 - **Lazy expiry.** An expired lease is free for everyone else (the claim query says
   `holder IS NULL OR lease_expires_at < now()`); no sweeper is needed.
-- **Late work counts.** A heartbeat or submit on an expired lease that nobody has taken yet
-  succeeds: the holder and token are unchanged, so nobody else's work can be overwritten,
-  and throwing away a finished annotation only because a heartbeat was late helps no one.
-  Once another associate claims the slot, the holder and token change and the late submit
-  gets 409 `lease_lost`, storing nothing.
+- **A submit needs a live lease** (API.md: "no live lease → 409 `lease_lost`"): one whose
+  lease ran out stores nothing, even if nobody has taken the slot yet. A heartbeat, though,
+  revives an expired lease that nobody has taken (the holder and token are unchanged, so
+  nobody else's work is touched): a page back from a laptop's sleep keeps its task. The
+  workbench renews that way and sends once more when its submit finds the lease run out,
+  so finished work is not thrown away for a late heartbeat. Once another associate claims
+  the slot, the holder and token change: heartbeat and submit get 409 `lease_lost`.
 - **One open slot per associate per queue** (`slot_one_held_per_queue`): a claim resumes
   it, a reassign to someone busy in that queue is refused.
 - **Lock order.** The associate's user row (a claim's long way, reassign), then the task row (submit,
@@ -318,7 +320,7 @@ def _finish_and_record(
         statement, fencing = (work_sql.FINISH, {}) if token is None else (work_sql.FINISH_FENCED, {"token": token})
         return _submitted(annotation, task, statement.run(**values, **fencing))
     done = task.annotations_done + 1 >= task.overlap
-    slots = work_sql.held_slot(associate=associate, task_id=task.pk, token=token, scoped=False)
+    slots = work_sql.held_slot(associate=associate, task_id=task.pk, token=token, scoped=False, live=True)
     if slots.update(**work_sql.finish_changes()) != 1:
         return None
     annotation.slot_id, active_seconds = Slot.objects.values_list("id", "active_seconds").get(

@@ -161,11 +161,16 @@ def resume_changes(*, lease: dt.timedelta | Expression) -> dict:
     }
 
 
-def held_slot(*, associate, task_id: uuid.UUID, token: int | None, scoped: bool = True) -> QuerySet[Slot]:
+def held_slot(
+    *, associate, task_id: uuid.UUID, token: int | None, scoped: bool = True, live: bool = False
+) -> QuerySet[Slot]:
     """The associate's open slot of a task (at most one: unique (task, holder)), fenced on
-    `token` when given, and (`scoped`) only while the task is in one of their stores: an
-    UPDATE of it that changes a row proves the caller holds the lease *and* may see the task."""
+    `token` when given, only while its lease has not run out (`live`, by the database clock:
+    a submit's), and (`scoped`) only while the task is in one of their stores: an UPDATE of
+    it that changes a row proves the caller holds the lease *and* may see the task."""
     slots = Slot.objects.filter(task_id=task_id, holder_id=associate.pk, state=OPEN)
+    if live:
+        slots = slots.filter(lease_expires_at__gte=Now())
     if scoped:
         slots = slots.filter(Exists(tasks_for_user(associate).filter(pk=OuterRef("task_id"))))
     return slots if token is None else slots.filter(lease_token=token)
@@ -419,7 +424,9 @@ def _finished_and_recorded(
     `recorded` (the annotation with that time, rounded to the millisecond, and the
     database's clock; only if the slot was still theirs), with their params. A
     `submission_id` the associate already used fails on its unique constraint."""
-    slots = held_slot(associate=stand_in(associate_id, superuser=False), task_id=task_id, token=token, scoped=False)
+    slots = held_slot(
+        associate=stand_in(associate_id, superuser=False), task_id=task_id, token=token, scoped=False, live=True
+    )
     finish, finish_params = update_returning_sql(slots, finish_changes(), ("id", "active_seconds"))
     if after:
         # Django's UPDATE of one table, its filters joined by AND: one more joins with AND.

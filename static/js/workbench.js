@@ -163,6 +163,15 @@
     }
   }
 
+  // A heartbeat right now, outside the timer: true if the lease is ours and live again.
+  async function renewLease(root) {
+    try {
+      return (await post(root.dataset.urlHeartbeat, { token: Number(root.dataset.token) })).ok;
+    } catch {
+      return false;
+    }
+  }
+
   function startHeartbeat() {
     stopHeartbeat();
     lastBeat = Date.now();
@@ -390,20 +399,23 @@
     showAlert("");
     let shown = null;
     try {
-      const sending = post(root.dataset.urlSubmit, {
-        result,
-        submission_id: screen.submissionId,
-        token: Number(root.dataset.token),
-      });
+      const body = { result, submission_id: screen.submissionId, token: Number(root.dataset.token) };
+      const sending = post(root.dataset.urlSubmit, body);
       // The submit claims and answers with the real next screen; meanwhile, the likely one.
       shown = showPreview(root);
-      const response = await sending;
+      let response = await sending;
+      let error = response.ok ? null : await errorOf(response);
+      // A submit needs a live lease. One that ran out while the page slept, and that nobody
+      // has taken, comes back with a heartbeat: renew it and send the same submission again.
+      if (error && error.code === "lease_lost" && (await renewLease(root))) {
+        response = await post(root.dataset.urlSubmit, body);
+        error = response.ok ? null : await errorOf(response);
+      }
       if (response.ok) {
         swap(await response.text());
         return;
       }
       if (shown) shown.restore();
-      const error = await errorOf(response);
       if (response.status === 409 && error.code === "lease_lost") {
         leaseLost(error.detail);
         return;

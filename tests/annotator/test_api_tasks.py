@@ -168,6 +168,28 @@ def test_submit_without_the_lease_is_409_and_stores_nothing(alice, queue):
     assert not Annotation.objects.exists()
 
 
+@pytest.mark.parametrize("next_", [False, True])
+def test_a_submit_whose_lease_ran_out_is_409_even_if_nobody_took_it(alice, queue, next_):
+    """API.md: no live lease → 409 `lease_lost` (on the one-statement and the `next` path);
+    a heartbeat revives the lease while nobody has taken it, and the same body then goes
+    through."""
+    client = token_client(alice)
+    lease = client.post(NEXT, {}, format="json").json()
+    expire_leases(holder=alice)
+    body = {"result": none_result(), "submission_id": str(uuid.uuid4()), "token": lease["token"], "next": next_}
+    response = client.post(url(lease["task"]["id"], "submit"), body, format="json")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "lease_lost"
+    assert not Annotation.objects.exists()
+    assert Slot.objects.filter(holder=alice).count() == 1  # nothing else leased either
+    assert (
+        client.post(url(lease["task"]["id"], "heartbeat"), {"token": lease["token"]}, format="json").status_code == 200
+    )
+    response = client.post(url(lease["task"]["id"], "submit"), body, format="json")
+    assert response.status_code == 200
+    assert Annotation.objects.get().submission_id == uuid.UUID(body["submission_id"])
+
+
 def test_release_frees_the_task_and_it_is_not_offered_again(alice, queue):
     client = token_client(alice)
     task_id = client.post(NEXT, {}, format="json").json()["task"]["id"]

@@ -107,9 +107,9 @@ def make_machine(people, queue):
                     token=token,
                 )
             except Conflict:
-                assert not mine or stale
+                assert not mine or stale or self.slots[mine[0]].expired
                 return
-            assert mine and not stale
+            assert mine and not stale and not self.slots[mine[0]].expired
             self.slots[mine[0]].done = True
             self.annotations += 1
 

@@ -83,10 +83,19 @@ def test_submit_without_a_lease_stores_nothing(s001, alice):
     assert not Annotation.objects.exists()
 
 
-def test_a_late_submit_on_an_expired_lease_nobody_took_succeeds(alice, held):
+def test_a_submit_on_an_expired_lease_stores_nothing_until_a_heartbeat_revives_it(alice, held):
+    """API.md: no live lease → 409 `lease_lost`, even when nobody took the slot yet; the
+    holder's heartbeat revives such a lease (the workbench's way back from a sleep)."""
     expire_leases(holder=alice)
-    annotation = submit(alice, held.task, token=held.token)
-    assert annotation.task == held.task
+    with pytest.raises(Conflict) as error:
+        submit(alice, held.task, token=held.token)
+    assert error.value.code == "lease_lost"
+    assert not Annotation.objects.exists()
+    slot = Slot.objects.get(pk=held.slot_id)
+    assert (slot.state, slot.holder, slot.lease_token) == (Slot.State.OPEN, alice, held.token)
+    assert Task.objects.get(pk=held.task.pk).annotations_done == 0
+    task_heartbeat(associate=alice, task_id=held.task.pk, token=held.token)
+    assert submit(alice, held.task, token=held.token).task == held.task
 
 
 def test_a_late_submit_after_someone_else_took_the_slot_gets_lease_lost(s001, alice, held):

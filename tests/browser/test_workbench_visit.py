@@ -217,3 +217,21 @@ def test_a_lease_lost_while_the_page_is_open_is_shown_and_the_next_task_follows(
     assert Slot.objects.get(task=first).holder == dave
     expected_refusals(page)
     assert_clean(page)
+
+
+def test_a_submit_after_the_lease_ran_out_unnoticed_renews_it_and_is_stored(page, alice, world):
+    """The page slept past its lease and nobody took the task: the submit is refused (409,
+    no live lease), the page renews the lease with a heartbeat and sends the same
+    submission again, so the work is stored once and the next task follows."""
+    first, second, _ = world["tasks"]
+    start(page, alice)
+    wait_for_task(page, first.pk)
+    expire_leases(task=first)
+    for key in ["Enter", "Enter", "Enter", "Control+Enter"]:
+        page.keyboard.press(key)
+    wait_for_task(page, second.pk)
+    assert Annotation.objects.filter(task=first, associate=alice).count() == 1
+    assert Slot.objects.get(task=first).state == Slot.State.DONE
+    expect(page.get_by_text("You lost")).to_have_count(0)
+    expected_refusals(page)  # the first answer, 409 lease_lost
+    assert_clean(page)
