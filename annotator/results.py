@@ -9,6 +9,7 @@ from typing import Any
 
 from catalog.errors import LoupeError
 from catalog.models import Product
+from catalog.text import unstorable
 
 
 def invalid(field: str, detail: str, code: str = "invalid") -> LoupeError:
@@ -82,6 +83,10 @@ def as_sku(obj: dict, key: str, path: str, *, store_id: int) -> str:
     value = obj.get(key)
     if value is None or value == "":
         raise invalid(field, "This field is required.", code="required")
-    if not isinstance(value, str) or not Product.objects.filter(store_id=store_id, sku=value).exists():
+    if not isinstance(value, str):
+        raise invalid(field, f"Unknown sku {value!r} in this store.", code="unknown_sku")
+    if problem := unstorable(value):
+        raise invalid(field, problem)
+    if not Product.objects.filter(store_id=store_id, sku=value).exists():
         raise invalid(field, f"Unknown sku {value!r} in this store.", code="unknown_sku")
     return value

@@ -101,7 +101,7 @@ class SnippetCreateApi(APIView):
                 return None
             try:
                 return json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested too deeply
                 raise serializers.ValidationError("predictions must be a JSON list.", code="invalid") from None
 
     @extend_schema(

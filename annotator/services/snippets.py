@@ -10,6 +10,7 @@ transaction, and files of a transaction that fails are deleted again.
 import contextlib
 import datetime as dt
 import hashlib
+import math
 import tempfile
 import uuid
 from collections.abc import Iterable
@@ -32,6 +33,7 @@ from annotator.services.queues import queue_for, task_enqueue
 from annotator.snippet_kind import SNIPPET_ANNOTATION
 from catalog.errors import Conflict, LoupeError
 from catalog.models import Camera, Product, Store
+from catalog.text import unstorable
 
 PREDICTION_LABELS = ("hand", "product")
 MAX_PREDICTIONS = 20_000
@@ -203,7 +205,8 @@ def _enqueue_annotation(snippet: Snippet) -> Task:
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, Real) and not isinstance(value, bool)
+    """A finite JSON number (NaN passes every comparison, and JSON cannot store it)."""
+    return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def predictions_clean(*, store: Store, info: VideoInfo, predictions: Any) -> list[dict]:
@@ -240,7 +243,7 @@ def predictions_clean(*, store: Store, info: VideoInfo, predictions: Any) -> lis
         out = {"frame": frame, "label": label, "box": list(box), "score": score}
         sku = item.get("sku")
         if sku is not None:
-            if not isinstance(sku, str) or not sku:
+            if not isinstance(sku, str) or not sku or unstorable(sku):
                 raise LoupeError("sku must be a product code.", field=f"{at}.sku")
             skus.setdefault(sku, f"{at}.sku")
             out["sku"] = sku

@@ -242,6 +242,15 @@ def test_a_camera_of_another_store_is_unknown(cv, s001, s002, media_root):
             '[{"frame": 1, "label": "product", "sku": "SKU-9999", "box": [0, 0, 5, 5], "score": 0.5}]',
             "predictions[0].sku",
         ),
+        # NaN passes every comparison and cannot be stored as JSON; a lone surrogate cannot be queried.
+        ('[{"frame": 1, "label": "hand", "box": [NaN, 0, 5, 5], "score": 0.5}]', "predictions[0].box"),
+        ('[{"frame": 1, "label": "hand", "box": [0, 0, Infinity, 5], "score": 0.5}]', "predictions[0].box"),
+        ('[{"frame": 1, "label": "hand", "box": [0, 0, 5, 5], "score": NaN}]', "predictions[0].score"),
+        (
+            '[{"frame": 1, "label": "product", "sku": "\\ud800", "box": [0, 0, 5, 5], "score": 0.5}]',
+            "predictions[0].sku",
+        ),
+        ("[" * 100_000 + "]" * 100_000, "predictions"),  # deeper than Python's JSON parser goes
     ],
 )
 def test_malformed_predictions_are_refused_with_their_field(cv, s001, media_root, predictions, field):

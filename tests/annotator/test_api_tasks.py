@@ -1,5 +1,6 @@
 """The work API end to end: real URLs, the database checked afterwards."""
 
+import json
 import uuid
 
 import pytest
@@ -148,12 +149,16 @@ def test_submit_next_is_null_when_the_queue_is_drained(s001, alice):
         ({"submission_id": str(uuid.uuid4())}, "result"),
         ({"result": {"action": "take"}, "submission_id": str(uuid.uuid4())}, "sku"),
         ({"result": {"action": "none", "boxes": [{"frame": 0}]}, "submission_id": str(uuid.uuid4())}, "boxes[0].label"),
+        # Text no query can carry: refused before the catalog lookup.
+        ({"result": {"action": "take", "sku": "\ud800"}, "submission_id": str(uuid.uuid4())}, "sku"),
+        ({"result": {"action": "take", "sku": "SKU\x00"}, "submission_id": str(uuid.uuid4())}, "sku"),
     ],
 )
 def test_bad_submit_input_is_400_in_the_error_shape(alice, queue, body, field):
     client = token_client(alice)
     task_id = client.post(NEXT, {}, format="json").json()["task"]["id"]
-    response = client.post(url(task_id, "submit"), body, format="json")
+    # json.dumps escapes what UTF-8 cannot carry (a lone surrogate) as a client would send it.
+    response = client.post(url(task_id, "submit"), json.dumps(body), content_type="application/json")
     assert response.status_code == 400
     assert response.json()["error"]["field"] == field
     assert not Annotation.objects.exists()
@@ -188,6 +193,19 @@ def test_a_submit_whose_lease_ran_out_is_409_even_if_nobody_took_it(alice, queue
     response = client.post(url(lease["task"]["id"], "submit"), body, format="json")
     assert response.status_code == 200
     assert Annotation.objects.get().submission_id == uuid.UUID(body["submission_id"])
+
+
+@pytest.mark.parametrize("path", [NEXT, "submit", "heartbeat", "release"])
+def test_a_body_nested_too_deeply_is_400_malformed_and_changes_nothing(alice, queue, path):
+    client = token_client(alice)
+    task_id = client.post(NEXT, {}, format="json").json()["task"]["id"]
+    before = list(Slot.objects.values_list("pk", "holder_id", "lease_token", "lease_expires_at", "state"))
+    body = "[" * 100_000 + "]" * 100_000
+    response = client.post(path if path == NEXT else url(task_id, path), body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_request"
+    assert list(Slot.objects.values_list("pk", "holder_id", "lease_token", "lease_expires_at", "state")) == before
+    assert not Annotation.objects.exists()
 
 
 def test_release_frees_the_task_and_it_is_not_offered_again(alice, queue):

@@ -202,6 +202,33 @@ def test_unknown_sku_in_a_correction_is_400(s001, alice, queue):
     }
 
 
+@pytest.mark.parametrize("sku", ["\ud800", "SKU\x00"])
+def test_a_sku_no_query_can_carry_is_400_with_its_field(s001, alice, queue, sku):
+    task = ingest_visit(s001, low=1, sure=0).task
+    client = browser(alice)
+    claim(client)
+    result = {"events": [{"event": task.payload["events"][0]["id"], "verdict": "correct", "sku": sku}]}
+    response = htmx(
+        client, reverse("annotator:submit", args=[task.pk]), {"result": result, "submission_id": str(uuid.uuid4())}
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "events[0].sku"
+    assert not Annotation.objects.exists()
+
+
+@pytest.mark.parametrize("action", ["submit", "heartbeat", "release"])
+def test_a_body_nested_too_deeply_is_400_malformed(s001, alice, queue, action):
+    task = ingest_visit(s001).task
+    client = browser(alice)
+    claim(client)
+    body = "[" * 100_000 + "]" * 100_000
+    response = client.post(reverse(f"annotator:{action}", args=[task.pk]), body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_request"
+    assert Slot.objects.get(task=task).holder == alice
+    assert not Annotation.objects.exists()
+
+
 def test_malformed_json_is_400(s001, alice, queue):
     task = ingest_visit(s001).task
     client = browser(alice)
@@ -266,6 +293,9 @@ def test_release_frees_the_task_records_the_reason_and_returns_the_next(s001, al
     assert exclusion.reason == "Video does not play"
     assert Slot.objects.get(task=first).holder is None
     assert htmx(client, reverse("annotator:release", args=[second.pk]), {"reason": 5}).status_code == 400
+    refused = htmx(client, reverse("annotator:release", args=[second.pk]), {"reason": "bad \ud800"})
+    assert (refused.status_code, refused.json()["error"]["field"]) == (400, "reason")
+    assert Slot.objects.get(task=second).holder == alice
 
 
 def test_product_search_finds_products_of_the_task_store_only(s001, s002, alice, queue):
