@@ -10,6 +10,7 @@ OpenAPI schema; the API builds its bodies as plain dicts (see `validation.api`).
 import datetime as dt
 import math
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -20,6 +21,10 @@ MAX_EVENTS = 500
 MAX_CANDIDATES = 20
 MAX_QUANTITY = 10_000
 MAX_BULK_VISITS = 500
+# How far ahead of Loupe's clock a timestamp may be (the sender's clock running fast). A
+# visit is sent once finished, so anything later is a broken clock or a made-up date, and
+# `due_at` (exit + SLA) of year 9999 would not even be a date.
+MAX_AHEAD = dt.timedelta(days=1)
 
 
 class StrictCharField(serializers.CharField):
@@ -71,6 +76,9 @@ class AwareDateTimeField(serializers.Field):
     default_error_messages = {
         "invalid": "Use an ISO-8601 timestamp such as 2026-11-24T10:01:02Z.",
         "naive": "The timestamp needs a UTC offset, such as 2026-11-24T10:01:02Z.",
+        # DRF's DateTimeField says this (the snippet upload's `started_at` answers it).
+        "overflow": serializers.DateTimeField.default_error_messages["overflow"],
+        "in_future": "The timestamp is more than a day in the future.",
     }
 
     def to_internal_value(self, data):
@@ -82,7 +90,13 @@ class AwareDateTimeField(serializers.Field):
             self.fail("invalid")
         if value.tzinfo is None or value.utcoffset() is None:
             self.fail("naive")
-        return value.astimezone(dt.UTC)
+        try:
+            value = value.astimezone(dt.UTC)
+        except OverflowError:  # 9999-12-31T23:59:59-14:00 is after the last datetime in UTC
+            self.fail("overflow")
+        if value > timezone.now() + MAX_AHEAD:
+            self.fail("in_future")
+        return value
 
     def to_representation(self, value):
         return value.isoformat()

@@ -11,11 +11,14 @@ by index). `tests/validation/test_visit_shape.py` holds the two side by side.
 import datetime as dt
 import math
 
+from django.utils import timezone
+
 from catalog.errors import LoupeError
 from validation.models import Event
-from validation.schemas import MAX_CANDIDATES, MAX_EVENTS, MAX_QUANTITY
+from validation.schemas import MAX_AHEAD, MAX_CANDIDATES, MAX_EVENTS, MAX_QUANTITY, AwareDateTimeField
 
 ACTIONS = tuple(Event.Action.values)
+_TIMESTAMP = AwareDateTimeField.default_error_messages
 
 _MISSING = object()
 
@@ -80,8 +83,9 @@ def unit_interval(value, path: str) -> float:
     return number
 
 
-def timestamp(value, path: str) -> dt.datetime:
-    """An ISO-8601 timestamp with a UTC offset, returned in UTC."""
+def timestamp(value, path: str, latest: dt.datetime) -> dt.datetime:
+    """An ISO-8601 timestamp with a UTC offset, returned in UTC; at most `latest` (now plus
+    `MAX_AHEAD`)."""
     if not isinstance(value, str):
         _present(value, path)
         _fail("invalid", "Use an ISO-8601 timestamp such as 2026-11-24T10:01:02Z.", path)
@@ -93,7 +97,13 @@ def timestamp(value, path: str) -> dt.datetime:
         _fail("invalid", "Use an ISO-8601 timestamp such as 2026-11-24T10:01:02Z.", path)
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         _fail("naive", "The timestamp needs a UTC offset, such as 2026-11-24T10:01:02Z.", path)
-    return parsed.astimezone(dt.UTC)
+    try:
+        parsed = parsed.astimezone(dt.UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-14:00 is after the last datetime in UTC
+        _fail("overflow", _TIMESTAMP["overflow"], path)
+    if parsed > latest:
+        _fail("in_future", _TIMESTAMP["in_future"], path)
+    return parsed
 
 
 def quantity(value, path: str) -> int:
@@ -152,7 +162,7 @@ def candidates(value, path: str) -> list[dict]:
     return cleaned
 
 
-def event(value, path: str) -> dict:
+def event(value, path: str, latest: dt.datetime) -> dict:
     get = _object(value, path).get
     return {
         "external_id": text(get("external_id", _MISSING), f"{path}.external_id", 128),
@@ -160,7 +170,7 @@ def event(value, path: str) -> dict:
         "sku": text(get("sku", _MISSING), f"{path}.sku", 64),
         "quantity": quantity(get("quantity", _MISSING), f"{path}.quantity"),
         "confidence": unit_interval(get("confidence", _MISSING), f"{path}.confidence"),
-        "occurred_at": timestamp(get("occurred_at", _MISSING), f"{path}.occurred_at"),
+        "occurred_at": timestamp(get("occurred_at", _MISSING), f"{path}.occurred_at", latest),
         "camera": text(get("camera", _MISSING), f"{path}.camera", 32, nullable=True, optional=True),
         "snippet": text(get("snippet", _MISSING), f"{path}.snippet", 128, nullable=True, optional=True),
         "candidates": candidates(get("candidates", _MISSING), f"{path}.candidates"),
@@ -171,17 +181,19 @@ def visit_shape_check(payload: dict) -> dict:
     """The cleaned visit (timestamps in UTC, defaults filled in, unknown keys dropped), or
     ShapeError naming the first field at fault. `payload` must be a dict."""
     get = payload.get
+    latest = timezone.now() + MAX_AHEAD
     data = {
         "external_id": text(get("external_id", _MISSING), "external_id", 128),
         "store": text(get("store", _MISSING), "store", 32),
         "shopper": text(get("shopper", _MISSING), "shopper", 128),
-        "entered_at": timestamp(get("entered_at", _MISSING), "entered_at"),
-        "exited_at": timestamp(get("exited_at", _MISSING), "exited_at"),
+        "entered_at": timestamp(get("entered_at", _MISSING), "entered_at", latest),
+        "exited_at": timestamp(get("exited_at", _MISSING), "exited_at", latest),
         "model_version": text(get("model_version", _MISSING), "model_version", 64),
     }
     events = get("events", _MISSING)
     _present(events, "events")
-    data["events"] = [event(item, f"events[{index}]") for index, item in enumerate(_list(events, "events", MAX_EVENTS))]
+    items = enumerate(_list(events, "events", MAX_EVENTS))
+    data["events"] = [event(item, f"events[{index}]", latest) for index, item in items]
     if data["exited_at"] < data["entered_at"]:
         _fail("before_entered_at", "exited_at is before entered_at.", "exited_at")
     return data

@@ -27,6 +27,7 @@ from django.db.models.functions import Cast, Coalesce
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from rest_framework.fields import DateTimeField
 
 from annotator import tasks
 from annotator.exports.coco import write_coco
@@ -130,7 +131,10 @@ def _time(filters: dict, key: str) -> dt.datetime | None:
         raise _bad(key, "Expected an ISO-8601 time such as 2026-05-01T00:00:00Z.")
     if parsed.tzinfo is None:
         raise _bad(key, "Give the time with its UTC offset.")
-    return parsed
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-14:00 is after the last datetime in UTC
+        raise _bad(key, DateTimeField.default_error_messages["overflow"], code="overflow") from None
 
 
 def _flag(filters: dict, key: str) -> bool:

@@ -75,6 +75,9 @@ def test_a_supervisor_downloads_a_coco_zip_in_the_browser_session(s001, alice, c
         ({"filters": {"since": "2026-05-02T00:00:00Z", "until": "2026-05-01T00:00:00Z"}}, "filters.until"),
         ({"filters": {"kinds": ["audio"]}}, "filters.kinds"),
         ({"filters": {"store": "S001", "shoe_size": 9}}, "filters.shoe_size"),
+        # Times Python cannot hold in UTC: 400 `overflow`, as the snippet upload answers.
+        ({"format": "csv", "filters": {"until": "9999-12-31T23:59:59-14:00"}}, "filters.until"),
+        ({"format": "csv", "filters": {"since": "0001-01-01T00:00:00+14:00"}}, "filters.since"),
     ],
 )
 def test_bad_input_is_a_400_in_the_error_shape_and_creates_nothing(carol, labels, body, field):
@@ -83,6 +86,18 @@ def test_bad_input_is_a_400_in_the_error_shape_and_creates_nothing(carol, labels
     assert response.json()["error"]["field"] == field
     assert set(response.json()["error"]) == {"code", "detail", "field"}
     assert not Dataset.objects.exists() and not DBTaskResult.objects.exists()
+
+
+def test_the_widest_times_that_fit_are_accepted_as_utc(s001_integration, labels):
+    response = create(
+        token_client(s001_integration),
+        filters={"since": "0001-01-01T00:00:00Z", "until": "9999-12-31T23:59:59+02:00"},
+    )
+
+    assert response.status_code == 202, response.content
+    dataset = Dataset.objects.get()
+    assert (dataset.filters["since"], dataset.filters["until"]) == ("0001-01-01T00:00:00Z", "9999-12-31T21:59:59Z")
+    assert dataset.items == 3
 
 
 def test_another_stores_people_get_404_and_create_nothing(s001_integration, sam, s002_integration, labels):

@@ -71,6 +71,35 @@ def test_mixed_good_and_bad_visits_each_get_their_own_answer(cv, s001, s002):
     assert Receipt.objects.count() == 3
 
 
+def test_a_visit_that_exits_in_year_9999_is_refused_and_the_others_are_stored(cv, s001):
+    visits = [
+        visit_body(external_id="v-good"),
+        visit_body(external_id="v-9999", exited_at="9999-12-31T23:59:00Z", events=[event_body(1, confidence=0.3)]),
+        visit_body(external_id="v-overflow", exited_at="9999-12-31T23:59:59-14:00"),
+        visit_body(external_id="v-after", events=[event_body(1, confidence=0.3)]),
+    ]
+
+    response = cv.post(URL, {"visits": visits}, format="json")
+
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [(r["external_id"], r["status_code"]) for r in results] == [
+        ("v-good", 201),
+        ("v-9999", 400),
+        ("v-overflow", 400),
+        ("v-after", 201),
+    ]
+    assert results[1]["body"]["error"]["code"] == "in_future"
+    assert results[1]["body"]["error"]["field"] == "exited_at"
+    assert results[2]["body"]["error"] == {
+        "code": "overflow",
+        "detail": "Datetime value out of range.",
+        "field": "exited_at",
+    }
+    assert set(Visit.objects.values_list("external_id", flat=True)) == {"v-good", "v-after"}
+    assert Task.objects.filter(purpose="review").count() == 1
+
+
 def test_each_item_matches_the_single_endpoint_answer(cv, s001):
     payload = visit_body(events=[event_body(1, confidence=0.3)])
     bulk = cv.post(URL, {"visits": [payload]}, format="json").json()["results"][0]

@@ -128,6 +128,21 @@ def nan_body() -> str:
         (json.dumps(visit_body(events=[event_body(1, quantity=-1)])), 400, "min_value", "events[0].quantity"),
         (json.dumps(visit_body(exited_at="2026-11-24T09:00:00Z")), 400, "before_entered_at", "exited_at"),
         (json.dumps(visit_body(entered_at="2026-11-24T10:01:02")), 400, "naive", "entered_at"),
+        # Times Python cannot hold in UTC, and one in year 9999 (exit + SLA would not be a date).
+        (json.dumps(visit_body(exited_at="9999-12-31T23:59:59-14:00")), 400, "overflow", "exited_at"),
+        (json.dumps(visit_body(entered_at="0001-01-01T00:00:00+14:00")), 400, "overflow", "entered_at"),
+        (
+            json.dumps(visit_body(exited_at="9999-12-31T23:59:00Z", events=[event_body(1, confidence=0.3)])),
+            400,
+            "in_future",
+            "exited_at",
+        ),
+        (
+            json.dumps(visit_body(events=[event_body(1, occurred_at="9999-12-31T23:59:59-14:00")])),
+            400,
+            "overflow",
+            "events[0].occurred_at",
+        ),
         (
             json.dumps(visit_body(events=[event_body(1), event_body(1)])),
             400,
@@ -148,6 +163,26 @@ def test_bad_input_gets_the_error_shape_and_writes_nothing(cv, s001, s002, raw, 
     response = post_raw(cv, raw)
 
     assert_error(response, status, code, field)
+    assert counts() == before
+
+
+def test_a_sender_clock_a_little_fast_is_accepted_a_day_ahead_is_not(cv, s001):
+    soon = timezone.now() + dt.timedelta(hours=20)
+    pending = visit_body(
+        entered_at=(soon - dt.timedelta(minutes=5)).isoformat(),
+        exited_at=soon.isoformat(),
+        events=[event_body(1, confidence=0.3, occurred_at=soon.isoformat())],
+    )
+    response = cv.post(URL, pending, format="json")
+    assert response.status_code == 201, response.content
+    due_at = dt.datetime.fromisoformat(response.json()["due_at"])
+    assert due_at == soon + dt.timedelta(minutes=s001.sla_minutes)
+    before = counts()
+
+    late = timezone.now() + dt.timedelta(hours=25)
+    response = cv.post(URL, visit_body(exited_at=late.isoformat()), format="json")
+
+    assert_error(response, 400, "in_future", "exited_at")
     assert counts() == before
 
 

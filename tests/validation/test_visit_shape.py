@@ -72,6 +72,10 @@ ODD_VALUES = [
     "2026-11-24",
     "yesterday",
     "2026-11-24T10:03:11Z" + " " * 60,
+    "9999-12-31T23:59:59-14:00",
+    "0001-01-01T00:00:00+14:00",
+    "9999-12-31T23:59:00Z",
+    "0001-01-01T00:00:00Z",
 ]
 VISIT_KEYS = ["external_id", "store", "shopper", "entered_at", "exited_at", "model_version", "events"]
 EVENT_KEYS = [*event_body(), "snippet"]

@@ -94,7 +94,8 @@ class StoreCatalog:
 def visit_check(*, store: Store, payload: object) -> dict:
     """Check the shape of a visit body; return the cleaned data (timestamps in UTC, defaults
     filled in). Raises LoupeError (400) naming the first field at fault, with the codes and
-    messages of `schemas.VisitIn` (see `validation.visit_shape`). Reads nothing."""
+    messages of `schemas.VisitIn` (see `validation.visit_shape`). Reads nothing but the clock
+    (a timestamp more than `schemas.MAX_AHEAD` in the future is refused)."""
     if not isinstance(payload, dict):
         raise LoupeError("The visit must be a JSON object.", code="invalid")
     events = payload.get("events")
