@@ -59,7 +59,7 @@ class Lease:
 
 def lease_lost() -> Conflict:
     return Conflict(
-        "You no longer hold this task: the lease expired and it went to someone else, or it is finished.",
+        "You no longer hold this task: its lease ran out, a supervisor released or reassigned it, or it is finished.",
         code="lease_lost",
     )
 

@@ -122,7 +122,9 @@
       lease.className = "lease lost";
     }
     showAlert(`${detail || "You no longer hold this task."} Loading your next task…`);
-    moveOn("You lost the previous task: its lease ran out and it went to someone else (or it was finished). Nothing of it was saved. Here is your next task.");
+    moveOn(
+      "You lost the previous task: its lease ran out, a supervisor released or reassigned it, or it was finished. Nothing of it was saved. Here is your next task.",
+    );
   }
 
   function showAlert(message) {
@@ -460,6 +462,20 @@
     else video.pause();
   }
 
+  // A clip's Play button says what a click will do; clips also start and stop on their own.
+  for (const type of ["play", "pause"]) {
+    document.addEventListener(
+      type,
+      (event) => {
+        const video = event.target;
+        if (!(video instanceof HTMLVideoElement)) return;
+        const button = video.closest(".ev-media, .wb-player")?.querySelector("[data-act=play]");
+        if (button && button.firstChild) button.firstChild.textContent = (video.paused ? "Play" : "Pause") + (button.children.length ? " " : "");
+      },
+      true, // media events do not bubble
+    );
+  }
+
   // ---- money -----------------------------------------------------------------------------
 
   function moneyFormatter(currency) {
@@ -771,14 +787,18 @@
         case "submit":
           return submit();
         case "step":
-          return stepFrame(video(item), fps(item), Number(button.dataset.dir));
+          stepFrame(video(item), fps(item), Number(button.dataset.dir));
+          break;
         case "play":
-          return togglePlay(video(item));
+          togglePlay(video(item));
+          break;
         case "speed":
-          return setSpeed(video(item), Number(button.dataset.speed), button.closest(".player-bar"));
+          setSpeed(video(item), Number(button.dataset.speed), button.closest(".player-bar"));
+          break;
         default:
           return;
       }
+      // Back on the event, so Enter keeps confirming it rather than clicking the button again.
       if (current) current.el.focus({ preventScroll: true });
     }
 
@@ -934,6 +954,7 @@
     function setAction(value) {
       action = value;
       $$("[data-act=set-action]", root).forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.value === value)));
+      $("#wb-actions", root).classList.remove("needed");
       status();
     }
 
@@ -962,8 +983,10 @@
 
     function submit() {
       if (!action) {
+        // Point at the buttons without focusing one: a focused button would take the next
+        // Enter as its own click (Take) instead of the submit the status line promises.
         status("Pick the action first: t take, p put back, n none, u unsure.");
-        $("[data-act=set-action]", root).focus();
+        $("#wb-actions", root).classList.add("needed");
         return;
       }
       if (action !== "none" && !sku) {

@@ -230,3 +230,21 @@ def test_a_destroyed_box_editor_stops_listening_to_the_window(page, alice, snipp
     )
     assert boxes == [[0, 0]]  # the drag was neither followed nor finished
     assert_clean(page)
+
+
+def test_enter_before_the_action_points_at_it_and_the_next_enter_submits_what_was_picked(page, alice, snippet_task):
+    """Enter with no action says to pick one, without focusing a button: `n` then Enter
+    submits "none", not a click on a focused Take."""
+    task, _ = snippet_task
+    open_snippet(page, alice, task)
+    press(page, "Enter")
+    expect(page.locator("#wb-status")).to_contain_text("Pick the action first")
+    expect(page.locator("#wb-actions")).to_have_class("seg wide needed")
+    assert page.evaluate("document.activeElement.dataset.act") != "set-action"
+    press(page, "n")
+    expect(page.locator("#wb-status")).to_contain_text("Action: none")
+    expect(page.locator("#wb-actions")).not_to_have_class("seg wide needed")
+    press(page, "Enter")
+    expect(page.locator("#wb-done")).to_be_visible()
+    assert Annotation.objects.get(task=task).result["action"] == "none"
+    assert_clean(page)

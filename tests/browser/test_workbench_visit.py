@@ -235,3 +235,25 @@ def test_a_submit_after_the_lease_ran_out_unnoticed_renews_it_and_is_stored(page
     expect(page.get_by_text("You lost")).to_have_count(0)
     expected_refusals(page)  # the first answer, 409 lease_lost
     assert_clean(page)
+
+
+def test_a_click_on_the_player_leaves_enter_confirming_the_event(page, alice, world):
+    """Play, a frame step or a speed clicked with the mouse gives the focus back to the
+    event: the next Enter confirms it (as the status says) instead of clicking the button
+    again. The Play button says what it will do: the clip autoplays, so it reads Pause."""
+    first, _, _ = world["tasks"]
+    start(page, alice)
+    wait_for_task(page, first.pk)
+    current = page.locator("#wb-items > li.ev.current")
+    video = current.locator("video")
+    page.wait_for_function("v => !v.paused", arg=video.element_handle())
+    play = current.locator("[data-act=play]")
+    expect(play).to_have_text("Pause")
+    play.click()
+    page.wait_for_function("v => v.paused", arg=video.element_handle())
+    expect(play).to_have_text("Play")
+    current.locator("[data-act=speed][data-speed='2']").click()
+    expect(current).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#wb-items > li.ev").first.locator("[data-field=verdict]")).to_have_text("confirmed")
+    assert_clean(page)
