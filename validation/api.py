@@ -24,6 +24,7 @@ from validation.models import Receipt, Visit
 from validation.selectors import visit_latest_receipt, visit_status, visit_task_id
 from validation.services import IngestResult, receipt_data, visit_ingest, visits_ingest_many
 from validation.services.disputes import MAX_REASON, dispute_data, dispute_open
+from validation.visit_shape import storable
 
 
 class VisitJSONParser(JSONParser):
@@ -52,10 +53,11 @@ _NOT_FOUND = error_body("not_found", "Not found.")
 
 
 def _store_code(body: object) -> str:
+    """The body's store code, fit for the store lookup (checked before the body's shape)."""
     code = body.get("store") if isinstance(body, dict) else None
     if not isinstance(code, str) or not code:
         raise LoupeError("Name the store (its code).", code="required", field="store")
-    return code
+    return storable(code, "store")
 
 
 def ingest_answer(result: IngestResult) -> tuple[int, dict]:
@@ -124,19 +126,20 @@ class VisitBulkIngestApi(APIView):
 def _bulk_results(user, visits: list) -> list[dict]:
     """Per item: refuse what is not a visit of a granted store here (as the single endpoint
     would), hand the rest to `visits_ingest_many` in one go, and answer in the items' order."""
-    codes = {item.get("store") for item in visits if isinstance(item, dict) and isinstance(item.get("store"), str)}
-    stores = {store.code: store for store in stores_for_user(user).filter(code__in=codes)}
     answers: list[tuple[int, dict] | None] = [None] * len(visits)
-    accepted: list[tuple[int, tuple]] = []
+    named: list[tuple[int, dict, str]] = []
     for index, item in enumerate(visits):
         try:
             if not isinstance(item, dict):
                 raise LoupeError("Each visit must be a JSON object.", code="invalid")
-            store = stores.get(_store_code(item))
+            named.append((index, item, _store_code(item)))
         except LoupeError as exc:
             answers[index] = exc.status_code, error_body(exc.code, exc.detail, exc.field)
-            continue
-        if store is None:
+    codes = {code for _, _, code in named}
+    stores = {store.code: store for store in stores_for_user(user).filter(code__in=codes)}
+    accepted: list[tuple[int, tuple]] = []
+    for index, item, code in named:
+        if (store := stores.get(code)) is None:
             answers[index] = status.HTTP_404_NOT_FOUND, _NOT_FOUND
         else:
             accepted.append((index, (store, item)))
@@ -154,7 +157,12 @@ def _bulk_results(user, visits: list) -> list[dict]:
 
 def _external_id(item: object) -> str | None:
     external_id = item.get("external_id") if isinstance(item, dict) else None
-    return external_id if isinstance(external_id, str) else None
+    if not isinstance(external_id, str):
+        return None
+    try:
+        return storable(external_id, "external_id")
+    except LoupeError:  # the item's own answer says so; echoed, a lone surrogate would 500 the batch
+        return None
 
 
 def visit_body(visit: Visit, *, with_shopper: bool) -> dict:

@@ -47,6 +47,17 @@ class StrictIntegerField(serializers.IntegerField):
         return data
 
 
+class StorableChoiceField(serializers.ChoiceField):
+    """A choice; text the database cannot take (a NUL, a lone surrogate) is refused first, as
+    CharField refuses it: `invalid_choice` quotes the value, and a lone surrogate in the error
+    body could not be written out as JSON."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            serializers.CharField().run_validators(data)
+        return super().to_internal_value(data)
+
+
 @extend_schema_field(OpenApiTypes.FLOAT)
 class UnitIntervalField(serializers.Field):
     """A JSON number in [0, 1]. NaN and infinities are out of range (the API parses the
@@ -109,7 +120,7 @@ class CandidateIn(serializers.Serializer):
 
 class EventIn(serializers.Serializer):
     external_id = StrictCharField(max_length=128)
-    action = serializers.ChoiceField(choices=Event.Action.choices)
+    action = StorableChoiceField(choices=Event.Action.choices)
     sku = StrictCharField(max_length=64)
     quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY, required=False, default=1)
     confidence = UnitIntervalField()

@@ -59,6 +59,13 @@ def text(value, path: str, max_length: int, *, nullable: bool = False, optional:
         _fail("invalid", "Not a valid string.", path)
     if len(value) > max_length:
         _fail("max_length", f"Ensure this field has no more than {max_length} characters.", path)
+    return storable(value, path)
+
+
+def storable(value: str, path: str) -> str:
+    """`value` if the database can take it: no NUL character (PostgreSQL refuses it) and no
+    lone surrogate (`"\\ud800"` in JSON; no UTF-8 for it). ShapeError naming `path` otherwise,
+    with DRF's CharField codes and messages. Check text here before it reaches a query."""
     if "\x00" in value:
         _fail("null_characters_not_allowed", "Null characters are not allowed.", path)
     if not value.isascii():
@@ -126,6 +133,8 @@ def action(value, path: str) -> str:
     _present(value, path)
     if str(value) in ACTIONS:  # DRF compares str(value): "take" is the only way to say take
         return str(value)
+    if isinstance(value, str):  # the message quotes it: a lone surrogate could not be written out
+        storable(value, path)
     _fail("invalid_choice", f'"{value}" is not a valid choice.', path)
 
 

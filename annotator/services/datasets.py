@@ -27,7 +27,8 @@ from django.db.models.functions import Cast, Coalesce
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from rest_framework.fields import DateTimeField
+from rest_framework.exceptions import ValidationError
+from rest_framework.fields import CharField, DateTimeField
 
 from annotator import tasks
 from annotator.exports.coco import write_coco
@@ -37,7 +38,7 @@ from annotator.exports.rows import Pseudonyms, dataset_rows, iso
 from annotator.models import Dataset, DatasetItem, Label, Task
 from catalog import roles
 from catalog.access import store_for_user, stores_for_user
-from catalog.errors import Conflict, LoupeError
+from catalog.errors import Conflict, LoupeError, first_validation_error
 from catalog.models import Store
 
 logger = logging.getLogger(__name__)
@@ -115,6 +116,18 @@ def _bad(field: str, detail: str, code: str = "invalid") -> LoupeError:
     return LoupeError(detail, code=code, field=f"filters.{field}")
 
 
+def _storable(value: str, field: str) -> str:
+    """`value` if the database can take it (no NUL, no lone surrogate), by DRF's CharField
+    checks and answers (as the API's fields and the visit checks give them); LoupeError
+    naming `field` otherwise. Text is checked before it reaches a query or a JSON column."""
+    try:
+        CharField().run_validators(value)
+    except ValidationError as exc:
+        code, detail, _ = first_validation_error(exc.detail)
+        raise LoupeError(detail, code=code, field=field) from None
+    return value
+
+
 def _time(filters: dict, key: str) -> dt.datetime | None:
     value = filters.get(key)
     if value in (None, ""):
@@ -157,10 +170,10 @@ def dataset_filters_clean(*, format: str, filters: Any, by) -> DatasetFilters:
         raise LoupeError("filters must be an object.", field="filters")
     for key in filters:
         if key not in FILTER_KEYS:
-            raise _bad(str(key), "Unknown filter.", code="unknown_field")
-    codes = filters.get("stores")
+            raise _bad(_storable(key, "filters"), "Unknown filter.", code="unknown_field")
+    codes, key = filters.get("stores"), "stores"
     if codes is None and filters.get("store") not in (None, ""):
-        codes = [filters["store"]]
+        codes, key = [filters["store"]], "store"
     if codes is None or codes == []:
         stores = list(stores_for_user(by).order_by("code"))
         if not stores:
@@ -168,6 +181,7 @@ def dataset_filters_clean(*, format: str, filters: Any, by) -> DatasetFilters:
     else:
         if not isinstance(codes, list) or not all(isinstance(code, str) and code for code in codes):
             raise _bad("stores", "Expected a list of store codes.")
+        codes = [_storable(code, f"filters.{key}") for code in codes]
         stores = sorted({store_for_user(by, code) for code in codes}, key=lambda store: store.code)
     allowed = FORMAT_KINDS[format]
     kinds = filters.get("kinds")
@@ -183,6 +197,8 @@ def dataset_filters_clean(*, format: str, filters: Any, by) -> DatasetFilters:
     model_version = filters.get("model_version") or None
     if model_version is not None and (not isinstance(model_version, str) or len(model_version) > 64):
         raise _bad("model_version", "Expected a model version (at most 64 characters).")
+    if model_version is not None:
+        _storable(model_version, "filters.model_version")
     return DatasetFilters(
         stores=stores,
         kinds=sorted(set(kinds), key=KINDS.index),
@@ -249,6 +265,7 @@ def dataset_create(*, name: str, format: str, filters: Any, by) -> Dataset:
     name = (name or "").strip() if isinstance(name, str) else ""
     if not 1 <= len(name) <= 200:
         raise LoupeError("name must be 1 to 200 characters.", field="name")
+    _storable(name, "name")
     cleaned = dataset_filters_clean(format=format, filters=filters, by=by)
     dataset = Dataset.objects.create(name=name, format=format, filters=cleaned.as_json(), created_by=by)
     dataset.stores.set(cleaned.stores)

@@ -1,4 +1,5 @@
 import hashlib
+import json
 
 import pytest
 from django_tasks_db.models import DBTaskResult
@@ -18,7 +19,10 @@ def labels(s001, alice):
 
 
 def create(client, **body):
-    return client.post(URL, {"name": "May", "format": "jsonl", "filters": {"store": "S001"}} | body, format="json")
+    # json.dumps writes a lone surrogate as the escape `\ud800`, as a client does (the test
+    # client's own JSON encoding would fail on it).
+    body = {"name": "May", "format": "jsonl", "filters": {"store": "S001"}} | body
+    return client.generic("POST", URL, json.dumps(body), content_type="application/json")
 
 
 def test_an_integration_creates_polls_and_downloads_a_dataset(s001_integration, labels):
@@ -78,6 +82,13 @@ def test_a_supervisor_downloads_a_coco_zip_in_the_browser_session(s001, alice, c
         # Times Python cannot hold in UTC: 400 `overflow`, as the snippet upload answers.
         ({"format": "csv", "filters": {"until": "9999-12-31T23:59:59-14:00"}}, "filters.until"),
         ({"format": "csv", "filters": {"since": "0001-01-01T00:00:00+14:00"}}, "filters.since"),
+        # Text the database cannot take: refused before the store lookup and the writes.
+        ({"filters": {"store": "\ud800"}}, "filters.store"),
+        ({"filters": {"stores": ["S001", "\ud800"]}}, "filters.stores"),
+        ({"filters": {"store": "S001\x00"}}, "filters.store"),
+        ({"filters": {"store": "S001", "model_version": "\ud800"}}, "filters.model_version"),
+        ({"filters": {"store": "S001", "model_version": "m\x00"}}, "filters.model_version"),
+        ({"filters": {"store": "S001", "\ud800": 1}}, "filters"),
     ],
 )
 def test_bad_input_is_a_400_in_the_error_shape_and_creates_nothing(carol, labels, body, field):

@@ -116,6 +116,8 @@ def test_reviewed_only_needs_every_reviewer_and_agreed_only_drops_contradicted_l
         ),
         ({"name": "n", "format": "jsonl", "filters": {"reviewed_only": "yes"}}, "filters.reviewed_only"),
         ({"name": "n", "format": "jsonl", "filters": {"stores": "S001"}}, "filters.stores"),
+        ({"name": "May\x00", "format": "jsonl", "filters": {}}, "name"),
+        ({"name": "n", "format": "jsonl", "filters": {"model_version": "\ud800"}}, "filters.model_version"),
     ],
 )
 def test_bad_input_is_refused_and_creates_nothing(s001, carol, fields, field):

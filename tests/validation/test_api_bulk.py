@@ -100,6 +100,34 @@ def test_a_visit_that_exits_in_year_9999_is_refused_and_the_others_are_stored(cv
     assert Task.objects.filter(purpose="review").count() == 1
 
 
+def test_text_the_database_cannot_take_is_refused_per_item(cv, s001):
+    visits = [
+        visit_body(external_id="v-good"),
+        visit_body(external_id="v-surrogate-store", store="\ud800"),
+        visit_body(external_id="v-nul-store", store="S\x00"),
+        visit_body(external_id="\ud800"),
+        visit_body(external_id="v-after"),
+    ]
+
+    response = cv.generic("POST", URL, json.dumps({"visits": visits}), content_type="application/json")
+
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [(r["external_id"], r["status_code"]) for r in results] == [
+        ("v-good", 201),
+        ("v-surrogate-store", 400),
+        ("v-nul-store", 400),
+        (None, 400),  # not echoed: a lone surrogate cannot be written out as JSON
+        ("v-after", 201),
+    ]
+    assert [(r["body"]["error"]["code"], r["body"]["error"]["field"]) for r in results[1:4]] == [
+        ("surrogate_characters_not_allowed", "store"),
+        ("null_characters_not_allowed", "store"),
+        ("surrogate_characters_not_allowed", "external_id"),
+    ]
+    assert set(Visit.objects.values_list("external_id", flat=True)) == {"v-good", "v-after"}
+
+
 def test_each_item_matches_the_single_endpoint_answer(cv, s001):
     payload = visit_body(events=[event_body(1, confidence=0.3)])
     bulk = cv.post(URL, {"visits": [payload]}, format="json").json()["results"][0]

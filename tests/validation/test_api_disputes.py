@@ -204,12 +204,20 @@ def test_a_visit_still_in_review_cannot_be_disputed(s001, s001_integration):
         ({"reason": "x" * 501}, "max_length", "reason"),
         ({"reason": "wrong item", "sku": "SKU-9999"}, "unknown_sku", "sku"),
         ({"reason": "wrong item", "sku": ["SKU-0001"]}, "unknown_sku", "sku"),
+        # Text the database cannot take: refused before the product lookup and the writes.
+        ({"reason": "charged for \ud800"}, "surrogate_characters_not_allowed", "reason"),
+        ({"reason": "charged\x00"}, "null_characters_not_allowed", "reason"),
+        ({"reason": "wrong item", "sku": "\ud800"}, "surrogate_characters_not_allowed", "sku"),
+        ({"reason": "wrong item", "sku": "SKU-0001\x00"}, "null_characters_not_allowed", "sku"),
     ],
 )
 def test_bad_input_is_refused_and_nothing_is_written(validated, s001_integration, body, code, field):
     tasks = Task.objects.count()
 
-    response = token_client(s001_integration).post(url(validated), body, format="json")
+    # json.dumps writes a lone surrogate as the escape a client sends (`\ud800`).
+    response = token_client(s001_integration).generic(
+        "POST", url(validated), json.dumps(body), content_type="application/json"
+    )
 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == code
@@ -289,6 +297,14 @@ def test_the_htmx_door_shows_the_services_refusal(validated, carol):
 
     assert response.status_code == 400
     assert not Dispute.objects.exists()
+
+
+def test_the_console_door_refuses_a_nul_in_the_reason(validated, carol):
+    response = session_client(carol).post(view_url(validated), {"reason": "shopper\x00called"}, HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 400
+    assert not Dispute.objects.exists()
+    assert Visit.objects.get(pk=validated.pk).status == Visit.Status.VALIDATED
 
 
 def test_an_offsite_next_is_not_followed(validated, carol):

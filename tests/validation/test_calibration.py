@@ -112,3 +112,15 @@ def test_calibration_of_another_store_is_404(client, sam, s001):
     assert apply.status_code == 404
     s001.refresh_from_db()
     assert s001.auto_accept_threshold == 0.9
+
+
+def test_a_store_code_with_a_nul_is_404_not_a_database_error(client, carol, s001):
+    client.force_login(carol)
+
+    assert client.get(reverse("validation:calibration"), {"store": "S001\x00"}).status_code == 404
+    for name in ("validation:calibration_apply", "validation:store_policy"):
+        response = client.post(reverse(name, kwargs={"code": "S001\x00"}), {"threshold": "0.5", "sla_minutes": "5"})
+        assert response.status_code == 404
+    s001.refresh_from_db()
+    assert (s001.auto_accept_threshold, s001.sla_minutes) == (0.9, 15)
+    assert not PolicyChange.objects.exists()

@@ -17,6 +17,7 @@ from catalog.errors import Conflict, LoupeError
 from catalog.models import Product
 from validation.models import Dispute, Visit
 from validation.visit_kind import VISIT_VALIDATION, visit_task_payload
+from validation.visit_shape import storable
 
 DISPUTE_PRIORITY = 100
 MAX_REASON = 500
@@ -24,14 +25,18 @@ MAX_REASON = 500
 
 def dispute_check(*, visit: Visit, reason: object, sku: object = None) -> tuple[str, str]:
     """The reason (1 to 500 characters) and the sku (optional, of the visit's store),
-    cleaned; LoupeError (400) naming the field otherwise."""
+    cleaned; LoupeError (400) naming the field otherwise, before any query (text the database
+    cannot take, a NUL or a lone surrogate, is refused as `visit_shape.storable` says)."""
     if not isinstance(reason, str) or not reason.strip():
         raise LoupeError("Say what is wrong with the receipt.", code="required", field="reason")
     reason = reason.strip()
     if len(reason) > MAX_REASON:
         raise LoupeError(f"At most {MAX_REASON} characters.", code="max_length", field="reason")
+    storable(reason, "reason")
     if sku is None or sku == "":
         return reason, ""
+    if isinstance(sku, str):
+        storable(sku, "sku")
     if not isinstance(sku, str) or not Product.objects.filter(store_id=visit.store_id, sku=sku).exists():
         raise LoupeError(f"No product {sku!r} in this store.", code="unknown_sku", field="sku")
     return reason, sku
