@@ -173,6 +173,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # 3.1 for `webhooks`: the receipts Loupe sends to billing are part of the contract too.
+    "OAS_VERSION": "3.1.0",
+    "WEBHOOKS": ["config.openapi.RECEIPT_ISSUED", "config.openapi.RECEIPT_CORRECTED"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.openapi.add_operations"],
 }
 
 # Background work: Django's Tasks API on the database. Tasks enqueued inside a transaction

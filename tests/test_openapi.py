@@ -45,6 +45,35 @@ def test_schema_describes_every_api_url(schema):
     assert not missing, f"/api/v1/ endpoints missing from the OpenAPI schema: {missing}"
 
 
+def test_schema_describes_the_operations_endpoints(schema, client):
+    """API.md's operations are Django views drf-spectacular does not see: added by a hook."""
+    for path, statuses in {"/healthz": {"200"}, "/readyz": {"200", "503"}, "/metrics": {"200", "401", "403"}}.items():
+        assert set(schema["paths"][path]["get"]["responses"]) == statuses, path
+    assert schema["paths"]["/metrics"]["get"]["responses"]["200"]["content"] == {
+        "text/plain": {"schema": {"type": "string"}}
+    }
+    assert schema["components"]["securitySchemes"]["metricsBearer"]["scheme"] == "bearer"
+    assert client.get("/healthz").json() == {"status": "ok"}  # what the schema says it answers
+
+
+def test_schema_describes_the_receipt_webhooks(schema):
+    """API.md's receipts out: both event types, the Standard Webhooks headers, the body."""
+    assert schema["openapi"].startswith("3.1")  # `webhooks` is 3.1
+    assert set(schema["webhooks"]) == {"receipt.issued", "receipt.corrected"}
+    for webhook in schema["webhooks"].values():
+        operation = webhook["post"]
+        headers = {p["name"] for p in operation["parameters"] if p["in"] == "header" and p["required"]}
+        assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+        body = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        properties = schema["components"]["schemas"][body]["properties"]
+        assert set(properties) == {"type", "timestamp", "data"}
+        kinds = properties["type"]
+        if "$ref" in kinds:
+            kinds = schema["components"]["schemas"][kinds["$ref"].rsplit("/", 1)[1]]
+        assert kinds["enum"] == ["receipt.issued", "receipt.corrected"]
+        assert properties["data"]["$ref"] == "#/components/schemas/ReceiptOut"
+
+
 def test_schema_names_token_authentication(schema):
     schemes = schema["components"]["securitySchemes"]
     assert any(s.get("type") == "apiKey" and s.get("name") == "Authorization" for s in schemes.values())
