@@ -128,6 +128,23 @@ def test_text_the_database_cannot_take_is_refused_per_item(cv, s001):
     assert set(Visit.objects.values_list("external_id", flat=True)) == {"v-good", "v-after"}
 
 
+def test_a_candidate_sku_unknown_to_the_store_refuses_only_its_visit(cv, s001):
+    visits = [
+        visit_body(external_id="v-nope", events=[event_body(1, candidates=[{"sku": "NOPE", "score": 0.1}])]),
+        visit_body(external_id="v-good", events=[event_body(1, candidates=[{"sku": "SKU-0005", "score": 0.1}])]),
+    ]
+
+    results = cv.post(URL, {"visits": visits}, format="json").json()["results"]
+
+    assert [r["status_code"] for r in results] == [400, 201]
+    assert results[0]["body"]["error"] == {
+        "code": "unknown_sku",
+        "detail": "No product 'NOPE' in this store.",
+        "field": "events[0].candidates[0].sku",
+    }
+    assert list(Visit.objects.values_list("external_id", flat=True)) == ["v-good"]
+
+
 def test_each_item_matches_the_single_endpoint_answer(cv, s001):
     payload = visit_body(events=[event_body(1, confidence=0.3)])
     bulk = cv.post(URL, {"visits": [payload]}, format="json").json()["results"][0]

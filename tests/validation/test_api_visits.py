@@ -153,6 +153,12 @@ def nan_body() -> str:
         (json.dumps(visit_body(events=[event_body(1, sku="SKU-0404")])), 400, "unknown_sku", "events[0].sku"),
         (json.dumps(visit_body(events=[event_body(1, camera="C09")])), 400, "unknown_camera", "events[0].camera"),
         (json.dumps(visit_body(events=[event_body(1, snippet="s-9")])), 400, "unknown_snippet", "events[0].snippet"),
+        (
+            json.dumps(visit_body(events=[event_body(1, candidates=[{"sku": "NOPE", "score": 0.1}])])),
+            400,
+            "unknown_sku",
+            "events[0].candidates[0].sku",
+        ),
         # Text the database cannot take is refused before any query, the store code included.
         (json.dumps(visit_body(store="\ud800")), 400, "surrogate_characters_not_allowed", "store"),
         (json.dumps(visit_body(store="S0\x0001")), 400, "null_characters_not_allowed", "store"),

@@ -157,6 +157,13 @@ def test_the_same_external_id_in_another_store_is_another_visit(s001, s002):
         (lambda b: b["events"][1].update(sku="SKU-9999"), "unknown_sku", "events[1].sku"),
         (lambda b: b["events"][1].update(camera="C99"), "unknown_camera", "events[1].camera"),
         (lambda b: b["events"][0].update(snippet="nope"), "unknown_snippet", "events[0].snippet"),
+        (
+            lambda b: b["events"][1].update(
+                candidates=[{"sku": "SKU-0003", "score": 0.1}, {"sku": "NOPE", "score": 0.05}]
+            ),
+            "unknown_sku",
+            "events[1].candidates[1].sku",
+        ),
     ],
 )
 def test_bad_input_is_refused_naming_the_field_and_nothing_is_written(s001, mutate, code, field):
@@ -203,6 +210,12 @@ def test_references_that_exist_only_in_another_store_are_unknown(s001, s002):
         visit_body(events=[event_body(1, snippet="snip-north")]),
         code="unknown_snippet",
         field="events[0].snippet",
+    )
+    assert_refused(
+        s002,
+        visit_body("S002", events=[event_body(1, candidates=[{"sku": "SKU-0005", "score": 0.1}])]),
+        code="unknown_sku",
+        field="events[0].candidates[0].sku",
     )
 
 

@@ -3,14 +3,14 @@
 `visit_ingest` is the one door for visits (the API, the bulk API and the demo seeder all
 use it). Checking happens in two steps, both before anything is written: the shape (types,
 ranges, required fields; `validation.schemas.VisitIn`) and then the references (every sku,
-camera and snippet must exist in the visit's store), each reference kind looked up in one
-query for all the events at once.
+camera and snippet must exist in the visit's store, and so must every candidate's sku), each
+reference kind looked up in one query for all the events at once.
 """
 
 import hashlib
 import json
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from django.db import DataError, IntegrityError, transaction
@@ -147,10 +147,18 @@ def _replay(store: Store, external_id: str, digest: str, catalog: StoreCatalog |
     return visit
 
 
+def _skus(events: Iterable[dict]) -> Iterator[str]:
+    """Every sku the events name: their own and their candidates'."""
+    for event in events:
+        yield event["sku"]
+        for candidate in event["candidates"]:
+            yield candidate["sku"]
+
+
 def _resolve(catalog: StoreCatalog, data: dict) -> None:
     events = data["events"]
     catalog.load(
-        skus=(e["sku"] for e in events),
+        skus=_skus(events),
         cameras=(e["camera"] for e in events),
         snippets=(e["snippet"] for e in events),
     )
@@ -169,6 +177,13 @@ def _resolve(catalog: StoreCatalog, data: dict) -> None:
                 code="unknown_snippet",
                 field=f"events[{index}].snippet",
             )
+        for rank, candidate in enumerate(event["candidates"]):
+            if catalog.products[candidate["sku"]] is None:
+                raise LoupeError(
+                    f"No product {candidate['sku']!r} in this store.",
+                    code="unknown_sku",
+                    field=f"events[{index}].candidates[{rank}].sku",
+                )
 
 
 def predicted_cart(events: Iterable[Event]) -> list[dict]:
@@ -311,7 +326,7 @@ def visits_ingest_many(
         events = [e for data in datas for e in data["events"]]
         catalog = catalogs[store.id] = StoreCatalog(store)
         catalog.load(
-            skus={e["sku"] for e in events},
+            skus=set(_skus(events)),
             cameras={e["camera"] for e in events},
             snippets={e["snippet"] for e in events},
             visits={data["external_id"] for data in datas},
