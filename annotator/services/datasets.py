@@ -135,9 +135,12 @@ def _time(filters: dict, key: str) -> dt.datetime | None:
     if not isinstance(value, str):
         raise _bad(key, "Expected an ISO-8601 time.")
     try:
-        parsed = parse_datetime(value)
-        if parsed is None and (day := parse_date(value)) is not None:
+        # A date first: Python's fromisoformat (inside parse_datetime) reads "2026-05-01" as a
+        # naive midnight, which would be refused below; a date means 00:00 UTC.
+        if (day := parse_date(value)) is not None:
             parsed = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+        else:
+            parsed = parse_datetime(value)
     except ValueError:
         parsed = None
     if parsed is None:

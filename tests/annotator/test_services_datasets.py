@@ -78,6 +78,24 @@ def test_time_range_and_kinds_select_labels(s001, alice, carol):
     assert (recent.items, older.items, snippets_only.items) == (1, 1, 0)
 
 
+def test_a_date_alone_means_midnight_utc(s001, alice, carol):
+    event_label(store=s001, associate=alice)
+    today = timezone.now().date()
+
+    dataset = dataset_create(
+        name="days",
+        format="jsonl",
+        filters={"since": today.isoformat(), "until": str(today + dt.timedelta(days=1))},
+        by=carol,
+    )
+
+    assert (dataset.filters["since"], dataset.filters["until"]) == (
+        f"{today.isoformat()}T00:00:00Z",
+        f"{today + dt.timedelta(days=1)}T00:00:00Z",
+    )
+    assert dataset.items == 1
+
+
 def test_reviewed_only_needs_every_reviewer_and_agreed_only_drops_contradicted_labels(s001, alice, carol):
     bob_s001 = UserFactory(username="bob1", role=roles.ASSOCIATE, stores=[s001])
     visit_agreed = event_label(store=s001, associate=alice)
