@@ -22,14 +22,15 @@ pytestmark = pytest.mark.django_db
 SHOPPER = "anon-7f3a9c"  # tests.validation.bodies.visit_body's shopper token
 
 
-def ingest_visit(store, *, sku: str = "SKU-0001", snippet=None):
-    """A visit with two unsure events of `sku` (so it needs review) and one sure one."""
+def ingest_visit(store, *, sku: str = "SKU-0001", candidate: str = "SKU-0005", snippet=None):
+    """A visit with two unsure events of `sku` (so it needs review) and one sure one, each with
+    `candidate` (a sku of the store) as the model's next guess."""
     events = [
         event_body(
             n + 1,
             sku=sku if n < 2 else "SKU-0003",
             confidence=0.5 if n < 2 else 0.97,
-            candidates=[{"sku": "SKU-0005", "score": 0.2}],
+            candidates=[{"sku": candidate, "score": 0.2}],
             **({"snippet": snippet.external_id} if snippet is not None else {}),
         )
         for n in range(3)
@@ -191,7 +192,7 @@ def test_preview_keeps_to_the_associates_own_queues(s001, s002, alice, bob, queu
     task_claim(associate=alice)
     other_store = queue_for(store=s002, kind="visit_validation")
     QueueMembership.objects.get_or_create(queue=other_store, user=bob)
-    ingest_visit(s002)
+    ingest_visit(s002, candidate="SKU-0002")  # S002 sells SKU-0001..0003
 
     # S002's visit is waiting, but alice is granted S001 only: nothing to preview.
     assert browser(alice).get(preview_url(first.task)).status_code == 204
