@@ -14,6 +14,7 @@ import math
 from django.utils import timezone
 
 from catalog.errors import LoupeError
+from catalog.text import unstorable
 from validation.models import Event
 from validation.schemas import MAX_AHEAD, MAX_CANDIDATES, MAX_EVENTS, MAX_QUANTITY, AwareDateTimeField
 
@@ -63,16 +64,12 @@ def text(value, path: str, max_length: int, *, nullable: bool = False, optional:
 
 
 def storable(value: str, path: str) -> str:
-    """`value` if the database can take it: no NUL character (PostgreSQL refuses it) and no
-    lone surrogate (`"\\ud800"` in JSON; no UTF-8 for it). ShapeError naming `path` otherwise,
-    with DRF's CharField codes and messages. Check text here before it reaches a query."""
-    if "\x00" in value:
-        _fail("null_characters_not_allowed", "Null characters are not allowed.", path)
-    if not value.isascii():
-        for char in value:
-            if 0xD800 <= ord(char) <= 0xDFFF:
-                detail = f"Surrogate characters are not allowed: U+{ord(char):X}."
-                _fail("surrogate_characters_not_allowed", detail, path)
+    """`value` if the database can take it (`catalog.text.unstorable`: no NUL, no lone
+    surrogate); ShapeError naming `path` otherwise, with DRF's CharField codes and messages.
+    Check text here before it reaches a query."""
+    if (problem := unstorable(value)) is not None:
+        code = "null_characters_not_allowed" if "\x00" in value else "surrogate_characters_not_allowed"
+        _fail(code, problem, path)
     return value
 
 

@@ -27,8 +27,7 @@ from django.db.models.functions import Cast, Coalesce
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from rest_framework.exceptions import ValidationError
-from rest_framework.fields import CharField, DateTimeField
+from rest_framework.fields import DateTimeField
 
 from annotator import tasks
 from annotator.exports.coco import write_coco
@@ -38,8 +37,9 @@ from annotator.exports.rows import Pseudonyms, dataset_rows, iso
 from annotator.models import Dataset, DatasetItem, Label, Task
 from catalog import roles
 from catalog.access import store_for_user, stores_for_user
-from catalog.errors import Conflict, LoupeError, first_validation_error
+from catalog.errors import Conflict, LoupeError
 from catalog.models import Store
+from catalog.text import unstorable
 
 logger = logging.getLogger(__name__)
 
@@ -117,14 +117,12 @@ def _bad(field: str, detail: str, code: str = "invalid") -> LoupeError:
 
 
 def _storable(value: str, field: str) -> str:
-    """`value` if the database can take it (no NUL, no lone surrogate), by DRF's CharField
-    checks and answers (as the API's fields and the visit checks give them); LoupeError
-    naming `field` otherwise. Text is checked before it reaches a query or a JSON column."""
-    try:
-        CharField().run_validators(value)
-    except ValidationError as exc:
-        code, detail, _ = first_validation_error(exc.detail)
-        raise LoupeError(detail, code=code, field=field) from None
+    """`value` if the database can take it (`catalog.text.unstorable`: no NUL, no lone
+    surrogate); LoupeError naming `field` otherwise, with DRF's CharField codes, as the API's
+    fields and the visit checks answer. Checked before it reaches a query or a JSON column."""
+    if (problem := unstorable(value)) is not None:
+        code = "null_characters_not_allowed" if "\x00" in value else "surrogate_characters_not_allowed"
+        raise LoupeError(problem, code=code, field=field)
     return value
 
 
