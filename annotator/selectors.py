@@ -12,13 +12,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import caches
 from django.db import connection
-from django.db.models import BooleanField, Count, ExpressionWrapper, F, Min, Q, QuerySet, Sum
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Now
 from django.utils import timezone
 
 from annotator.access import queues_for_associate
 from annotator.models import CORRECTING_VERDICTS, Annotation, Label, Queue, QueueDepthSample, Slot, Task, TaskExclusion
-from annotator.services.work_sql import claimable_slots
+from annotator.services.work_sql import CLAIM_ORDER, LEASE_FREE, claimable_slots
 from catalog import roles
 from catalog.access import store_ids, stores_for_user
 from catalog.stats import PercentileCont, grouped_percentiles
@@ -26,6 +26,14 @@ from catalog.stats import PercentileCont, grouped_percentiles
 # A task due within this window is "at risk" on the supervisor's page.
 AT_RISK_WINDOW = dt.timedelta(minutes=5)
 HOUR = dt.timedelta(hours=1)
+
+
+def sla_state(due_at: dt.datetime, *, now: dt.datetime) -> str:
+    """A deadline as every page colours it: "breached" (past due), "at-risk" (due within
+    AT_RISK_WINDOW) or "ok"."""
+    if due_at <= now:
+        return "breached"
+    return "at-risk" if due_at <= now + AT_RISK_WINDOW else "ok"
 
 
 @dataclass(frozen=True)
@@ -39,7 +47,10 @@ class QueueSummary:
     at_risk: int
     breached: int
     oldest_waiting_s: float | None
+    # The deadline of the task a claim would take first (priority, then due), not the
+    # earliest deadline of the queue.
     next_due_at: dt.datetime | None
+    next_due_state: str = "ok"
 
     @property
     def is_paused(self) -> bool:
@@ -87,7 +98,11 @@ def store_queue_summaries(*, stores) -> list[QueueSummary]:
 
 def _summaries(queues: QuerySet[Queue], *, user=None) -> list[QueueSummary]:
     now = timezone.now()
-    queues = list(queues.select_related("store").order_by("store__code", "kind", "name"))
+    queues = list(
+        queues.select_related("store")
+        .annotate(next_due=Subquery(_claim_head(user=user).values("due_at")[:1]))
+        .order_by("store__code", "kind", "name")
+    )
     if not queues:
         return []
 
@@ -105,7 +120,6 @@ def _summaries(queues: QuerySet[Queue], *, user=None) -> list[QueueSummary]:
             depth=Count("id", filter=free),
             in_progress=Count("id", filter=live),
             oldest_created=Min("created_at", filter=free),
-            next_due=Min("due_at", filter=free),
         )
     }
     task_rows = {
@@ -129,10 +143,20 @@ def _summaries(queues: QuerySet[Queue], *, user=None) -> list[QueueSummary]:
                 at_risk=task_row.get("at_risk", 0),
                 breached=task_row.get("breached", 0),
                 oldest_waiting_s=(now - oldest).total_seconds() if oldest else None,
-                next_due_at=slot_row.get("next_due"),
+                next_due_at=queue.next_due,
+                next_due_state=sla_state(queue.next_due, now=now) if queue.next_due else "ok",
             )
         )
     return summaries
+
+
+def _claim_head(*, user=None) -> QuerySet[Slot]:
+    """The free slots of the outer query's queue in claim order (for `user`: those a claim
+    may offer them), so `[:1]` is the slot a claim would take first: one index range scan
+    of `slot_claim_order` per queue, inside the queues' query."""
+    if user is not None:
+        return claimable_slots(associate_id=user.pk, queue_id=OuterRef("pk"))
+    return Slot.objects.filter(queue_id=OuterRef("pk"), state=Slot.State.OPEN).filter(LEASE_FREE).order_by(*CLAIM_ORDER)
 
 
 def held_slot(*, associate, task: Task) -> Slot | None:

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 from annotator import kinds
 from annotator.access import queue_for_associate, task_for_associate
 from annotator.models import Annotation, Queue, Slot, Task
-from annotator.selectors import AT_RISK_WINDOW, held_slot
+from annotator.selectors import AT_RISK_WINDOW, held_slot, sla_state
 from annotator.services.work import Lease, task_claim, task_heartbeat, task_release, task_submit
 from annotator.workbench import product_search as search_products
 from catalog.access import stores_for_user
@@ -77,7 +77,7 @@ def screen_context(request: HttpRequest, task: Task, slot: Slot | None, *, notic
         "store": task.store,
         "payload": task.payload if isinstance(task.payload, dict) else {},
         "now": now,
-        "sla_state": "breached" if task.due_at <= now else "at-risk" if task.due_at <= now + AT_RISK_WINDOW else "ok",
+        "sla_state": sla_state(task.due_at, now=now),
         "at_risk_seconds": int(AT_RISK_WINDOW.total_seconds()),
         "position": _position(request),
         "notice": notice,

@@ -4,6 +4,8 @@ import datetime as dt
 import uuid
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -188,3 +190,64 @@ def test_work_home_figures_start_at_zero(client, alice, s001):
     body = client.get(reverse("annotator:work")).content.decode()
     assert "<strong>0</strong> tasks done" in body
     assert "median" not in body.split('id="my-today"')[1].split("</p>")[0]
+
+
+def test_most_urgent_due_is_the_task_start_would_take_not_the_earliest_deadline(client, alice, s001):
+    queue = work_queue(s001, alice, kind="visit_validation")
+    audit = enqueue(queue, minutes=-300)
+    audit.priority = -10
+    audit.save(update_fields=["priority"])
+    Slot.objects.filter(task=audit).update(priority=-10)
+    review = enqueue(queue, minutes=12)
+
+    [summary] = queue_summaries(user=alice, queues=Queue.objects.filter(pk=queue.pk), for_work=True)
+
+    assert summary.next_due_at == review.due_at
+    assert summary.next_due_state == "ok"
+    assert summary.breached == 1  # the audit is still counted as breached
+    client.force_login(alice)
+    client.post(reverse("annotator:claim"))
+    assert Slot.objects.get(task=review).holder == alice  # what Start took
+
+
+def test_most_urgent_due_leaves_out_tasks_the_associate_may_not_take(alice, carol, s001):
+    queue = work_queue(s001, alice)
+    released = enqueue(queue, minutes=2)
+    TaskExclusion.objects.create(task=released, user=alice, cause=TaskExclusion.Cause.RELEASED)
+    held = enqueue(queue, minutes=3)
+    Slot.objects.filter(task=held).update(holder=carol, lease_expires_at=timezone.now() + dt.timedelta(minutes=5))
+    free = enqueue(queue, minutes=20)
+
+    [mine] = queue_summaries(user=alice, queues=Queue.objects.filter(pk=queue.pk), for_work=True)
+    [everyone] = queue_summaries(user=carol, queues=Queue.objects.filter(pk=queue.pk))
+
+    assert mine.next_due_at == free.due_at
+    assert everyone.next_due_at == released.due_at
+
+
+def test_queue_summaries_take_the_same_queries_for_one_queue_or_many(alice, s001):
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            queue_summaries(user=alice, queues=Queue.objects.all(), for_work=True)
+        return len(queries)
+
+    enqueue(work_queue(s001, alice, name="One"), minutes=5)
+    one = count()
+    for name in ("Two", "Three", "Four"):
+        enqueue(work_queue(s001, alice, name=name), minutes=5)
+
+    assert count() == one
+
+
+def test_work_home_colours_the_due_of_the_task_start_would_take(client, alice, s001):
+    queue = work_queue(s001, alice, kind="visit_validation")
+    audit = enqueue(queue, minutes=-300)
+    Slot.objects.filter(task=audit).update(priority=-10)
+    enqueue(queue, minutes=3)  # at risk, and first in claim order
+    client.force_login(alice)
+
+    body = client.get(reverse("annotator:work")).content.decode()
+
+    row = body.split(f'data-queue="{queue.pk}"')[1].split("</tr>")[0]
+    assert 'class="warn"' in row
+    assert 'class="bad"' not in row
