@@ -251,3 +251,4 @@ def test_work_home_colours_the_due_of_the_task_start_would_take(client, alice, s
     row = body.split(f'data-queue="{queue.pk}"')[1].split("</tr>")[0]
     assert 'class="warn"' in row
     assert 'class="bad"' not in row
+    assert f'id="start-{queue.pk}"' in row
