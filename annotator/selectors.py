@@ -11,6 +11,7 @@ from typing import TypeVar
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import caches
+from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import BooleanField, Count, ExpressionWrapper, F, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Now
@@ -573,9 +574,18 @@ def annotations_for_review(*, stores, associate_id: int | None = None, limit: in
     return list(annotations.select_related("associate", "task__queue__store", "slot").order_by("-created_at")[:limit])
 
 
-def open_tasks(*, queue: Queue, limit: int = 50) -> list[Task]:
-    """A queue's open tasks in claim order (priority, then due), for the queue control page."""
-    return list(Task.objects.filter(queue=queue, status=Task.Status.OPEN).order_by("-priority", "due_at")[:limit])
+# Open tasks per page of the queue control page.
+OPEN_TASKS_PER_PAGE = 50
+
+
+def open_tasks_page(*, queue: Queue, number=1, per_page: int = OPEN_TASKS_PER_PAGE) -> Page:
+    """One page of a queue's open tasks in claim order (priority, then due, then arrival, as
+    `slot_claim_order`), for the queue control page: every task is on some page, the
+    lowest-priority ones (audits) on the last. `number` as the URL gives it; one that is not
+    a number gives the first page, one out of range the last (`Paginator.get_page`)."""
+    tasks = Task.objects.filter(queue=queue, status=Task.Status.OPEN)
+    tasks = tasks.order_by("-priority", "due_at", "created_at", "pk")
+    return Paginator(tasks, per_page).get_page(number)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from django import template
 
+from annotator.selectors import sla_state as _sla_state
+
 register = template.Library()
 
 
@@ -31,3 +33,9 @@ def pair_percent(pair) -> str:
     """(agreeing, compared) → "92 % of 25"; no comparisons → "—"."""
     agree, total = pair
     return f"{agree / total * 100:.0f} % of {total}" if total else "—"
+
+
+@register.filter
+def sla_state(due_at, now) -> str:
+    """A deadline against `now`: "breached", "at-risk" or "ok" (`annotator.selectors.sla_state`)."""
+    return _sla_state(due_at, now=now) if due_at else "ok"

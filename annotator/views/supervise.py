@@ -35,7 +35,7 @@ from annotator.selectors import (
     associate_figures,
     associates_of,
     leases_held,
-    open_tasks,
+    open_tasks_page,
     queue_summaries,
     supervised_queues,
     throughput,
@@ -128,15 +128,17 @@ def register_panels() -> None:
 @require_GET
 @supervisor_required
 def queue_page(request: HttpRequest, queue_id) -> HttpResponse:
-    """One queue: its open tasks (priority, reassign), its members, its recent control actions."""
+    """One queue: its open tasks a page at a time (`?page=`; priority, reassign), its members,
+    its store's recent control actions."""
     queue = queue_for_supervisor(request.user, queue_id)
     members = set(QueueMembership.objects.filter(queue=queue).values_list("user_id", flat=True))
     associates = [(user, user.pk in members) for user in associates_of(stores=[queue.store])]
     context = {
         "queue": queue,
-        "tasks": open_tasks(queue=queue),
+        "tasks": open_tasks_page(queue=queue, number=request.GET.get("page")),
         "associates": associates,
         "actions": ControlAction.objects.filter(store=queue.store).select_related("actor")[:20],
+        "now": timezone.now(),
     }
     return render(request, "annotator/supervise/queue.html", context)
 
