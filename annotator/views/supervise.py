@@ -29,6 +29,7 @@ from annotator.access import (
     slot_for_supervisor,
     task_for_supervisor,
 )
+from annotator.control_trail import control_trail
 from annotator.models import QueueMembership, Slot, TaskExclusion
 from annotator.selectors import (
     annotations_for_review,
@@ -44,7 +45,6 @@ from annotator.services import control
 from annotator.services.review import annotation_reject as annotation_reject_service
 from catalog.access import store_for_user, stores_for_user
 from catalog.errors import LoupeError
-from catalog.models import ControlAction
 from catalog.roles import is_supervisor
 
 ASSOCIATE_WINDOW_DAYS = (1, 7, 30)
@@ -137,7 +137,7 @@ def queue_page(request: HttpRequest, queue_id) -> HttpResponse:
         "queue": queue,
         "tasks": open_tasks_page(queue=queue, number=request.GET.get("page")),
         "associates": associates,
-        "actions": ControlAction.objects.filter(store=queue.store).select_related("actor")[:20],
+        "actions": control_trail(store=queue.store),
         "now": timezone.now(),
     }
     return render(request, "annotator/supervise/queue.html", context)
