@@ -62,12 +62,25 @@
     };
   }
 
+  // A chart with nothing to draw shows its note (#<id>-empty) over a hidden canvas, not a
+  // blank grid that reads as "zero".
+  const hasPoints = (data) => data.datasets.some((set) => set.data.some((value) => value !== null && value !== undefined));
+  const showEmpty = (id, empty) => {
+    const canvas = document.getElementById(id);
+    const note = document.getElementById(`${id}-empty`);
+    if (canvas && note) {
+      canvas.parentElement.classList.toggle("is-empty", empty);
+      note.hidden = !empty;
+    }
+  };
+
   function consoleCharts(root) {
     const charts = {};
     const make = (id, type, data, yTitle) => {
       const canvas = document.getElementById(id);
       if (canvas) {
         charts[id] = new window.Chart(canvas, { type, data, options: baseOptions(yTitle) });
+        showEmpty(id, !hasPoints(data));
       }
     };
     const update = (id, data) => {
@@ -76,6 +89,7 @@
         chart.data.labels = data.labels;
         chart.data.datasets = data.datasets;
         chart.update("none");
+        showEmpty(id, !hasPoints(data));
       }
     };
     let first = true;

@@ -47,6 +47,8 @@ def test_the_dashboard_updates_live_when_a_task_is_submitted_elsewhere(page, car
     row = page.locator(f"#queue-table tr[data-queue='{queue.pk}']")
     expect(row.locator("td[data-col='depth']")).to_have_text("2")
     expect(page.locator("#charts[data-loaded]")).to_have_count(1)  # the chart data arrived and drew
+    expect(page.locator("#chart-depth-empty")).to_be_hidden()
+    expect(page.locator("#chart-depth")).to_be_visible()
     expect(page.locator("#throughput-table tr[data-associate='alice']")).to_have_count(0)
 
     lease = task_claim(associate=alice)  # elsewhere: alice's own browser, here the service
@@ -64,6 +66,21 @@ def test_the_dashboard_updates_live_when_a_task_is_submitted_elsewhere(page, car
     screenshot(page, "dashboard")
     page.locator("#panel-charts").scroll_into_view_if_needed()
     screenshot(page, "dashboard-charts")
+    assert_clean(page)
+
+
+def test_charts_with_nothing_to_draw_say_so(page, carol, alice, s001):
+    add_tasks(work_queue(s001, alice, name="Front"), 2)  # waiting tasks, but no depth sample yet
+    login(page, carol)
+    page.goto("/supervise/")
+
+    expect(page.locator("#charts[data-loaded]")).to_have_count(1)
+    for chart in ("turnaround", "depth", "associates"):
+        expect(page.locator(f"#chart-{chart}-empty")).to_be_visible()
+        expect(page.locator(f"#chart-{chart}")).to_be_hidden()
+    expect(page.locator("#chart-depth-empty")).to_contain_text("No queue depth recorded")
+    page.locator("#panel-charts").scroll_into_view_if_needed()
+    screenshot(page, "dashboard-charts-empty")
     assert_clean(page)
 
 
