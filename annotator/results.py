@@ -9,7 +9,7 @@ from typing import Any
 
 from catalog.errors import LoupeError
 from catalog.models import Product
-from catalog.text import unstorable
+from catalog.text import storable
 
 
 def invalid(field: str, detail: str, code: str = "invalid") -> LoupeError:
@@ -85,8 +85,7 @@ def as_sku(obj: dict, key: str, path: str, *, store_id: int) -> str:
         raise invalid(field, "This field is required.", code="required")
     if not isinstance(value, str):
         raise invalid(field, f"Unknown sku {value!r} in this store.", code="unknown_sku")
-    if problem := unstorable(value):
-        raise invalid(field, problem)
+    storable(value, field)
     if not Product.objects.filter(store_id=store_id, sku=value).exists():
         raise invalid(field, f"Unknown sku {value!r} in this store.", code="unknown_sku")
     return value

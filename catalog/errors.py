@@ -39,10 +39,16 @@ class TooLarge(LoupeError):
     code = "too_large"
 
 
+def _writable(text: str) -> str:
+    """`text` as UTF-8 can carry it: a message quoting bad input may hold a lone surrogate
+    (JSON's `"\ud800"`), which no response can encode; it is written as the escape instead."""
+    return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def error_body(code: str, detail: str, field: str | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": code, "detail": detail}
+    error: dict[str, Any] = {"code": code, "detail": _writable(detail)}
     if field:
-        error["field"] = field
+        error["field"] = _writable(field)
     return {"error": error}
 
 

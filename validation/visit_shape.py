@@ -68,8 +68,7 @@ def storable(value: str, path: str) -> str:
     surrogate); ShapeError naming `path` otherwise, with DRF's CharField codes and messages.
     Check text here before it reaches a query."""
     if (problem := unstorable(value)) is not None:
-        code = "null_characters_not_allowed" if "\x00" in value else "surrogate_characters_not_allowed"
-        _fail(code, problem, path)
+        _fail(*problem, path)
     return value
 
 

@@ -39,7 +39,7 @@ from catalog import roles
 from catalog.access import store_for_user, stores_for_user
 from catalog.errors import Conflict, LoupeError
 from catalog.models import Store
-from catalog.text import unstorable
+from catalog.text import storable
 
 logger = logging.getLogger(__name__)
 
@@ -116,16 +116,6 @@ def _bad(field: str, detail: str, code: str = "invalid") -> LoupeError:
     return LoupeError(detail, code=code, field=f"filters.{field}")
 
 
-def _storable(value: str, field: str) -> str:
-    """`value` if the database can take it (`catalog.text.unstorable`: no NUL, no lone
-    surrogate); LoupeError naming `field` otherwise, with DRF's CharField codes, as the API's
-    fields and the visit checks answer. Checked before it reaches a query or a JSON column."""
-    if (problem := unstorable(value)) is not None:
-        code = "null_characters_not_allowed" if "\x00" in value else "surrogate_characters_not_allowed"
-        raise LoupeError(problem, code=code, field=field)
-    return value
-
-
 def _time(filters: dict, key: str) -> dt.datetime | None:
     value = filters.get(key)
     if value in (None, ""):
@@ -171,7 +161,7 @@ def dataset_filters_clean(*, format: str, filters: Any, by) -> DatasetFilters:
         raise LoupeError("filters must be an object.", field="filters")
     for key in filters:
         if key not in FILTER_KEYS:
-            raise _bad(_storable(key, "filters"), "Unknown filter.", code="unknown_field")
+            raise _bad(storable(key, "filters"), "Unknown filter.", code="unknown_field")
     codes, key = filters.get("stores"), "stores"
     if codes is None and filters.get("store") not in (None, ""):
         codes, key = [filters["store"]], "store"
@@ -182,7 +172,7 @@ def dataset_filters_clean(*, format: str, filters: Any, by) -> DatasetFilters:
     else:
         if not isinstance(codes, list) or not all(isinstance(code, str) and code for code in codes):
             raise _bad("stores", "Expected a list of store codes.")
-        codes = [_storable(code, f"filters.{key}") for code in codes]
+        codes = [storable(code, f"filters.{key}") for code in codes]
         stores = sorted({store_for_user(by, code) for code in codes}, key=lambda store: store.code)
     allowed = FORMAT_KINDS[format]
     kinds = filters.get("kinds")
@@ -199,7 +189,7 @@ def dataset_filters_clean(*, format: str, filters: Any, by) -> DatasetFilters:
     if model_version is not None and (not isinstance(model_version, str) or len(model_version) > 64):
         raise _bad("model_version", "Expected a model version (at most 64 characters).")
     if model_version is not None:
-        _storable(model_version, "filters.model_version")
+        storable(model_version, "filters.model_version")
     return DatasetFilters(
         stores=stores,
         kinds=sorted(set(kinds), key=KINDS.index),
@@ -266,7 +256,7 @@ def dataset_create(*, name: str, format: str, filters: Any, by) -> Dataset:
     name = (name or "").strip() if isinstance(name, str) else ""
     if not 1 <= len(name) <= 200:
         raise LoupeError("name must be 1 to 200 characters.", field="name")
-    _storable(name, "name")
+    storable(name, "name")
     cleaned = dataset_filters_clean(format=format, filters=filters, by=by)
     dataset = Dataset.objects.create(name=name, format=format, filters=cleaned.as_json(), created_by=by)
     dataset.stores.set(cleaned.stores)

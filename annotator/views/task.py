@@ -29,7 +29,7 @@ from catalog.access import stores_for_user
 from catalog.errors import LoupeError, error_body
 from catalog.models import Product
 from catalog.roles import is_associate, is_supervisor
-from catalog.text import unstorable
+from catalog.text import storable
 
 SESSION_STARTED = "workbench_started_at"
 EMPTY_TEMPLATE = "annotator/_workbench_empty.html"
@@ -201,8 +201,7 @@ def release(request: HttpRequest, task_id) -> HttpResponse:
         reason = body.get("reason", "")
         if not isinstance(reason, str) or len(reason) > 500:
             raise LoupeError("reason must be text of at most 500 characters.", field="reason")
-        if problem := unstorable(reason):
-            raise LoupeError(problem, field="reason")
+        storable(reason, "reason")
         task_release(associate=request.user, task_id=task.pk, reason=reason.strip(), token=_token(body))
     except LoupeError as exc:
         return _error(exc)
