@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from catalog.models import Store
+from catalog.text import unstorable
 
 
 def stores_for_user(user) -> QuerySet[Store]:
@@ -17,6 +18,10 @@ def stores_for_user(user) -> QuerySet[Store]:
 
 
 def store_for_user(user, code: str) -> Store:
+    """The store of that code among the user's; 404 otherwise, also for a code no store can
+    have and no query can carry (a NUL from `%00` in a URL, a lone surrogate)."""
+    if unstorable(code):
+        raise Http404("No such store.")
     try:
         return stores_for_user(user).get(code=code)
     except Store.DoesNotExist:

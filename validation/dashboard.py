@@ -9,7 +9,7 @@ imports validation.
 import datetime as dt
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,10 +20,9 @@ from annotator.selectors import console_cached, queue_depth_series, throughput
 from annotator.views.supervise import supervisor_required
 from catalog.access import store_for_user, stores_for_user
 from catalog.errors import LoupeError
-from catalog.models import PolicyChange, Store
+from catalog.models import PolicyChange
 from catalog.services.policy import store_policy_update
 from validation import calibration, metrics
-from validation.visit_shape import storable
 
 CHART_WINDOW = dt.timedelta(hours=24)
 DEPTH_WINDOW = dt.timedelta(hours=6)
@@ -93,16 +92,6 @@ def _target(value: str | None) -> float:
     return percent / 100
 
 
-def _store(request: HttpRequest, code: str) -> Store:
-    """`store_for_user`, with a code no store can have (a NUL, from `%00`) answered 404 before
-    it reaches the query, which PostgreSQL would refuse."""
-    try:
-        storable(code, "store")
-    except LoupeError:
-        raise Http404("No such store.") from None
-    return store_for_user(request.user, code)
-
-
 @require_GET
 @supervisor_required
 def calibration_page(request: HttpRequest) -> HttpResponse:
@@ -110,7 +99,7 @@ def calibration_page(request: HttpRequest) -> HttpResponse:
     if not stores:
         return render(request, "validation/calibration.html", {"stores": []})
     code = request.GET.get("store") or stores[0].code
-    store = _store(request, code)
+    store = store_for_user(request.user, code)
     status = 200
     try:
         target = _target(request.GET.get("target"))
@@ -163,7 +152,7 @@ def _refused(request: HttpRequest, error: LoupeError) -> HttpResponse:
 @supervisor_required
 def store_policy(request: HttpRequest, code: str) -> HttpResponse:
     """Edit a store's routing policy: any of auto_accept_threshold, sla_minutes, audit_rate."""
-    store = _store(request, code)
+    store = store_for_user(request.user, code)
     try:
         written = store_policy_update(store=store, by=request.user, **_present(request))
     except LoupeError as error:
@@ -184,7 +173,7 @@ def _present(request: HttpRequest) -> dict:
 @supervisor_required
 def calibration_apply(request: HttpRequest, code: str) -> HttpResponse:
     """One click: make the recommended threshold the store's (recorded as a PolicyChange)."""
-    store = _store(request, code)
+    store = store_for_user(request.user, code)
     try:
         target = _target(request.POST.get("target"))
         written = store_policy_update(
