@@ -29,8 +29,8 @@ def test_a_supervisor_finds_the_datasets_and_the_count_follows_the_filters(page,
     page.get_by_label("From (UTC date)").fill("")
     expect(count).to_have_attribute("data-count", "3")
     page.get_by_label("Name").fill("All of May")
-    screenshot(page, "datasets")
     page.get_by_role("button", name="Create dataset").click()
     expect(page.locator("#datasets")).to_contain_text("All of May")
+    screenshot(page, "datasets")
     assert Dataset.objects.get().name == "All of May"
     assert_clean(page)
