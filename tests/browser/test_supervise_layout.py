@@ -9,6 +9,8 @@ from catalog import roles
 from tests.annotator.work import add_tasks, work_queue
 from tests.browser.conftest import assert_clean, login, screenshot
 from tests.factories import UserFactory
+from tests.validation.test_views_deliveries import make_delivery
+from validation.models import WebhookEndpoint
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -66,4 +68,21 @@ def test_delivery_filters_stay_on_one_line_at_1280_px(page, carol):
 
     assert abs(since["y"] - status["y"]) < 10 and abs(until["y"] - status["y"]) < 10
     assert since["width"] < 300 and until["width"] < 300
+    assert_clean(page)
+
+
+def test_the_deliveries_table_scrolls_inside_its_box_at_800_px(page, carol, s001, settings):
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    endpoint = WebhookEndpoint.objects.create(
+        url="http://127.0.0.1:9/a-rather-long-path/for/billing/hooks",
+        secret="whsec_test",
+        event_types=["receipt.issued"],
+    )
+    for n in range(3):
+        make_delivery(s001, endpoint, n=n)
+    page.set_viewport_size(NARROW)
+    login(page, carol)
+    page.goto("/supervise/deliveries/")
+    expect(page.locator("#delivery-table tbody tr")).to_have_count(3)
+    assert page_overflow(page) == 0
     assert_clean(page)
