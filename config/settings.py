@@ -153,8 +153,9 @@ SNIPPET_PROBE_TIMEOUT_S = env_int("SNIPPET_PROBE_TIMEOUT_S", 20)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        # Token first: its WWW-Authenticate header makes missing credentials a 401.
-        "rest_framework.authentication.TokenAuthentication",
+        # Token first: its WWW-Authenticate header makes missing credentials a 401. DRF's token
+        # authentication, reading the user's roles in the same query (catalog.roles).
+        "catalog.roles.RoleTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -176,6 +177,8 @@ SPECTACULAR_SETTINGS = {
     # 3.1 for `webhooks`: the receipts Loupe sends to billing are part of the contract too.
     "OAS_VERSION": "3.1.0",
     "WEBHOOKS": ["config.openapi.RECEIPT_ISSUED", "config.openapi.RECEIPT_CORRECTED"],
+    # Visits' statuses, named once (ingest and read answers share them).
+    "ENUM_NAME_OVERRIDES": {"VisitStatusEnum": "validation.models.Visit.Status"},
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.openapi.add_operations"],
 }
 

@@ -17,7 +17,6 @@ schema; tests check that both agree.
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
@@ -29,9 +28,6 @@ from annotator.selectors import task_lookahead
 from annotator.services.work import Lease, task_claim, task_heartbeat, task_release, task_submit
 from catalog import roles
 from catalog.errors import Conflict, LoupeError, first_validation_error
-
-# The project's authentication classes, with the roles read in the token query.
-WORK_AUTHENTICATION = [roles.RoleTokenAuthentication, SessionAuthentication]
 
 
 class IsAssociate(BasePermission):
@@ -133,7 +129,6 @@ SUBMIT_LEASE_LOST = OpenApiResponse(
 class TaskNextApi(APIView):
     """`POST /api/v1/tasks/next/`: lease the next task, or resume the one you hold."""
 
-    authentication_classes = WORK_AUTHENTICATION
     permission_classes = [IsAuthenticated, IsAssociate]
 
     class TaskNextInputSerializer(serializers.Serializer):
@@ -164,7 +159,6 @@ class TaskNextApi(APIView):
 class TaskHeartbeatApi(APIView):
     """`POST /api/v1/tasks/{id}/heartbeat/`: extend your lease (the open page calls it)."""
 
-    authentication_classes = WORK_AUTHENTICATION
     permission_classes = [IsAuthenticated, IsAssociate]
 
     class TaskHeartbeatInputSerializer(serializers.Serializer):
@@ -195,7 +189,6 @@ class TaskHeartbeatApi(APIView):
 class TaskSubmitApi(APIView):
     """`POST /api/v1/tasks/{id}/submit/`: store your result, once per `submission_id`."""
 
-    authentication_classes = WORK_AUTHENTICATION
     permission_classes = [IsAuthenticated, IsAssociate]
 
     class TaskSubmitInputSerializer(serializers.Serializer):
@@ -262,7 +255,6 @@ class TaskSubmitApi(APIView):
 class TaskReleaseApi(APIView):
     """`POST /api/v1/tasks/{id}/release/`: give a task back; it is not offered to you again."""
 
-    authentication_classes = WORK_AUTHENTICATION
     permission_classes = [IsAuthenticated, IsAssociate]
 
     class TaskReleaseInputSerializer(serializers.Serializer):
@@ -292,7 +284,6 @@ class TaskReleaseApi(APIView):
 class TaskLookaheadApi(APIView):
     """`GET /api/v1/tasks/lookahead/`: preview what you would likely get next, without a lease."""
 
-    authentication_classes = WORK_AUTHENTICATION
     permission_classes = [IsAuthenticated, IsAssociate]
 
     class TaskLookaheadOutputSerializer(serializers.Serializer):
