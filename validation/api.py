@@ -18,13 +18,13 @@ from rest_framework.views import APIView
 from catalog import roles
 from catalog.access import store_for_user, stores_for_user
 from catalog.errors import LoupeError, error_body
+from catalog.text import storable
 from validation import schemas
 from validation.access import can_read_visits, can_see_shopper, receipt_for_user, visit_for_user
 from validation.models import Receipt, Visit
 from validation.selectors import visit_latest_receipt, visit_status, visit_task_id
 from validation.services import IngestResult, receipt_data, visit_ingest, visits_ingest_many
 from validation.services.disputes import MAX_REASON, dispute_data, dispute_open
-from validation.visit_shape import storable
 
 
 class VisitJSONParser(JSONParser):

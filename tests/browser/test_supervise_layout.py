@@ -34,26 +34,25 @@ def sofia(s001, s002, alice, bob):
     return UserFactory(username="sofia", role=roles.SUPERVISOR, stores=[s001, s002])
 
 
+def assert_fits(page, url: str, table: str, last_column: str, name: str | None = None) -> None:
+    """`url` shows `table` without scrolling the page sideways; `last_column` (a control in
+    the table's last column) is reached by scrolling the table, not the page."""
+    page.goto(url)
+    expect(page.locator(table)).to_be_visible()
+    assert page_overflow(page) == 0
+    control = page.locator(f"{table} {last_column}").first
+    control.scroll_into_view_if_needed()
+    expect(control).to_be_in_viewport()
+    if name:
+        screenshot(page, name)
+
+
 def test_the_console_and_associates_fit_800_px(page, sofia):
     page.set_viewport_size(NARROW)
     login(page, sofia)
-
-    page.goto("/supervise/")
-    expect(page.locator("#queue-table")).to_be_visible()
-    assert page_overflow(page) == 0
-    # The table's last column is reachable by scrolling the table, not the page.
-    pause = page.locator("#queue-table [data-action='pause']").first
-    pause.scroll_into_view_if_needed()
-    expect(pause).to_be_in_viewport()
-    screenshot(page, "supervise-800")
-
-    page.goto("/supervise/associates/")
-    expect(page.locator("#associate-table")).to_be_visible()
-    assert page_overflow(page) == 0
-    store_button = page.locator("#associate-table tr[data-associate='alice'] button").first
-    store_button.scroll_into_view_if_needed()
-    expect(store_button).to_be_in_viewport()
-    screenshot(page, "associates-800")
+    assert_fits(page, "/supervise/", "#queue-table", "[data-action='pause']", "supervise-800")
+    alice_stores = "tr[data-associate='alice'] button"
+    assert_fits(page, "/supervise/associates/", "#associate-table", alice_stores, "associates-800")
     assert_clean(page)
 
 
@@ -82,7 +81,6 @@ def test_the_deliveries_table_scrolls_inside_its_box_at_800_px(page, carol, s001
         make_delivery(s001, endpoint, n=n)
     page.set_viewport_size(NARROW)
     login(page, carol)
-    page.goto("/supervise/deliveries/")
+    assert_fits(page, "/supervise/deliveries/", "#delivery-table", "tbody tr td:last-child")
     expect(page.locator("#delivery-table tbody tr")).to_have_count(3)
-    assert page_overflow(page) == 0
     assert_clean(page)

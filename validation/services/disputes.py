@@ -15,9 +15,9 @@ from annotator.models import Annotation, TaskExclusion
 from annotator.services.queues import queue_for, task_enqueue
 from catalog.errors import Conflict, LoupeError
 from catalog.models import Product
+from catalog.text import storable
 from validation.models import Dispute, Visit
 from validation.visit_kind import VISIT_VALIDATION, visit_task_payload
-from validation.visit_shape import storable
 
 DISPUTE_PRIORITY = 100
 MAX_REASON = 500
@@ -26,7 +26,7 @@ MAX_REASON = 500
 def dispute_check(*, visit: Visit, reason: object, sku: object = None) -> tuple[str, str]:
     """The reason (1 to 500 characters) and the sku (optional, of the visit's store),
     cleaned; LoupeError (400) naming the field otherwise, before any query (text the database
-    cannot take, a NUL or a lone surrogate, is refused as `visit_shape.storable` says)."""
+    cannot take, a NUL or a lone surrogate, is refused as `catalog.text.storable` says)."""
     if not isinstance(reason, str) or not reason.strip():
         raise LoupeError("Say what is wrong with the receipt.", code="required", field="reason")
     reason = reason.strip()
