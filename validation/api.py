@@ -9,7 +9,6 @@ grants is 404. The shopper token is only ever returned to integrations.
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,6 +17,7 @@ from rest_framework.views import APIView
 from catalog import roles
 from catalog.access import store_for_user, stores_for_user
 from catalog.errors import LoupeError, error_body
+from catalog.parsers import JSONParser
 from catalog.text import storable
 from validation import schemas
 from validation.access import can_read_visits, can_see_shopper, receipt_for_user, visit_for_user
@@ -28,8 +28,9 @@ from validation.services.disputes import MAX_REASON, dispute_data, dispute_open
 
 
 class VisitJSONParser(JSONParser):
-    """Lets the `NaN`/`Infinity` literals through the parser so that the visit checks can
-    refuse them with the field at fault (`events[3].confidence`) instead of a bare 400."""
+    """The API's JSON parser (a body nested too deeply is a 400 there too), letting the
+    `NaN`/`Infinity` literals through so that the visit checks can refuse them with the field
+    at fault (`events[3].confidence`) instead of a bare 400."""
 
     strict = False
 

@@ -170,10 +170,12 @@ def test_a_body_without_a_list_of_visits_is_400(cv, s001, body):
     assert response.json()["error"]["field"] == "visits"
 
 
-def test_malformed_json_is_400(cv, s001):
-    response = cv.generic("POST", URL, '{"visits": [', content_type="application/json")
+@pytest.mark.parametrize("raw", ['{"visits": [', '{"visits": ' + "[" * 100_000 + "]" * 100_000 + "}"])
+def test_malformed_json_is_400(cv, s001, raw):
+    response = cv.generic("POST", URL, raw, content_type="application/json")
 
     assert (response.status_code, response.json()["error"]["code"]) == (400, "malformed_request")
+    assert not Visit.objects.exists()
 
 
 def test_associates_may_not_use_bulk(alice, s001):

@@ -114,6 +114,7 @@ def nan_body() -> str:
     ("raw", "status", "code", "field"),
     [
         ('{"external_id": "v-1", "store": "S001",', 400, "malformed_request", None),
+        ("[" * 100_000 + "]" * 100_000, 400, "malformed_request", None),  # deeper than Python's parser
         ("", 400, "required", "store"),
         ("[1, 2]", 400, "required", "store"),
         (json.dumps({"store": "S001"}), 400, "required", "external_id"),
