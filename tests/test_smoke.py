@@ -20,9 +20,11 @@ def test_associate_home_leads_to_work_queue(client, alice):
     body = client.get(reverse("home")).content.decode()
     assert reverse("annotator:work") in body
     assert reverse("annotator:supervise") not in body
+    assert reverse("annotator:datasets") not in body  # neither in the menu nor on the page
 
 
 def test_supervisor_home_leads_to_queues(client, carol):
     client.force_login(carol)
     body = client.get(reverse("home")).content.decode()
     assert reverse("annotator:supervise") in body
+    assert body.count(f'href="{reverse("annotator:datasets")}"') == 2  # the menu and the home card

@@ -122,3 +122,27 @@ def test_an_empty_queue_says_so_without_pages(supervisor, queue):
 
     assert "Nothing open in this queue." in body
     assert 'id="task-pager"' not in body
+
+
+def test_the_page_lists_this_queues_tasks_only(supervisor, queue, s001, alice):
+    mine = add_tasks(queue, 2)
+    other = work_queue(s001, alice, name="Back")
+    add_tasks(other, 3)
+
+    body = supervisor.get(page_url(queue)).content.decode()
+
+    assert task_ids(body) == [str(task.pk) for task in mine]
+    assert "1–2 of 2" in body
+
+
+@pytest.mark.parametrize("next_", ["https://elsewhere.example/", "//elsewhere.example/", "javascript:alert(1)", ""])
+def test_a_change_never_goes_back_off_site(supervisor, queue, next_):
+    [task] = add_tasks(queue, 1)
+
+    response = supervisor.post(
+        reverse("annotator:task_priority", kwargs={"task_id": task.pk}), {"priority": "3", "next": next_}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/") and not response["Location"].startswith("//")
+    assert Task.objects.get(pk=task.pk).priority == 3
