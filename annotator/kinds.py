@@ -19,7 +19,7 @@ class TaskKind:
     name: str
     label: str
     # Validates a submitted result for a task; returns the cleaned result or raises
-    # catalog.errors.LoupeError with `field` set (400).
+    # infra.errors.LoupeError with `field` set (400).
     validate_result: Callable[["Task", Any], dict]
     # Runs inside the submit transaction, after the annotation is stored.
     on_submit: Callable[["Task", "Annotation"], None]

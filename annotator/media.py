@@ -21,7 +21,7 @@ from django.conf import settings
 from PIL import Image
 from rest_framework import status
 
-from catalog.errors import LoupeError
+from infra.errors import LoupeError
 
 # container -> (forced demuxer, format name FFmpeg reports, accepted codecs)
 _FORMATS = {

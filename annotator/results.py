@@ -1,15 +1,15 @@
 """Small checks shared by the task kinds' result validators.
 
-Each raises `catalog.errors.LoupeError` (400) naming the field at fault as a path such as
+Each raises `infra.errors.LoupeError` (400) naming the field at fault as a path such as
 `boxes[1].w`, the way the API reports it.
 """
 
 from collections.abc import Iterable
 from typing import Any
 
-from catalog.errors import LoupeError
 from catalog.models import Product
-from catalog.text import storable
+from infra.errors import LoupeError
+from infra.text import storable
 
 
 def invalid(field: str, detail: str, code: str = "invalid") -> LoupeError:

@@ -22,7 +22,7 @@ from annotator.models import CORRECTING_VERDICTS, Annotation, Label, Queue, Queu
 from annotator.services.work_sql import CLAIM_ORDER, LEASE_FREE, claimable_slots
 from catalog import roles
 from catalog.access import store_ids, stores_for_user
-from catalog.stats import PercentileCont, grouped_percentiles
+from infra.stats import PercentileCont, grouped_percentiles
 
 # A task due within this window is "at risk" on the supervisor's page.
 AT_RISK_WINDOW = dt.timedelta(minutes=5)

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from catalog.models import Store
-from catalog.text import unstorable
+from infra.text import unstorable
 
 
 def stores_for_user(user) -> QuerySet[Store]:

@@ -3,9 +3,9 @@ from django.contrib import admin
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.html import format_html
 
-from catalog.errors import LoupeError
 from catalog.models import Camera, Product, Store, StoreAccess
 from catalog.services import image_check, product_set_image
+from infra.errors import LoupeError
 
 
 class CameraInline(admin.TabularInline):

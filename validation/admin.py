@@ -8,7 +8,7 @@ bulk); on a visit's detail page it is shown to superusers only, for investigatin
 from django import forms
 from django.contrib import admin, messages
 
-from catalog.errors import LoupeError
+from infra.errors import LoupeError
 from validation.models import (
     CartCorrection,
     DeliveryAttempt,

@@ -16,9 +16,9 @@ from rest_framework.views import APIView
 
 from catalog import roles
 from catalog.access import store_for_user, stores_for_user
-from catalog.errors import LoupeError, error_body
-from catalog.parsers import JSONParser
-from catalog.text import storable
+from infra.errors import LoupeError, error_body
+from infra.parsers import JSONParser
+from infra.text import storable
 from validation import schemas
 from validation.access import can_read_visits, can_see_shopper, receipt_for_user, visit_for_user
 from validation.models import Receipt, Visit

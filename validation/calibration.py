@@ -23,7 +23,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from annotator.models import Label, Slot
 from catalog.models import Store
-from catalog.stats import wilson_interval
+from infra.stats import wilson_interval
 from validation.models import Event, Visit
 
 OBSERVATION_LIMIT = 200_000

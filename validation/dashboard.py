@@ -19,9 +19,9 @@ from annotator import console
 from annotator.selectors import console_cached, queue_depth_series, throughput
 from annotator.views.supervise import supervisor_required
 from catalog.access import store_for_user, stores_for_user
-from catalog.errors import LoupeError
 from catalog.models import PolicyChange
 from catalog.services.policy import store_policy_update
+from infra.errors import LoupeError
 from validation import calibration, metrics
 
 CHART_WINDOW = dt.timedelta(hours=24)

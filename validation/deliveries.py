@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from annotator.views.supervise import supervisor_required
 from catalog.access import stores_for_user
-from catalog.errors import LoupeError
+from infra.errors import LoupeError
 from validation.access import deliveries_for_user, delivery_for_user
 from validation.forms import DeliveryFilterForm
 from validation.models import WebhookDelivery

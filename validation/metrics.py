@@ -28,7 +28,7 @@ from django.db.models.functions import Trunc
 from django.utils import timezone
 
 from catalog.models import Store
-from catalog.stats import PercentilesCont, grouped_percentiles, percentiles, wilson_interval
+from infra.stats import PercentilesCont, grouped_percentiles, percentiles, wilson_interval
 from validation.models import Receipt, Visit
 
 FRACTIONS = (0.5, 0.95, 0.99)

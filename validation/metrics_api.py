@@ -25,8 +25,8 @@ from rest_framework.views import APIView
 from annotator.selectors import store_queue_summaries
 from catalog import roles
 from catalog.access import stores_for_user
-from catalog.errors import error_body
 from catalog.models import Store
+from infra.errors import error_body
 from validation import metrics
 
 

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from catalog.errors import LoupeError
+from infra.errors import LoupeError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
 from catalog import roles
-from catalog.errors import LoupeError
+from infra.errors import LoupeError
 from validation.access import visit_for_user
 from validation.services.disputes import dispute_open as dispute_open_service
 

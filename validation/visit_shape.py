@@ -13,8 +13,8 @@ import math
 
 from django.utils import timezone
 
-from catalog.errors import LoupeError
-from catalog.text import unstorable
+from infra.errors import LoupeError
+from infra.text import unstorable
 from validation.models import Event
 from validation.schemas import MAX_AHEAD, MAX_CANDIDATES, MAX_EVENTS, MAX_QUANTITY, AwareDateTimeField
 
@@ -64,7 +64,7 @@ def text(value, path: str, max_length: int, *, nullable: bool = False, optional:
 
 
 def storable(value: str, path: str) -> str:
-    """`value` if the database can take it (`catalog.text.unstorable`: no NUL, no lone
+    """`value` if the database can take it (`infra.text.unstorable`: no NUL, no lone
     surrogate); ShapeError naming `path` otherwise, with DRF's CharField codes and messages.
     Check text here before it reaches a query."""
     if (problem := unstorable(value)) is not None:

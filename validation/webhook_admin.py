@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from catalog.errors import LoupeError
+from infra.errors import LoupeError
 from validation.forms import WebhookEndpointCreateForm
 from validation.models import WebhookEndpoint
 from validation.webhooks import webhook_endpoint_create, webhook_endpoint_set_active

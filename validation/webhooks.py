@@ -16,8 +16,8 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from catalog.errors import Conflict, LoupeError
 from catalog.models import Store
+from infra.errors import Conflict, LoupeError
 from validation.models import DeliveryAttempt, Receipt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from validation.outbound import target_check
 from validation.tasks import LEASE, deliveries_schedule_many, delivery_schedule

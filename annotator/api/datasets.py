@@ -21,7 +21,7 @@ from annotator.services.datasets import (
     dataset_retry,
     may_use_datasets,
 )
-from catalog.errors import Conflict
+from infra.errors import Conflict
 
 
 class MayUseDatasets(BasePermission):

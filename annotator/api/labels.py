@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from annotator.api.snippets import IsIntegrationOrSupervisor
 from annotator.services.labels import MAX_LIMIT, label_data, labels_page
 from catalog.access import store_for_user, stores_for_user
-from catalog.errors import LoupeError
+from infra.errors import LoupeError
 
 
 class LabelOut(serializers.Serializer):

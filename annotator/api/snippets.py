@@ -18,8 +18,8 @@ from annotator.models import Snippet, Task
 from annotator.services.snippets import snippet_annotation_task, snippet_ingest, snippet_media_urls
 from catalog import roles
 from catalog.access import store_for_user
-from catalog.errors import LoupeError
 from catalog.models import Camera
+from infra.errors import LoupeError
 
 # Multipart framing around the file; the file itself is checked against SNIPPET_MAX_BYTES.
 _ENVELOPE_BYTES = 1024 * 1024

@@ -27,7 +27,7 @@ from annotator.access import queue_for_associate, task_for_associate, uuid_or_40
 from annotator.selectors import task_lookahead
 from annotator.services.work import Lease, task_claim, task_heartbeat, task_release, task_submit
 from catalog import roles
-from catalog.errors import Conflict, LoupeError, first_validation_error
+from infra.errors import Conflict, LoupeError, first_validation_error
 
 
 class IsAssociate(BasePermission):

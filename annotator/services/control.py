@@ -18,9 +18,9 @@ from annotator.services.people import queue_membership_set
 from annotator.services.work import Lease, lease_release, task_reassign, task_set_priority
 from catalog import roles
 from catalog.access import user_has_store
-from catalog.errors import LoupeError
 from catalog.models import Store, StoreAccess
 from catalog.services.policy import control_record
+from infra.errors import LoupeError
 
 PRIORITY_LIMIT = 1000
 

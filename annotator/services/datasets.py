@@ -37,9 +37,9 @@ from annotator.exports.rows import Pseudonyms, dataset_rows, iso
 from annotator.models import Dataset, DatasetItem, Label, Task
 from catalog import roles
 from catalog.access import store_for_user, stores_for_user
-from catalog.errors import Conflict, LoupeError
 from catalog.models import Store
-from catalog.text import storable
+from infra.errors import Conflict, LoupeError
+from infra.text import storable
 
 logger = logging.getLogger(__name__)
 

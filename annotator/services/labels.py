@@ -28,8 +28,8 @@ from django.db.models import BigIntegerField, BooleanField, Expression, Max, Que
 from django.utils import timezone
 
 from annotator.models import Annotation, Label, Task
-from catalog.errors import LoupeError
 from catalog.prepared import PreparedInsert
+from infra.errors import LoupeError
 
 MAX_LIMIT = 1000
 _CURSOR_SALT = "annotator.labels.cursor"

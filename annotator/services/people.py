@@ -18,9 +18,9 @@ from django.db import transaction
 from annotator.models import Queue, QueueMembership
 from catalog import roles
 from catalog.access import user_has_store
-from catalog.errors import Conflict, LoupeError
 from catalog.models import Store
 from catalog.services import store_access_set, stores_from_codes, username_check
+from infra.errors import Conflict, LoupeError
 
 PEOPLE_ROLES = (roles.ASSOCIATE, roles.SUPERVISOR)
 GENERATED_PASSWORD_BYTES = 18  # 24 URL-safe characters

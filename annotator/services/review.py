@@ -17,8 +17,8 @@ from django.http import Http404
 from annotator.models import Annotation, Slot, Task, TaskExclusion
 from catalog import roles
 from catalog.access import user_has_store
-from catalog.errors import Conflict, LoupeError
 from catalog.services.policy import control_record
+from infra.errors import Conflict, LoupeError
 
 COMMENT_MAX = 500
 

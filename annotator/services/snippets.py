@@ -31,9 +31,9 @@ from annotator.media import VideoInfo, make_poster, probe_video, video_too_large
 from annotator.models import Snippet, Task
 from annotator.services.queues import queue_for, task_enqueue
 from annotator.snippet_kind import SNIPPET_ANNOTATION
-from catalog.errors import Conflict, LoupeError
 from catalog.models import Camera, Product, Store
-from catalog.text import unstorable
+from infra.errors import Conflict, LoupeError
+from infra.text import unstorable
 
 PREDICTION_LABELS = ("hand", "product")
 MAX_PREDICTIONS = 20_000

@@ -45,8 +45,8 @@ from annotator.services import work_sql
 from annotator.services.labels import LabelIn, submit_provenance
 from annotator.services.work_sql import CLAIM_ORDER, LEASE_FREE, OPEN, claimable_slots
 from catalog.access import stores_for_user
-from catalog.errors import Conflict, LoupeError
 from catalog.roles import is_associate, is_supervisor
+from infra.errors import Conflict, LoupeError
 
 
 @dataclass(frozen=True)

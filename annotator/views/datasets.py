@@ -21,7 +21,7 @@ from annotator.services.datasets import (
     may_use_datasets,
 )
 from catalog.access import stores_for_user
-from catalog.errors import LoupeError
+from infra.errors import LoupeError
 
 LIST_LIMIT = 100
 FINISHED = (Dataset.Status.READY, Dataset.Status.FAILED)

@@ -44,8 +44,8 @@ from annotator.selectors import (
 from annotator.services import control
 from annotator.services.review import annotation_reject as annotation_reject_service
 from catalog.access import store_for_user, stores_for_user
-from catalog.errors import LoupeError
 from catalog.roles import is_supervisor
+from infra.errors import LoupeError
 
 ASSOCIATE_WINDOW_DAYS = (1, 7, 30)
 

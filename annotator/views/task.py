@@ -26,10 +26,10 @@ from annotator.selectors import AT_RISK_WINDOW, held_slot, sla_state
 from annotator.services.work import Lease, task_claim, task_heartbeat, task_release, task_submit
 from annotator.workbench import product_search as search_products
 from catalog.access import stores_for_user
-from catalog.errors import LoupeError, error_body
 from catalog.models import Product
 from catalog.roles import is_associate, is_supervisor
-from catalog.text import storable
+from infra.errors import LoupeError, error_body
+from infra.text import storable
 
 SESSION_STARTED = "workbench_started_at"
 EMPTY_TEMPLATE = "annotator/_workbench_empty.html"

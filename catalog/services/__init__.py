@@ -4,7 +4,7 @@
 - `imports`: the all-or-nothing CSV catalog import
 - `accounts`: store grants and integrations (API tokens)
 
-Errors are `catalog.errors.LoupeError`s with a stable code, so a command, the admin and an
+Errors are `infra.errors.LoupeError`s with a stable code, so a command, the admin and an
 API view can all report them the same way. The names below are the public surface.
 """
 

@@ -10,8 +10,8 @@ from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from catalog import roles
-from catalog.errors import Conflict, LoupeError
 from catalog.models import Store, StoreAccess
+from infra.errors import Conflict, LoupeError
 
 
 def stores_from_codes(*, codes: Iterable[str]) -> list[Store]:

@@ -11,8 +11,8 @@ from django.core.files.base import ContentFile, File
 from django.db import transaction
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from catalog.errors import LoupeError
 from catalog.models import Product
+from infra.errors import LoupeError
 
 # What we accept and how big. The pixel cap refuses decompression bombs before a single
 # pixel is decoded (Pillow reads the size from the header).

@@ -10,9 +10,9 @@ from typing import IO
 
 from django.db import transaction
 
-from catalog.errors import LoupeError
 from catalog.models import Product, Store
 from catalog.services.images import InvalidImage, image_check, product_set_image
+from infra.errors import LoupeError
 
 IMPORT_COLUMNS = ("sku", "name", "price_minor", "currency")
 IMPORT_OPTIONAL_COLUMNS = ("image",)

@@ -9,8 +9,8 @@ from typing import Any
 
 from django.db import transaction
 
-from catalog.errors import LoupeError
 from catalog.models import ControlAction, PolicyChange, Store
+from infra.errors import LoupeError
 
 POLICY_FIELDS = ("auto_accept_threshold", "sla_minutes", "audit_rate")
 MAX_SLA_MINUTES = 24 * 60

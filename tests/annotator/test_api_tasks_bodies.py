@@ -16,7 +16,7 @@ from annotator.api.tasks import (
     read_field,
 )
 from annotator.services.work import task_claim
-from catalog.errors import LoupeError, first_validation_error
+from infra.errors import LoupeError, first_validation_error
 from tests.annotator.work import add_tasks, work_queue
 
 SUBMISSION = str(uuid.uuid4())

@@ -13,7 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from annotator.models import Annotation, Slot, Task, TaskExclusion
 from annotator.services.work import task_claim, task_heartbeat, task_release, task_submit
-from catalog.errors import Conflict
+from infra.errors import Conflict
 from tests.annotator.work import add_tasks, associates, expire_leases, none_result, work_queue
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.slow, pytest.mark.django_db(transaction=True)]

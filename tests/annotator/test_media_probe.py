@@ -6,7 +6,7 @@ from PIL import Image
 
 from annotator.media import make_poster, probe_video, sniff_container
 from annotator.synth import make_clip
-from catalog.errors import LoupeError
+from infra.errors import LoupeError
 from tests.annotator.clips import FFCONCAT, HLS_PLAYLIST, audio_only_mp4, jpeg_bytes, mp4_with_codec
 
 

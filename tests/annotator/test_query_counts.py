@@ -36,8 +36,8 @@ from annotator import kinds
 from annotator.models import Annotation, Slot
 from annotator.services.work import task_claim, task_submit
 from catalog import roles
-from catalog.errors import LoupeError
 from catalog.models import StoreAccess
+from infra.errors import LoupeError
 from tests.annotator.work import add_tasks, associates, none_result, work_queue  # noqa: F401
 from tests.conftest import token_client
 from tests.factories import UserFactory

@@ -18,7 +18,7 @@ from annotator.services.datasets import (
     datasets_for_user,
 )
 from catalog import roles
-from catalog.errors import Conflict, LoupeError
+from infra.errors import Conflict, LoupeError
 from tests.annotator.labelling import event_label, ingest_clip, snippet_label
 from tests.factories import UserFactory
 

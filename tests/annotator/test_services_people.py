@@ -5,8 +5,8 @@ from annotator.models import Queue, QueueMembership
 from annotator.services.people import person_onboard, queue_membership_set
 from annotator.services.queues import queue_for
 from catalog import roles
-from catalog.errors import Conflict, LoupeError
 from catalog.models import StoreAccess
+from infra.errors import Conflict, LoupeError
 from tests.factories import QueueFactory, UserFactory
 
 

@@ -13,7 +13,7 @@ from annotator.services.work import (
     task_set_priority,
     task_submit,
 )
-from catalog.errors import Conflict, LoupeError
+from infra.errors import Conflict, LoupeError
 from tests.annotator.work import add_tasks, associates, expire_leases, none_result, work_queue
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from annotator.models import Annotation, Label, Slot, Task
 from annotator.services.work import task_claim, task_heartbeat, task_submit
-from catalog.errors import Conflict, LoupeError
+from infra.errors import Conflict, LoupeError
 from tests.annotator.work import (
     SNIPPET_PAYLOAD,
     add_tasks,

@@ -3,9 +3,9 @@
 import pytest
 from django.urls import reverse
 
-from catalog.errors import LoupeError
 from catalog.models import PolicyChange
 from catalog.services.policy import store_policy_update
+from infra.errors import LoupeError
 
 
 def test_each_changed_field_is_recorded(s001, carol):

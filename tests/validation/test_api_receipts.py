@@ -2,7 +2,7 @@
 
 import pytest
 
-from catalog.errors import LoupeError
+from infra.errors import LoupeError
 from tests.conftest import session_client, token_client
 from tests.validation.bodies import event_body, visit_body
 from validation.models import Receipt, Visit

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from annotator.models import Task
-from catalog.errors import Conflict, LoupeError
+from infra.errors import Conflict, LoupeError
 from tests.validation.bodies import event_body, visit_body
 from tests.validation.review import make_snippet
 from validation.models import Event, Receipt, Visit

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.exceptions import ValidationError
 
-from catalog.errors import LoupeError, first_validation_error
+from infra.errors import LoupeError, first_validation_error
 from tests.validation.bodies import event_body, visit_body
 from validation.schemas import VisitIn
 from validation.services.ingest import body_sha256

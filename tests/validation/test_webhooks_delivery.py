@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from catalog.errors import Conflict
+from infra.errors import Conflict
 from tests.validation.webhook_receiver import (
     Receiver,
     as_json,

@@ -7,7 +7,7 @@ import socket
 import pytest
 from django.core.management import CommandError, call_command
 
-from catalog.errors import LoupeError
+from infra.errors import LoupeError
 from tests.validation.webhook_receiver import Receiver, issue, make_visit, run_worker
 from validation import outbound
 from validation.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from annotator.models import Annotation, TaskExclusion
 from annotator.services.queues import queue_for, task_enqueue
-from catalog.errors import Conflict, LoupeError
 from catalog.models import Product
-from catalog.text import storable
+from infra.errors import Conflict, LoupeError
+from infra.text import storable
 from validation.models import Dispute, Visit
 from validation.visit_kind import VISIT_VALIDATION, visit_task_payload
 
@@ -26,7 +26,7 @@ MAX_REASON = 500
 def dispute_check(*, visit: Visit, reason: object, sku: object = None) -> tuple[str, str]:
     """The reason (1 to 500 characters) and the sku (optional, of the visit's store),
     cleaned; LoupeError (400) naming the field otherwise, before any query (text the database
-    cannot take, a NUL or a lone surrogate, is refused as `catalog.text.storable` says)."""
+    cannot take, a NUL or a lone surrogate, is refused as `infra.text.storable` says)."""
     if not isinstance(reason, str) or not reason.strip():
         raise LoupeError("Say what is wrong with the receipt.", code="required", field="reason")
     reason = reason.strip()

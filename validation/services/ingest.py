@@ -18,8 +18,8 @@ from django.db.models import QuerySet
 
 from annotator.models import Queue, Snippet, Task
 from annotator.services.queues import queue_for
-from catalog.errors import Conflict, LoupeError
 from catalog.models import Camera, Product, Store
+from infra.errors import Conflict, LoupeError
 from validation.models import Event, Receipt, Visit
 from validation.schemas import MAX_EVENTS
 from validation.services.routing import route_decide, visits_route_many

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.errors import LoupeError
 from catalog.models import Product
+from infra.errors import LoupeError
 from validation.models import Receipt, ReceiptLine, Visit
 from validation.webhooks import webhook_announce, webhooks_announce_many
 

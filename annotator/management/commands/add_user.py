@@ -6,7 +6,7 @@ Without --password a new user gets a generated one, printed once.
 from django.core.management.base import BaseCommand, CommandError
 
 from annotator.services.people import PEOPLE_ROLES, person_onboard
-from catalog.errors import LoupeError
+from infra.errors import LoupeError
 
 
 class Command(BaseCommand):

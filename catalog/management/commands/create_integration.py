@@ -5,8 +5,8 @@ Prints the new API token once; Loupe cannot show it again (rotate to get another
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog.errors import LoupeError
 from catalog.services import integration_create
+from infra.errors import LoupeError
 
 
 class Command(BaseCommand):

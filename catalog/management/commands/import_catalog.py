@@ -7,9 +7,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog.errors import LoupeError
 from catalog.models import Store
 from catalog.services import CatalogImportError, catalog_import
+from infra.errors import LoupeError
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ Prints the new endpoint's signing secret (`whsec_…`) once; Loupe does not show
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog.errors import LoupeError
+from infra.errors import LoupeError
 from validation.webhooks import EVENT_TYPES, webhook_endpoint_create
 
 

@@ -1,6 +1,6 @@
 """What text the database can store, checked before it reaches a query."""
 
-from catalog.errors import LoupeError
+from infra.errors import LoupeError
 
 
 def unstorable(value: str) -> tuple[str, str] | None:

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from catalog.errors import LoupeError, error_body
-from catalog.text import storable, unstorable
+from infra.errors import LoupeError, error_body
+from infra.text import storable, unstorable
 
 
 def test_an_error_quoting_a_lone_surrogate_is_still_writable_as_utf8():

@@ -29,7 +29,7 @@ class PercentileCont(Aggregate):
 
     def as_sql(self, compiler, connection, **extra_context):
         if connection.vendor != "postgresql":
-            raise NotImplementedError("percentile_cont needs PostgreSQL; use catalog.stats.percentiles.")
+            raise NotImplementedError("percentile_cont needs PostgreSQL; use infra.stats.percentiles.")
         return super().as_sql(compiler, connection, fraction=repr(self.extra["fraction"]), **extra_context)
 
 
@@ -47,7 +47,7 @@ class PercentilesCont(Aggregate):
 
     def as_sql(self, compiler, connection, **extra_context):
         if connection.vendor != "postgresql":
-            raise NotImplementedError("percentile_cont needs PostgreSQL; use catalog.stats.percentiles.")
+            raise NotImplementedError("percentile_cont needs PostgreSQL; use infra.stats.percentiles.")
         fractions = ", ".join(repr(f) for f in self.extra["fractions"])
         return super().as_sql(compiler, connection, fractions=fractions, **extra_context)
 
