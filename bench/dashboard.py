@@ -278,7 +278,7 @@ def measure(repeat: int, explain: bool) -> dict:
     # DEBUG=1 only so that pages render without a collectstatic manifest; no query log.
     settings.DEBUG = False
     # The shared cache of the costly console figures, as production configures it (see
-    # annotator.selectors.console_cached): the database cache, in the bench database.
+    # annotator.selectors.console.console_cached): the database cache, in the bench database.
     settings.CACHES = {
         **settings.CACHES,
         "console": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "loupe_console_cache"},
@@ -290,15 +290,9 @@ def measure(repeat: int, explain: bool) -> dict:
     from django.test import Client
     from django.utils import timezone
 
-    from annotator.selectors import (
-        _associate_figures,
-        _throughput,
-        associate_figures,
-        leases_held,
-        queue_depth_series,
-        store_queue_summaries,
-        throughput,
-    )
+    from annotator.selectors.associates import _associate_figures, associate_figures
+    from annotator.selectors.console import _throughput, leases_held, throughput
+    from annotator.selectors.queues import queue_depth_series, store_queue_summaries
     from catalog.models import Store
     from validation import calibration, metrics
     from validation.metrics_api import metrics_snapshot

@@ -16,7 +16,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from annotator import console
-from annotator.selectors import console_cached, queue_depth_series, throughput
+from annotator.selectors.console import console_cached, throughput
+from annotator.selectors.queues import queue_depth_series
 from annotator.views.supervise import supervisor_required
 from catalog.access import store_for_user, stores_for_user
 from catalog.models import PolicyChange

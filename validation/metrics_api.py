@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotator.selectors import store_queue_summaries
+from annotator.selectors.queues import store_queue_summaries
 from catalog import roles
 from catalog.access import stores_for_user
 from catalog.models import Store

@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.access import queue_for_associate, task_for_associate, uuid_or_404
-from annotator.selectors import task_lookahead
+from annotator.selectors.work import task_lookahead
 from annotator.services.work import Lease, task_claim, task_heartbeat, task_release, task_submit
 from catalog import roles
 from infra.errors import Conflict, LoupeError, first_validation_error

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotator.models import QueueDepthSample
-from annotator.selectors import queue_depths
+from annotator.selectors.queues import queue_depths
 
 
 @transaction.atomic

@@ -2,7 +2,7 @@
 
 from django import template
 
-from annotator.selectors import sla_state as _sla_state
+from annotator.selectors.queues import sla_state as _sla_state
 
 register = template.Library()
 
@@ -37,5 +37,5 @@ def pair_percent(pair) -> str:
 
 @register.filter
 def sla_state(due_at, now) -> str:
-    """A deadline against `now`: "breached", "at-risk" or "ok" (`annotator.selectors.sla_state`)."""
+    """A deadline against `now`: "breached", "at-risk" or "ok" (`annotator.selectors.queues.sla_state`)."""
     return _sla_state(due_at, now=now) if due_at else "ok"

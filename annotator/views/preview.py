@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET
 from annotator import kinds
 from annotator.access import task_for_associate
 from annotator.models import Task
-from annotator.selectors import held_slot, task_lookahead
+from annotator.selectors.work import held_slot, task_lookahead
 from annotator.views.task import associate_required, screen_context
 
 # Names under which the kinds' screens carry lease-checked media (fields of the visit

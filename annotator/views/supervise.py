@@ -31,16 +31,10 @@ from annotator.access import (
 )
 from annotator.control_trail import control_trail
 from annotator.models import QueueMembership, Slot, TaskExclusion
-from annotator.selectors import (
-    annotations_for_review,
-    associate_figures,
-    associates_of,
-    leases_held,
-    open_tasks_page,
-    queue_summaries,
-    supervised_queues,
-    throughput,
-)
+from annotator.selectors.annotations import annotations_for_review
+from annotator.selectors.associates import associate_figures, associates_of
+from annotator.selectors.console import leases_held, throughput
+from annotator.selectors.queues import open_tasks_page, queue_summaries, supervised_queues
 from annotator.services import control
 from annotator.services.review import annotation_reject as annotation_reject_service
 from catalog.access import store_for_user, stores_for_user

@@ -22,7 +22,8 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 from annotator import kinds
 from annotator.access import queue_for_associate, task_for_associate
 from annotator.models import Annotation, Queue, Slot, Task
-from annotator.selectors import AT_RISK_WINDOW, held_slot, sla_state
+from annotator.selectors.queues import AT_RISK_WINDOW, sla_state
+from annotator.selectors.work import held_slot
 from annotator.services.work import Lease, task_claim, task_heartbeat, task_release, task_submit
 from annotator.workbench import product_search as search_products
 from catalog.access import stores_for_user

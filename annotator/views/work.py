@@ -6,7 +6,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from annotator.selectors import associate_today, queue_summaries, work_queues
+from annotator.selectors.queues import queue_summaries, work_queues
+from annotator.selectors.work import associate_today
 from catalog.roles import is_associate
 
 

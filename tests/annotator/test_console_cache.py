@@ -1,6 +1,6 @@
 """The console's costly figures are shared for a few seconds through the "console" cache."""
 
-from annotator.selectors import console_cached
+from annotator.selectors.console import console_cached
 from catalog.models import Store
 
 

@@ -9,9 +9,9 @@ import pytest
 from django.db.models import F
 from django.utils import timezone
 
-from annotator import selectors
 from annotator.models import Annotation, Label, Slot, Task, TaskExclusion
-from annotator.selectors import associate_figures
+from annotator.selectors import associates
+from annotator.selectors.associates import associate_figures
 from annotator.services.review import annotation_reject
 from catalog.models import Store
 from tests.annotator.work import add_tasks, work_queue
@@ -215,8 +215,8 @@ def test_agreement_reads_the_shared_events_in_order_up_to_the_label_limit(s001, 
     assert figures(s001)["ana"].agreement_others == (3, 3)
 
     # Events in id order, labels in seq order: event 1 whole, then ana's label of event 2.
-    monkeypatch.setattr(selectors, "AGREEMENT_LABEL_LIMIT", 3)
-    monkeypatch.setattr(selectors, "AGREEMENT_EVENT_CHUNK", 1)
+    monkeypatch.setattr(associates, "AGREEMENT_LABEL_LIMIT", 3)
+    monkeypatch.setattr(associates, "AGREEMENT_EVENT_CHUNK", 1)
 
     found = figures(s001)
     assert (found["ana"].agreement_others, found["dave"].agreement_others) == ((1, 1), (1, 1))

@@ -8,7 +8,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from annotator.models import Annotation, Label, QueueDepthSample, QueueMembership, Slot, TaskExclusion
-from annotator.selectors import associate_figures, queue_depth_series, store_queue_summaries, throughput
+from annotator.selectors.associates import associate_figures
+from annotator.selectors.console import throughput
+from annotator.selectors.queues import queue_depth_series, store_queue_summaries
 from annotator.services.review import annotation_reject
 from annotator.services.work import task_claim, task_release, task_submit
 from catalog.models import Store

@@ -4,7 +4,8 @@ import pytest
 from django.utils import timezone
 
 from annotator.models import Slot, TaskExclusion
-from annotator.selectors import leases_held, task_lookahead
+from annotator.selectors.console import leases_held
+from annotator.selectors.work import task_lookahead
 from annotator.services.work import task_claim, task_submit
 from catalog.models import StoreAccess
 from tests.annotator.work import (

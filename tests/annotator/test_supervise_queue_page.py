@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from annotator.models import Task
-from annotator.selectors import OPEN_TASKS_PER_PAGE, open_tasks_page, sla_state
+from annotator.selectors.queues import OPEN_TASKS_PER_PAGE, open_tasks_page, sla_state
 from annotator.services.work import task_claim
 from tests.annotator.work import add_tasks, work_queue
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from annotator.models import Queue, Slot, TaskExclusion
-from annotator.selectors import QueueSummary, queue_summaries, supervised_queues
+from annotator.selectors.queues import QueueSummary, queue_summaries, supervised_queues
 from annotator.services.queues import task_enqueue
 from catalog import roles
 from tests.annotator.work import work_queue
