@@ -8,7 +8,7 @@ from annotator import kinds
 from annotator.models import Label, Snippet
 from annotator.results import as_choice, as_int, as_list, as_object, as_sku, invalid
 from annotator.services.labels import LabelIn, label_record
-from annotator.workbench import product_cards
+from catalog.selectors import product_cards
 
 SNIPPET_ANNOTATION = "snippet_annotation"
 ACTIONS = ("take", "put_back", "none", "unsure")

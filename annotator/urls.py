@@ -14,7 +14,6 @@ urlpatterns = [
     path("work/tasks/<uuid:task_id>/release/", task.release, name="release"),
     path("work/tasks/<uuid:task_id>/next-preview/", preview.task_preview, name="task_preview"),
     path("work/products/", task.product_search, name="product_search"),
-    path("work/products/<int:product_id>/image", task.product_image, name="product_image"),
     path("supervise/", supervise.console_page, name="supervise"),
     path("supervise/panel/", supervise.panel, name="supervise_panel"),
     path("supervise/queues/<uuid:queue_id>/", supervise.queue_page, name="supervise_queue"),

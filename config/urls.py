@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from catalog import views as catalog_views
+from catalog.views import health, home
 
 api_v1 = [
     path("", include("annotator.api_urls")),
@@ -11,9 +11,9 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", catalog_views.home, name="home"),
-    path("healthz", catalog_views.healthz, name="healthz"),
-    path("readyz", catalog_views.readyz, name="readyz"),
+    path("", home.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its init script from a URL instead of inline (CSP: script-src 'self').
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("catalog.urls")),
     path("", include("annotator.urls")),
     path("", include("validation.urls")),
 ]

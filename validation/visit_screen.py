@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from django.urls import reverse
 
 from annotator.models import Snippet
-from annotator.workbench import ProductCard, product_cards, unknown_card
+from catalog.selectors import ProductCard, product_cards, unknown_card
 
 MAX_CANDIDATES = 9
 

@@ -11,13 +11,12 @@ import uuid
 
 from django.contrib.auth.decorators import login_required, user_passes_test
 from django.contrib.messages import info
-from django.core.files.storage import default_storage
 from django.db.models.functions import Now
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST, require_safe
+from django.views.decorators.http import require_GET, require_POST
 
 from annotator import kinds
 from annotator.access import queue_for_associate, task_for_associate
@@ -25,10 +24,8 @@ from annotator.models import Annotation, Queue, Slot, Task
 from annotator.selectors.queues import AT_RISK_WINDOW, sla_state
 from annotator.selectors.work import held_slot
 from annotator.services.work import Lease, task_claim, task_heartbeat, task_release, task_submit
-from annotator.workbench import product_search as search_products
-from catalog.access import stores_for_user
-from catalog.models import Product
-from catalog.roles import is_associate, is_supervisor
+from catalog.roles import is_associate
+from catalog.selectors import product_search as search_products
 from infra.errors import LoupeError, error_body
 from infra.text import storable
 
@@ -222,27 +219,3 @@ def product_search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")
     results = search_products(store_id=task.store_id, query=query)
     return render(request, "annotator/_product_results.html", {"results": results, "query": query.strip()})
-
-
-@require_safe
-@login_required
-def product_image(request: HttpRequest, product_id: int) -> HttpResponse:
-    """A product's packshot thumbnail, for people working on its store's tasks."""
-    if not (is_associate(request.user) or is_supervisor(request.user)):
-        raise Http404("No such product.")
-    product = get_object_or_404(Product, pk=product_id, store__in=stores_for_user(request.user))
-    name = product.thumbnail.name or product.image.name
-    if not name:
-        raise Http404("This product has no image.")
-    with default_storage.open(name, "rb") as f:
-        data = f.read()
-    content_type = "image/jpeg" if name.lower().endswith((".jpg", ".jpeg")) else _image_type(name)
-    response = HttpResponse(data if request.method == "GET" else b"", content_type=content_type)
-    response["Cache-Control"] = "private, max-age=3600"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
-def _image_type(name: str) -> str:
-    extension = name.rsplit(".", 1)[-1].lower()
-    return {"png": "image/png", "webp": "image/webp", "gif": "image/gif"}.get(extension, "application/octet-stream")

@@ -331,14 +331,14 @@ def test_product_image_is_served_to_the_store_only(s001, s002, alice, bob):
 
     product = Product.objects.get(store=s001, sku="SKU-0001")
     product_set_image(product=product, image_file=SimpleUploadedFile("p.jpg", jpeg_bytes()))
-    url = reverse("annotator:product_image", args=[product.pk])
+    url = reverse("catalog:product_image", args=[product.pk])
     response = browser(alice).get(url)
     assert response.status_code == 200
     assert response["Content-Type"] == "image/jpeg"
     assert browser(bob).get(url).status_code == 404
     assert Client().get(url).status_code == 302
     bare = Product.objects.get(store=s001, sku="SKU-0002")
-    assert browser(alice).get(reverse("annotator:product_image", args=[bare.pk])).status_code == 404
+    assert browser(alice).get(reverse("catalog:product_image", args=[bare.pk])).status_code == 404
 
 
 HAND_OUTSIDE = {"frame": 0, "label": "hand", "x": 300, "y": 0, "w": 40, "h": 10}

@@ -1,17 +1,9 @@
-from django.contrib.auth.decorators import login_required
+"""Liveness and readiness for load balancers and orchestrators: no login, no data."""
+
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-
-from catalog.access import stores_for_user
-
-
-@require_GET
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "catalog/home.html", {"stores": stores_for_user(request.user)})
 
 
 @require_GET

@@ -1,8 +1,9 @@
-"""Reads for the workbench's task screens: product cards (name, price, image URL) of a store's
-catalog, and the type-ahead product search. No writes here.
+"""Reads of the catalog for the task screens: product cards (name, price, image URL) of a
+store's products, and the type-ahead product search. No writes here.
 
-Product images are catalog packshots, not visit media: anyone granted the store may see them
-(`annotator.views.task.product_image`), so their URLs are plain links, not lease-checked.
+Product images are catalog packshots, not visit media: associates and supervisors granted the
+store may see them (`catalog.views.products.product_image`), so their URLs are plain links, not
+lease-checked.
 """
 
 from collections.abc import Iterable
@@ -35,7 +36,7 @@ def product_card(product: Product) -> ProductCard:
         sku=product.sku,
         name=product.name,
         price_minor=product.price_minor,
-        image_url=reverse("annotator:product_image", args=[product.pk]) if has_image else "",
+        image_url=reverse("catalog:product_image", args=[product.pk]) if has_image else "",
     )
 
 
