@@ -6,7 +6,7 @@ class ValidationConfig(AppConfig):
     verbose_name = "Visit validation"
 
     def ready(self) -> None:
-        from validation import dashboard, visit_kind
+        from validation import console, visit_kind
 
         visit_kind.register()
-        dashboard.register_panels()
+        console.register_panels()

@@ -1,85 +1,26 @@
-"""The visit side of the supervisor's console: its panels (registered with
-`annotator.console`), the chart data, the calibration page and the store policy form.
-
-The console page itself is the annotator's (`/supervise/`); this module contributes the
-turnaround/SLA, automation/error-rate and chart panels to it, so the annotator app never
-imports validation.
+"""The calibration page (how the auto-accept threshold trades automation for errors, and its
+recommendation) and the store policy form, for supervisors of the store.
 """
 
 import datetime as dt
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from annotator import console
-from annotator.selectors.console import console_cached, throughput
-from annotator.selectors.queues import queue_depth_series
+from annotator.selectors.console import console_cached
 from annotator.views.supervise import supervisor_required
 from catalog.access import store_for_user, stores_for_user
 from catalog.models import PolicyChange
 from catalog.services.policy import store_policy_update
 from infra.errors import LoupeError
-from validation import calibration, metrics
+from validation import calibration
 
-CHART_WINDOW = dt.timedelta(hours=24)
-DEPTH_WINDOW = dt.timedelta(hours=6)
 CALIBRATION_WINDOW_DAYS = 30
 DEFAULT_TARGET = 0.005
-
-
-def turnaround_context(user, stores) -> dict:
-    now = timezone.now()
-    windows = metrics.turnaround_windows(stores=stores, windows={"hour": now - metrics.HOUR, "day": now - metrics.DAY})
-    return windows | {"stores": list(stores)}
-
-
-def automation_context(user, stores) -> dict:
-    now = timezone.now()
-    return {"rows": metrics.automation_by_model(stores=stores, since=now - metrics.DAY)}
-
-
-def charts_context(user, stores) -> dict:
-    return {"sla_minutes": _sla_line(stores)}
-
-
-def _sla_line(stores) -> float | None:
-    """The SLA line of the turnaround chart: the strictest SLA of the stores, in seconds."""
-    values = [store.sla_minutes for store in stores]
-    return min(values) * 60.0 if values else None
-
-
-def register_panels() -> None:
-    console.register(
-        console.Panel("turnaround", "Turnaround", "validation/dashboard.html#turnaround", turnaround_context, 20)
-    )
-    console.register(
-        console.Panel("automation", "Automation", "validation/dashboard.html#automation", automation_context, 30)
-    )
-    console.register(console.Panel("charts", "Charts", "validation/dashboard.html#charts", charts_context, 50, 0))
-
-
-@require_GET
-@supervisor_required
-def charts_data(request: HttpRequest) -> JsonResponse:
-    """The console's chart series (read by static/js/dashboard.js)."""
-    stores = stores_for_user(request.user)
-    now = timezone.now()
-    return JsonResponse(
-        {
-            "generated_at": now.isoformat(),
-            "sla_s": _sla_line(stores),
-            "turnaround": metrics.turnaround_series(stores=stores, since=now - CHART_WINDOW),
-            "depth": queue_depth_series(stores=stores, since=now - DEPTH_WINDOW),
-            "associates": [
-                {"associate": row.associate, "last_hour": row.last_hour, "last_day": row.last_day}
-                for row in throughput(stores=stores)
-            ],
-        }
-    )
 
 
 def _target(value: str | None) -> float:
