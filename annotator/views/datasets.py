@@ -2,7 +2,6 @@
 a live count of matching labels, retry. Downloads go through the API's download view."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, user_passes_test
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -18,9 +17,9 @@ from annotator.services.datasets import (
     dataset_labels,
     dataset_retry,
     datasets_for_user,
-    may_use_datasets,
 )
 from catalog.access import stores_for_user
+from catalog.gates import supervisor_or_integration_required
 from infra.errors import LoupeError
 
 LIST_LIMIT = 100
@@ -58,15 +57,13 @@ def _page(request: HttpRequest, *, form: QueryDict | None = None, error: LoupeEr
 
 
 @require_GET
-@login_required
-@user_passes_test(may_use_datasets)
+@supervisor_or_integration_required
 def datasets(request: HttpRequest) -> HttpResponse:
     return _page(request)
 
 
 @require_POST
-@login_required
-@user_passes_test(may_use_datasets)
+@supervisor_or_integration_required
 def dataset_new(request: HttpRequest) -> HttpResponse:
     name, format, filters = _form_input(request.POST)
     try:
@@ -78,8 +75,7 @@ def dataset_new(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@login_required
-@user_passes_test(may_use_datasets)
+@supervisor_or_integration_required
 def dataset_count(request: HttpRequest) -> HttpResponse:
     """The create form's live count of the labels its filters match."""
     _, format, filters = _form_input(request.GET)
@@ -94,8 +90,7 @@ def dataset_count(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@login_required
-@user_passes_test(may_use_datasets)
+@supervisor_or_integration_required
 def dataset_row(request: HttpRequest, dataset_id) -> HttpResponse:
     """One dataset's row, polled while it builds; 286 (stop polling) once it is finished."""
     dataset = dataset_for_user(request.user, dataset_id)
@@ -106,8 +101,7 @@ def dataset_row(request: HttpRequest, dataset_id) -> HttpResponse:
 
 
 @require_POST
-@login_required
-@user_passes_test(may_use_datasets)
+@supervisor_or_integration_required
 def dataset_retry_view(request: HttpRequest, dataset_id) -> HttpResponse:
     dataset = dataset_for_user(request.user, dataset_id)
     try:

@@ -10,7 +10,6 @@ to act on the task.
 
 import dataclasses
 
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -20,7 +19,8 @@ from annotator import kinds
 from annotator.access import task_for_associate
 from annotator.models import Task
 from annotator.selectors.work import held_slot, task_lookahead
-from annotator.views.task import associate_required, screen_context
+from annotator.views.task import screen_context
+from catalog.gates import associate_required
 
 # Names under which the kinds' screens carry lease-checked media (fields of the visit
 # screen's snippets, keys of the snippet screen's context). Blanked, the templates render
@@ -45,7 +45,6 @@ def _blanked(name, value):
 
 
 @require_GET
-@login_required
 @associate_required
 def task_preview(request: HttpRequest, task_id) -> HttpResponse:
     """The `#screen` partial, in preview mode, of the task most likely to follow `task_id`,

@@ -9,12 +9,8 @@ error on a small page (or as text for htmx).
 """
 
 import datetime as dt
-from collections.abc import Callable
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -38,23 +34,10 @@ from annotator.selectors.queues import open_tasks_page, queue_summaries, supervi
 from annotator.services import control
 from annotator.services.review import annotation_reject as annotation_reject_service
 from catalog.access import store_for_user, stores_for_user
-from catalog.roles import is_supervisor
+from catalog.gates import supervisor_required
 from infra.errors import LoupeError
 
 ASSOCIATE_WINDOW_DAYS = (1, 7, 30)
-
-
-def supervisor_required(view: Callable) -> Callable:
-    """Signed in (else the login page) and a supervisor (else 403)."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if not is_supervisor(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _back(request: HttpRequest, default: str) -> HttpResponse:

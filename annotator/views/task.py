@@ -9,7 +9,6 @@ Errors of the JSON endpoints (submit, heartbeat, release) have the API's shape
 import json
 import uuid
 
-from django.contrib.auth.decorators import login_required, user_passes_test
 from django.contrib.messages import info
 from django.db.models.functions import Now
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -24,15 +23,13 @@ from annotator.models import Annotation, Queue, Slot, Task
 from annotator.selectors.queues import AT_RISK_WINDOW, sla_state
 from annotator.selectors.work import held_slot
 from annotator.services.work import Lease, task_claim, task_heartbeat, task_release, task_submit
-from catalog.roles import is_associate
+from catalog.gates import associate_required
 from catalog.selectors import product_search as search_products
 from infra.errors import LoupeError, error_body
 from infra.text import storable
 
 SESSION_STARTED = "workbench_started_at"
 EMPTY_TEMPLATE = "annotator/_workbench_empty.html"
-
-associate_required = user_passes_test(is_associate)
 
 
 def _error(exc: LoupeError) -> JsonResponse:
@@ -114,7 +111,6 @@ def _claim_next(associate, queue: Queue | None) -> Lease | None:
 
 
 @require_POST
-@login_required
 @associate_required
 def claim(request: HttpRequest, queue_id=None) -> HttpResponse:
     """Lease the most urgent task (of one queue, or of all the associate's queues), or resume
@@ -133,7 +129,6 @@ def claim(request: HttpRequest, queue_id=None) -> HttpResponse:
 
 
 @require_GET
-@login_required
 @associate_required
 def task(request: HttpRequest, task_id) -> HttpResponse:
     """The screen of a task the associate holds a live lease on; 404 for anyone else."""
@@ -147,7 +142,6 @@ def task(request: HttpRequest, task_id) -> HttpResponse:
 
 
 @require_POST
-@login_required
 @associate_required
 def submit(request: HttpRequest, task_id) -> HttpResponse:
     """Store the result (`{"result", "submission_id", "token"?}`), then lease the next task
@@ -176,7 +170,6 @@ def submit(request: HttpRequest, task_id) -> HttpResponse:
 
 
 @require_POST
-@login_required
 @associate_required
 def heartbeat(request: HttpRequest, task_id) -> HttpResponse:
     """Keep the lease alive while the page is open and visible; 409 `lease_lost` otherwise."""
@@ -189,7 +182,6 @@ def heartbeat(request: HttpRequest, task_id) -> HttpResponse:
 
 
 @require_POST
-@login_required
 @associate_required
 def release(request: HttpRequest, task_id) -> HttpResponse:
     """Give the task back (`{"reason", "token"?}`) and answer with the next task's screen."""
@@ -207,7 +199,6 @@ def release(request: HttpRequest, task_id) -> HttpResponse:
 
 
 @require_GET
-@login_required
 @associate_required
 def product_search(request: HttpRequest) -> HttpResponse:
     """Type-ahead over the catalog of the store of a task the associate holds (`?task=&q=`)."""

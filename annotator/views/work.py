@@ -1,19 +1,17 @@
 """The associate's work home. Claiming and the task screens are in `annotator.views.task`,
 the supervisor's console in `annotator.views.supervise`."""
 
-from django.contrib.auth.decorators import login_required, user_passes_test
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from annotator.selectors.queues import queue_summaries, work_queues
 from annotator.selectors.work import associate_today
-from catalog.roles import is_associate
+from catalog.gates import associate_required
 
 
 @require_GET
-@login_required
-@user_passes_test(is_associate)
+@associate_required
 def work_home(request: HttpRequest) -> HttpResponse:
     summaries = queue_summaries(user=request.user, queues=work_queues(user=request.user), for_work=True)
     # htmx polls the page every few seconds and swaps only its named region.

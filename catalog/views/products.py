@@ -2,23 +2,20 @@
 supervisors granted the product's store may see them (404 for another store's product), with
 no lease check and no audit record."""
 
-from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 
 from catalog.access import stores_for_user
+from catalog.gates import associate_or_supervisor_required
 from catalog.models import Product
-from catalog.roles import is_associate, is_supervisor
 
 
 @require_safe
-@login_required
+@associate_or_supervisor_required
 def product_image(request: HttpRequest, product_id: int) -> HttpResponse:
     """A product's packshot thumbnail, for people working on its store's tasks."""
-    if not (is_associate(request.user) or is_supervisor(request.user)):
-        raise Http404("No such product.")
     product = get_object_or_404(Product, pk=product_id, store__in=stores_for_user(request.user))
     name = product.thumbnail.name or product.image.name
     if not name:

@@ -88,7 +88,7 @@ def test_a_failure_shows_its_reason_and_a_retry_button_that_queues_it_again(s001
 def test_associates_and_other_stores_supervisors_see_no_dataset(s001, alice, carol, sam):
     event_label(store=s001, associate=alice)
     dataset = dataset_create(name="secret", format="jsonl", filters={}, by=carol)
-    assert browser(alice).get("/datasets/").status_code == 302  # to sign-in: not a supervisor
+    assert browser(alice).get("/datasets/").status_code == 403  # signed in, not a supervisor (catalog.gates)
     assert "secret" not in browser(sam).get("/datasets/").content.decode()
     assert browser(sam).get(f"/datasets/{dataset.pk}/row/").status_code == 404
     assert browser(sam).post(f"/datasets/{dataset.pk}/retry/").status_code == 404

@@ -12,8 +12,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from annotator.selectors.console import console_cached
-from annotator.views.supervise import supervisor_required
 from catalog.access import store_for_user, stores_for_user
+from catalog.gates import supervisor_required
 from catalog.models import PolicyChange
 from catalog.services.policy import store_policy_update
 from infra.errors import LoupeError

@@ -8,8 +8,8 @@ from django.views.decorators.http import require_GET
 
 from annotator.selectors.console import throughput
 from annotator.selectors.queues import queue_depth_series
-from annotator.views.supervise import supervisor_required
 from catalog.access import stores_for_user
+from catalog.gates import supervisor_required
 from validation import metrics
 from validation.console import sla_line
 

@@ -10,8 +10,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from annotator.views.supervise import supervisor_required
 from catalog.access import stores_for_user
+from catalog.gates import supervisor_required
 from infra.errors import LoupeError
 from validation.access import deliveries_for_user, delivery_for_user
 from validation.forms import DeliveryFilterForm

@@ -1,30 +1,26 @@
 """Pages and htmx endpoints of the validation app."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
-from catalog import roles
+from catalog.gates import supervisor_required
 from infra.errors import LoupeError
 from validation.access import visit_for_user
 from validation.services.disputes import dispute_open as dispute_open_service
 
 
 @require_POST
-@login_required
+@supervisor_required
 def dispute_open(request: HttpRequest, visit_id) -> HttpResponse:
     """A supervisor disputes a visit's receipt (the same service as the API's door).
 
     htmx: 204 with a `disputeOpened` event, or the error's detail with its status. A plain
     form post: a message and back to `next` (or home).
     """
-    if not roles.is_supervisor(request.user):
-        raise PermissionDenied
     visit = visit_for_user(request.user, visit_id)
     try:
         dispute = dispute_open_service(

@@ -1,34 +1,17 @@
 """The superuser's webhook endpoints page: list, create (the signing secret shown once, on the
 answer to the create), enable/disable. Everyone else gets 403."""
 
-from collections.abc import Callable
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from catalog.gates import superuser_required
 from infra.errors import LoupeError
 from validation.forms import WebhookEndpointCreateForm
 from validation.models import WebhookEndpoint
 from validation.webhooks import webhook_endpoint_create, webhook_endpoint_set_active
-
-
-def superuser_required(view: Callable) -> Callable:
-    """Signed in (else the login page) and a superuser (else 403)."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if not request.user.is_superuser:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _page(request: HttpRequest, form: WebhookEndpointCreateForm, status: int = 200) -> HttpResponse:
