@@ -11,6 +11,10 @@ Every URL pattern of `config.urls` must be classified here, or the sweep fails:
   must not write anything and their answers must not contain S001's data.
 - `PUBLIC`: no login needed and no store data (health checks, the login page, the schema).
 
+Every other view wears one gate of `catalog.gates` (`UNGATED` lists the exceptions), and each
+gate answers one way: a page sends anonymous callers to the login page and answers 403 to a
+signed-in caller without its role; an API view answers 401 and 403.
+
 Nothing may answer 500. Each request runs in a savepoint that is rolled back, so requests do
 not see each other's effects; a request counts as having changed the database when it issued
 an INSERT/UPDATE/DELETE on anything but the session table, or when the row counts of Loupe's
@@ -37,6 +41,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
+from rest_framework.views import APIView
 
 from annotator.models import (
     Annotation,
@@ -50,6 +55,7 @@ from annotator.models import (
     TaskExclusion,
 )
 from annotator.services.queues import task_enqueue
+from catalog.gates import Gate, RolePermission, holds_any
 from catalog.models import Camera, Product, Store
 from validation.models import (
     CartCorrection,
@@ -282,6 +288,15 @@ PUBLIC: dict[str, str] = {
     "api-docs": "Swagger UI over the schema",
 }
 
+# Views without a `catalog.gates` gate, and why.
+UNGATED: dict[str, str] = {
+    "logout": "Django's own view: ends whatever session there is",
+    "annotator:snippet_video": "media for token clients too: 401 without credentials, then snippet_for_viewer",
+    "annotator:snippet_poster": "as snippet_video",
+    "annotator:snippet_thumbnail": "as snippet_video",
+    "validation:prometheus": "also takes the scraper's METRICS_TOKEN (validation.metrics_api._caller)",
+}
+
 # The admin is swept separately (tests below): every admin page is staff-only.
 SKIPPED_NAMESPACES = {"admin"}
 ADMIN_URLS = (
@@ -330,6 +345,44 @@ def test_every_url_pattern_is_classified():
     )
     stale = sorted(known - {r.key for r in walk()})
     assert not stale, f"Registry entries for URL patterns that no longer exist: {stale}"
+
+
+def views() -> dict[str, Callable]:
+    """Every named view of config.urls (the admin's left out), by "namespace:name"."""
+    found = {}
+
+    def visit(resolver: URLResolver, namespace: str) -> None:
+        for entry in resolver.url_patterns:
+            if isinstance(entry, URLResolver) and entry.namespace not in SKIPPED_NAMESPACES:
+                visit(entry, f"{namespace}{entry.namespace}:" if entry.namespace else namespace)
+            elif isinstance(entry, URLPattern) and entry.name:
+                found[f"{namespace}{entry.name}"] = entry.callback
+
+    visit(get_resolver(), "")
+    return found
+
+
+def api_permission(view: Callable) -> type | None:
+    """The one permission class of a DRF view (None for a plain Django view)."""
+    cls = getattr(view, "cls", None)
+    if cls is None or not issubclass(cls, APIView):
+        return None
+    return cls.permission_classes[0] if len(cls.permission_classes) == 1 else object
+
+
+def test_every_view_wears_one_gate():
+    problems = []
+    for name, view in sorted(views().items()):
+        if name in PUBLIC or name in UNGATED:
+            continue
+        permission = api_permission(view)
+        if permission is not None:
+            if not issubclass(permission, RolePermission):
+                problems.append(f"{name}: wants exactly one permission class of catalog.gates")
+        elif not isinstance(getattr(view, "gate", None), Gate):
+            problems.append(f"{name}: wears no catalog.gates decorator")
+    assert not problems, "\n".join(problems)
+    assert set(UNGATED) <= set(views()), "UNGATED names a view that no longer exists"
 
 
 def test_registry_lists_each_pattern_once():
@@ -692,3 +745,38 @@ def test_admin_opens_for_a_superuser(admin_client):
 def test_sweep_settings_are_not_debug():
     # A DEBUG 404 page echoes the URLconf, which would make the leak check meaningless.
     assert not settings.DEBUG
+
+
+@pytest.mark.django_db
+def test_gates_answer_one_way(world):
+    """Anonymous: the login page (a page) or 401 (an API view). Signed in without the role:
+    403 from both. Token clients are anonymous to pages, which read sessions only."""
+    problems = []
+    by_role = clients(world)
+    for name, view in sorted(views().items()):
+        if name in PUBLIC or name in UNGATED:
+            continue
+        permission = api_permission(view)
+        admits = (lambda user, p=permission: holds_any(user, p.roles)) if permission else view.gate.admits
+        path = reverse(name, kwargs=URL_KWARGS[name](world) if name in URL_KWARGS else {})
+        for role, client in by_role.items():
+            user = world.users[role]
+            if permission is None and role == "s002_integration":
+                user = None
+            if user is not None and admits(user):
+                continue
+            for method in ("GET", "POST"):
+                with transaction.atomic():
+                    response = send(client, method, path, name, world)
+                    transaction.set_rollback(True)
+                if response.status_code == 405:
+                    continue
+                if user is not None:
+                    expected, ok = "403", response.status_code == 403
+                elif permission is not None:
+                    expected, ok = "401", response.status_code == 401
+                else:
+                    expected, ok = "the login page", is_login_redirect(response, path)
+                if not ok:
+                    problems.append(f"{method} {path} ({name}) as {role} → {response.status_code}, expected {expected}")
+    assert not problems, "\n".join(problems)

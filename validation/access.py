@@ -1,6 +1,7 @@
 """Who may see which visit and receipt. Visits and receipts are seen by the integrations and
 supervisors of their store (and superusers); the API refuses every other role with 403
-before looking anything up, and answers 404 for anything outside the caller's stores, so a
+(`catalog.gates.IsSupervisorOrIntegration`; associates see visits only through the tasks they
+hold) before looking anything up, and answers 404 for anything outside the caller's stores, so a
 caller cannot learn that another store's visit exists."""
 
 import uuid
@@ -11,12 +12,6 @@ from django.http import Http404
 from catalog import roles
 from catalog.access import stores_for_user
 from validation.models import Receipt, Visit, WebhookDelivery
-
-
-def can_read_visits(user) -> bool:
-    """Integrations and supervisors (superusers have every role). Associates see visits only
-    through the tasks they hold, never through this API."""
-    return roles.is_integration(user) or roles.is_supervisor(user)
 
 
 def can_see_shopper(user) -> bool:

@@ -9,18 +9,17 @@ grants is 404. The shopper token is only ever returned to integrations.
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog import roles
 from catalog.access import store_for_user, stores_for_user
+from catalog.gates import IsIntegration, IsSupervisorOrIntegration
 from infra.errors import LoupeError, error_body
 from infra.parsers import JSONParser
 from infra.text import storable
 from validation import schemas
-from validation.access import can_read_visits, can_see_shopper, receipt_for_user, visit_for_user
+from validation.access import can_see_shopper, receipt_for_user, visit_for_user
 from validation.models import Receipt, Visit
 from validation.selectors import visit_latest_receipt, visit_status, visit_task_id
 from validation.services import IngestResult, receipt_data, visit_ingest, visits_ingest_many
@@ -33,20 +32,6 @@ class VisitJSONParser(JSONParser):
     at fault (`events[3].confidence`) instead of a bare 400."""
 
     strict = False
-
-
-class IsIntegration(BasePermission):
-    message = "Only integration clients may send visits."
-
-    def has_permission(self, request, view) -> bool:
-        return roles.is_integration(request.user)
-
-
-class CanReadVisits(BasePermission):
-    message = "Only integrations and supervisors may read visits and receipts."
-
-    def has_permission(self, request, view) -> bool:
-        return can_read_visits(request.user)
 
 
 _ERRORS = {code: OpenApiResponse(schemas.ErrorOut) for code in (400, 401, 403, 404, 409, 413, 415)}
@@ -82,7 +67,7 @@ def ingest_answer(result: IngestResult) -> tuple[int, dict]:
 
 
 class VisitIngestApi(APIView):
-    permission_classes = [IsAuthenticated, IsIntegration]
+    permission_classes = [IsIntegration]
     parser_classes = [VisitJSONParser]
 
     @extend_schema(
@@ -101,7 +86,7 @@ class VisitIngestApi(APIView):
 
 
 class VisitBulkIngestApi(APIView):
-    permission_classes = [IsAuthenticated, IsIntegration]
+    permission_classes = [IsIntegration]
     parser_classes = [VisitJSONParser]
 
     @extend_schema(
@@ -193,7 +178,7 @@ def visit_body(visit: Visit, *, with_shopper: bool) -> dict:
 
 
 class VisitDetailApi(APIView):
-    permission_classes = [IsAuthenticated, CanReadVisits]
+    permission_classes = [IsSupervisorOrIntegration]
 
     @extend_schema(
         operation_id="visits_retrieve",
@@ -206,7 +191,7 @@ class VisitDetailApi(APIView):
 
 
 class ReceiptDetailApi(APIView):
-    permission_classes = [IsAuthenticated, CanReadVisits]
+    permission_classes = [IsSupervisorOrIntegration]
 
     @extend_schema(
         operation_id="receipts_retrieve", summary="A receipt", responses={200: schemas.ReceiptOut, **_ERRORS}
@@ -219,7 +204,7 @@ class ReceiptDetailApi(APIView):
 class VisitDisputeApi(APIView):
     """`POST /api/v1/visits/{id}/disputes/`: contest a visit's receipt (customer service)."""
 
-    permission_classes = [IsAuthenticated, IsIntegration]
+    permission_classes = [IsIntegration]
 
     class DisputeInputSerializer(serializers.Serializer):
         reason = serializers.CharField(max_length=MAX_REASON, help_text="What is wrong with the receipt.")

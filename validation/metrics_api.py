@@ -17,26 +17,20 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
-from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotator.selectors.queues import store_queue_summaries
-from catalog import roles
 from catalog.access import stores_for_user
+from catalog.gates import IsSupervisorOrIntegration, holds_any
 from catalog.models import Store
 from infra.errors import error_body
 from validation import metrics
 
 
 def may_read_metrics(user) -> bool:
-    return roles.is_supervisor(user) or roles.is_integration(user)
-
-
-class CanReadMetrics(BasePermission):
-    def has_permission(self, request, view) -> bool:
-        return may_read_metrics(request.user)
+    return holds_any(user, IsSupervisorOrIntegration.roles)
 
 
 def metrics_snapshot(*, stores) -> dict:
@@ -80,7 +74,7 @@ _figures = inline_serializer(
 
 
 class MetricsApi(APIView):
-    permission_classes = [IsAuthenticated, CanReadMetrics]
+    permission_classes = [IsSupervisorOrIntegration]
 
     class OutputSerializer(serializers.Serializer):
         generated_at = serializers.DateTimeField()

@@ -7,7 +7,6 @@ from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,14 +18,9 @@ from annotator.services.datasets import (
     dataset_filename,
     dataset_for_user,
     dataset_retry,
-    may_use_datasets,
 )
+from catalog.gates import IsSupervisorOrIntegration
 from infra.errors import Conflict
-
-
-class MayUseDatasets(BasePermission):
-    def has_permission(self, request, view) -> bool:
-        return may_use_datasets(request.user)
 
 
 class DatasetOut(serializers.Serializer):
@@ -78,7 +72,7 @@ class DatasetCreateApi(APIView):
     """`POST /api/v1/datasets/`: freeze the matching labels into a dataset and build it in the
     background."""
 
-    permission_classes = [IsAuthenticated, MayUseDatasets]
+    permission_classes = [IsSupervisorOrIntegration]
 
     class DatasetIn(serializers.Serializer):
         name = serializers.CharField(max_length=200)
@@ -114,7 +108,7 @@ class DatasetCreateApi(APIView):
 class DatasetDetailApi(APIView):
     """`GET /api/v1/datasets/{id}/`: status and progress; `download_url` once ready."""
 
-    permission_classes = [IsAuthenticated, MayUseDatasets]
+    permission_classes = [IsSupervisorOrIntegration]
 
     @extend_schema(operation_id="datasets_retrieve", responses={200: DatasetOut, **ERRORS})
     def get(self, request: Request, dataset_id: str) -> Response:
@@ -124,7 +118,7 @@ class DatasetDetailApi(APIView):
 class DatasetDownloadApi(APIView):
     """`GET /api/v1/datasets/{id}/download/`: the file, the same bytes every time."""
 
-    permission_classes = [IsAuthenticated, MayUseDatasets]
+    permission_classes = [IsSupervisorOrIntegration]
 
     @extend_schema(
         operation_id="datasets_download",
@@ -153,7 +147,7 @@ class DatasetDownloadApi(APIView):
 class DatasetRetryApi(APIView):
     """`POST /api/v1/datasets/{id}/retry/`: build a failed dataset again."""
 
-    permission_classes = [IsAuthenticated, MayUseDatasets]
+    permission_classes = [IsSupervisorOrIntegration]
 
     @extend_schema(
         operation_id="datasets_retry",

@@ -2,14 +2,13 @@
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotator.api.snippets import IsIntegrationOrSupervisor
 from annotator.services.labels import MAX_LIMIT, label_data, labels_page
 from catalog.access import store_for_user, stores_for_user
+from catalog.gates import IsSupervisorOrIntegration
 from infra.errors import LoupeError
 
 
@@ -62,7 +61,7 @@ def _limit(raw: str | None) -> int:
 class LabelListApi(APIView):
     """`GET /api/v1/labels/`: every finished label of the caller's stores, oldest first."""
 
-    permission_classes = [IsAuthenticated, IsIntegrationOrSupervisor]
+    permission_classes = [IsSupervisorOrIntegration]
 
     @extend_schema(
         operation_id="labels_list",

@@ -7,7 +7,6 @@ from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,23 +15,13 @@ from annotator.access import snippet_for_user
 from annotator.media import video_too_large
 from annotator.models import Snippet, Task
 from annotator.services.snippets import snippet_annotation_task, snippet_ingest, snippet_media_urls
-from catalog import roles
 from catalog.access import store_for_user
+from catalog.gates import IsIntegration, IsSupervisorOrIntegration
 from catalog.models import Camera
 from infra.errors import LoupeError
 
 # Multipart framing around the file; the file itself is checked against SNIPPET_MAX_BYTES.
 _ENVELOPE_BYTES = 1024 * 1024
-
-
-class IsIntegration(BasePermission):
-    def has_permission(self, request, view) -> bool:
-        return roles.is_integration(request.user)
-
-
-class IsIntegrationOrSupervisor(BasePermission):
-    def has_permission(self, request, view) -> bool:
-        return roles.is_integration(request.user) or roles.is_supervisor(request.user)
 
 
 class SnippetOut(serializers.Serializer):
@@ -71,7 +60,7 @@ class SnippetCreateApi(APIView):
     """`POST /api/v1/snippets/`: a clip from the computer-vision pipeline."""
 
     parser_classes = [MultiPartParser]
-    permission_classes = [IsAuthenticated, IsIntegration]
+    permission_classes = [IsIntegration]
 
     class SnippetIn(serializers.Serializer):
         file = serializers.FileField(
@@ -147,7 +136,7 @@ class SnippetCreateApi(APIView):
 class SnippetDetailApi(APIView):
     """`GET /api/v1/snippets/{id}/`: a stored snippet, for its store's integrations and supervisors."""
 
-    permission_classes = [IsAuthenticated, IsIntegrationOrSupervisor]
+    permission_classes = [IsSupervisorOrIntegration]
 
     @extend_schema(operation_id="snippets_retrieve", responses={200: SnippetOut, 404: OpenApiResponse()})
     def get(self, request: Request, snippet_id) -> Response:

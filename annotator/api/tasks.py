@@ -18,7 +18,6 @@ schema; tests check that both agree.
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,14 +25,8 @@ from rest_framework.views import APIView
 from annotator.access import queue_for_associate, task_for_associate, uuid_or_404
 from annotator.selectors.work import task_lookahead
 from annotator.services.work import Lease, task_claim, task_heartbeat, task_release, task_submit
-from catalog import roles
+from catalog.gates import IsAssociate
 from infra.errors import Conflict, LoupeError, first_validation_error
-
-
-class IsAssociate(BasePermission):
-    def has_permission(self, request, view) -> bool:
-        return roles.is_associate(request.user)
-
 
 _UUID = serializers.UUIDField()
 _TOKEN = serializers.IntegerField(min_value=0)
@@ -129,7 +122,7 @@ SUBMIT_LEASE_LOST = OpenApiResponse(
 class TaskNextApi(APIView):
     """`POST /api/v1/tasks/next/`: lease the next task, or resume the one you hold."""
 
-    permission_classes = [IsAuthenticated, IsAssociate]
+    permission_classes = [IsAssociate]
 
     class TaskNextInputSerializer(serializers.Serializer):
         queue = serializers.UUIDField(required=False, help_text="Claim from this queue only.")
@@ -159,7 +152,7 @@ class TaskNextApi(APIView):
 class TaskHeartbeatApi(APIView):
     """`POST /api/v1/tasks/{id}/heartbeat/`: extend your lease (the open page calls it)."""
 
-    permission_classes = [IsAuthenticated, IsAssociate]
+    permission_classes = [IsAssociate]
 
     class TaskHeartbeatInputSerializer(serializers.Serializer):
         token = serializers.IntegerField(required=False, min_value=0)
@@ -189,7 +182,7 @@ class TaskHeartbeatApi(APIView):
 class TaskSubmitApi(APIView):
     """`POST /api/v1/tasks/{id}/submit/`: store your result, once per `submission_id`."""
 
-    permission_classes = [IsAuthenticated, IsAssociate]
+    permission_classes = [IsAssociate]
 
     class TaskSubmitInputSerializer(serializers.Serializer):
         result = serializers.JSONField(help_text="The kind's result (API.md).")
@@ -255,7 +248,7 @@ class TaskSubmitApi(APIView):
 class TaskReleaseApi(APIView):
     """`POST /api/v1/tasks/{id}/release/`: give a task back; it is not offered to you again."""
 
-    permission_classes = [IsAuthenticated, IsAssociate]
+    permission_classes = [IsAssociate]
 
     class TaskReleaseInputSerializer(serializers.Serializer):
         reason = serializers.CharField(max_length=500, allow_blank=True, help_text="Why (shown to supervisors).")
@@ -284,7 +277,7 @@ class TaskReleaseApi(APIView):
 class TaskLookaheadApi(APIView):
     """`GET /api/v1/tasks/lookahead/`: preview what you would likely get next, without a lease."""
 
-    permission_classes = [IsAuthenticated, IsAssociate]
+    permission_classes = [IsAssociate]
 
     class TaskLookaheadOutputSerializer(serializers.Serializer):
         results = TaskPreviewOut(many=True)
