@@ -13,7 +13,7 @@ from annotator.services.snippets import snippet_ingest
 from annotator.synth import make_clip
 from catalog.models import Product
 from catalog.services import product_set_image
-from validation.demo import _catalog, product_image
+from validation.demo.catalog import demo_products, product_image
 from validation.services import visit_ingest
 
 CODEC = "h264"
@@ -22,7 +22,7 @@ CODEC = "h264"
 def dress_catalog(store, count: int = 12) -> list[Product]:
     """Give the store demo names, prices and packshots for SKU-0001..count."""
     products = []
-    for demo in _catalog(count):
+    for demo in demo_products(count):
         product, _ = Product.objects.update_or_create(
             store=store,
             sku=demo.sku,

@@ -16,7 +16,9 @@ from annotator.models import Snippet, Task
 from catalog import roles
 from catalog.models import Camera, Product, Store
 from tests.factories import StoreFactory
-from validation import demo
+from validation.demo import people
+from validation.demo.snippets import snippet_plan
+from validation.demo.visits import MODEL_VERSIONS, visit_payload
 from validation.models import Event, Visit
 
 SMALL = ["--visits", "20", "--snippets", "3"]
@@ -73,15 +75,15 @@ class TestSeededDemo:
         assert "Demo data ready" in seeded
 
     def test_seed_demo_creates_the_demo_people_and_integration(self, seeded):
-        for login in demo.DEMO_LOGINS:
+        for login in people.DEMO_LOGINS:
             user = User.objects.get(username=login.username)
             assert user.check_password(login.password)
-            if login.role == demo.ADMIN:
+            if login.role == people.ADMIN:
                 assert user.is_superuser and user.is_staff
             else:
                 assert roles.has_role(user, login.role) and not user.is_superuser
                 assert sorted(user.stores.values_list("code", flat=True)) == list(login.store_codes)
-        integration = User.objects.get(username=demo.DEMO_INTEGRATION)
+        integration = User.objects.get(username=people.DEMO_INTEGRATION)
         assert roles.is_integration(integration)
         assert Token.objects.filter(user=integration).exists()
 
@@ -117,9 +119,9 @@ class TestSeededDemo:
         out = run("demo_logins", "--url", "http://127.0.0.1:8123/")
         assert "http://127.0.0.1:8123/" in out
         assert "DEMO ONLY" in out
-        for login in demo.DEMO_LOGINS:
+        for login in people.DEMO_LOGINS:
             assert login.username in out and login.password in out
-        assert Token.objects.get(user__username=demo.DEMO_INTEGRATION).key in out
+        assert Token.objects.get(user__username=people.DEMO_INTEGRATION).key in out
 
 
 def test_seed_demo_if_empty_skips_a_database_that_has_a_store(db, media):
@@ -137,8 +139,8 @@ def test_demo_logins_without_demo_data_says_how_to_create_a_user(db):
 
 def test_demo_visits_have_a_realistic_confidence_mix():
     now = timezone.now()
-    plan = demo.snippet_plan(count=60, seed=7)
-    visits = [demo.visit_payload(n=n, seed=7, now=now, snippets=plan) for n in range(500)]
+    plan = snippet_plan(count=60, seed=7)
+    visits = [visit_payload(n=n, seed=7, now=now, snippets=plan) for n in range(500)]
     unsure = [v for v in visits if min(e["confidence"] for e in v["events"]) < 0.9]
     assert 0.12 < len(unsure) / len(visits) < 0.3
     sla = dt.timedelta(minutes=15)
@@ -155,4 +157,4 @@ def test_demo_visits_have_a_realistic_confidence_mix():
             )
             assert held[event["sku"]] >= 0  # never puts back what was not taken
     assert any(e["action"] == "put_back" for v in visits for e in v["events"])
-    assert {v["model_version"] for v in visits} == set(demo.MODEL_VERSIONS)
+    assert {v["model_version"] for v in visits} == set(MODEL_VERSIONS)

@@ -3,7 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 
-from validation import demo
+from validation.demo import people
 
 
 class Command(BaseCommand):
@@ -15,7 +15,7 @@ class Command(BaseCommand):
     def handle(self, *args, url: str, **options) -> None:
         users = {
             user.username: user
-            for user in get_user_model().objects.filter(username__in=[login.username for login in demo.DEMO_LOGINS])
+            for user in get_user_model().objects.filter(username__in=[login.username for login in people.DEMO_LOGINS])
         }
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(f"Loupe: open {url}"))
@@ -27,7 +27,7 @@ class Command(BaseCommand):
             )
             return
         rows = [("username", "role", "stores", "password")]
-        for login in demo.DEMO_LOGINS:
+        for login in people.DEMO_LOGINS:
             if login.username in users:
                 rows.append((login.username, login.role, login.stores_label, login.password))
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
@@ -37,9 +37,9 @@ class Command(BaseCommand):
             self.stdout.write("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
             if i == 0:
                 self.stdout.write("  " + "  ".join("-" * width for width in widths))
-        if token := demo.demo_integration_token():
+        if token := people.demo_integration_token():
             self.stdout.write(
-                f"Demo integration {demo.DEMO_INTEGRATION} ({','.join(demo.DEMO_INTEGRATION_STORES)}), DEMO ONLY:\n"
+                f"Demo integration {people.DEMO_INTEGRATION} ({','.join(people.DEMO_INTEGRATION_STORES)}), DEMO ONLY:\n"
                 f"  Authorization: Token {token}"
             )
         self.stdout.write("")

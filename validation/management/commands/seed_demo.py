@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandParser
 
 from catalog.models import Store
-from validation import demo
+from validation.demo.seed import seed_demo
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         if if_empty and Store.objects.exists():
             self.stdout.write("The database already has stores; not loading demo data.")
             return
-        summary = demo.seed_demo(visits=max(0, visits), snippets=max(0, snippets), seed=seed, log=self.stdout.write)
+        summary = seed_demo(visits=max(0, visits), snippets=max(0, snippets), seed=seed, log=self.stdout.write)
         created = ", ".join(f"{n} {what}" for what, n in sorted(summary.created.items()) if n)
         created = created or "nothing (all present)"
         self.stdout.write(self.style.SUCCESS(f"Demo data ready in {summary.seconds:.1f} s; created {created}."))
