@@ -1,6 +1,6 @@
-"""Which tasks and queues a caller may see. Views and APIs go through these functions, which
-answer 404 (never 403) for anything outside the caller's stores, so an associate cannot even
-learn that another store's task exists."""
+"""Which tasks, queues, snippets, annotations and datasets a caller may see. Views and APIs go
+through these functions, which answer 404 (never 403) for anything outside the caller's
+stores, so an associate cannot even learn that another store's task exists."""
 
 import uuid
 
@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.db.models.functions import Now
 from django.http import Http404
 
-from annotator.models import Annotation, Queue, Slot, Snippet, Task
+from annotator.models import Annotation, Dataset, Queue, Slot, Snippet, Task
 from catalog import roles
 from catalog.access import stores_for_user
 from catalog.models import Store
@@ -137,3 +137,25 @@ def associate_for_supervisor(user, username: str):
         .distinct()
         .first()
     )
+
+
+# Datasets: supervisors and integrations, for datasets whose every store they are granted.
+
+
+def datasets_for_user(user) -> QuerySet[Dataset]:
+    """Datasets whose every store the user is granted (supervisors and integrations only)."""
+    if not (roles.is_supervisor(user) or roles.is_integration(user)):
+        return Dataset.objects.none()
+    if user.is_superuser:
+        return Dataset.objects.all()
+    foreign = Store.objects.exclude(pk__in=stores_for_user(user).values("pk"))
+    return Dataset.objects.exclude(stores__in=foreign)
+
+
+def dataset_for_user(user, dataset_id) -> Dataset:
+    """A dataset the user may see, or 404."""
+    try:
+        key = dataset_id if isinstance(dataset_id, uuid.UUID) else uuid.UUID(str(dataset_id))
+        return datasets_for_user(user).get(pk=key)
+    except (ValueError, Dataset.DoesNotExist):
+        raise Http404("No such dataset.") from None

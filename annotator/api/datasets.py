@@ -11,12 +11,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotator.access import dataset_for_user
 from annotator.models import Dataset
 from annotator.services.datasets import (
     CONTENT_TYPES,
     dataset_create,
     dataset_filename,
-    dataset_for_user,
     dataset_retry,
 )
 from catalog.gates import IsSupervisorOrIntegration

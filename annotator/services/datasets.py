@@ -24,7 +24,6 @@ from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, TextField, UUIDField, Value
 from django.db.models.functions import Cast, Coalesce
-from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework.fields import DateTimeField
@@ -35,7 +34,6 @@ from annotator.exports.csv_rows import write_csv
 from annotator.exports.jsonl import write_jsonl
 from annotator.exports.rows import Pseudonyms, dataset_rows, iso
 from annotator.models import Dataset, DatasetItem, Label, Task
-from catalog import roles
 from catalog.access import store_for_user, stores_for_user
 from catalog.models import Store
 from infra.errors import Conflict, LoupeError
@@ -66,32 +64,6 @@ BATCH = {Dataset.Format.JSONL: 5000, Dataset.Format.CSV: 5000, Dataset.Format.CO
 FILTER_KEYS = ("store", "stores", "since", "until", "kinds", "model_version", "reviewed_only", "agreed_only")
 MANIFEST_SCHEMA = "loupe.dataset.manifest/1"
 _NO_SUBJECT = uuid.UUID(int=0)
-
-
-# Access ---------------------------------------------------------------------------------------
-
-
-def may_use_datasets(user) -> bool:
-    return bool(user.is_authenticated and (roles.is_supervisor(user) or roles.is_integration(user)))
-
-
-def datasets_for_user(user) -> QuerySet[Dataset]:
-    """Datasets whose every store the user is granted (supervisors and integrations only)."""
-    if not may_use_datasets(user):
-        return Dataset.objects.none()
-    if user.is_superuser:
-        return Dataset.objects.all()
-    foreign = Store.objects.exclude(pk__in=stores_for_user(user).values("pk"))
-    return Dataset.objects.exclude(stores__in=foreign)
-
-
-def dataset_for_user(user, dataset_id) -> Dataset:
-    """A dataset the user may see, or 404."""
-    try:
-        key = dataset_id if isinstance(dataset_id, uuid.UUID) else uuid.UUID(str(dataset_id))
-        return datasets_for_user(user).get(pk=key)
-    except (ValueError, Dataset.DoesNotExist):
-        raise Http404("No such dataset.") from None
 
 
 # Filters --------------------------------------------------------------------------------------

@@ -7,16 +7,15 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
+from annotator.access import dataset_for_user, datasets_for_user
 from annotator.models import Dataset
 from annotator.services.datasets import (
     FORMAT_KINDS,
     KINDS,
     dataset_create,
     dataset_filters_clean,
-    dataset_for_user,
     dataset_labels,
     dataset_retry,
-    datasets_for_user,
 )
 from catalog.access import stores_for_user
 from catalog.gates import supervisor_or_integration_required

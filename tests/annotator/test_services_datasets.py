@@ -8,14 +8,13 @@ from django.http import Http404
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from annotator.access import dataset_for_user, datasets_for_user
 from annotator.models import Dataset, DatasetItem, Label
 from annotator.services import datasets
 from annotator.services.datasets import (
     dataset_build,
     dataset_create,
-    dataset_for_user,
     dataset_retry,
-    datasets_for_user,
 )
 from catalog import roles
 from infra.errors import Conflict, LoupeError
