@@ -1,4 +1,5 @@
-"""Pages and htmx endpoints of the validation app."""
+"""A supervisor disputes a visit's receipt from a page (the API's door is `validation.api`): the
+visit goes back to review, first in line. Visits outside their stores are 404."""
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
