@@ -110,9 +110,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # security.W021: HSTS preload is the domain owner's decision (see SECURE_HSTS_PRELOAD).
 SILENCED_SYSTEM_CHECKS = ["models.W040", "security.W021"]
 
+# Django's four validators: a password like the username, short, common or all digits is refused
+# (`add_user --password`, the admin's password forms).
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
