@@ -193,7 +193,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Background work: Django's Tasks API on the database. Tasks enqueued inside a transaction
-# commit with it (transactional outbox); `manage.py db_worker` runs them.
+# commit with it (transactional outbox); `manage.py worker` (every queue) runs them.
 TASKS = {
     "default": {
         "BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
