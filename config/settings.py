@@ -221,10 +221,12 @@ SESSION_SAVE_EVERY_REQUEST = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY") else None
-# HTTPS only unless DEBUG: plain-HTTP requests are redirected (but the load balancer's health
-# probes, which come over plain HTTP) and browsers are told to remember it (HSTS, a year).
+# HTTPS only unless DEBUG: plain-HTTP requests are redirected and browsers are told to remember
+# it (HSTS, a year). Not the paths machines call on each instance directly, past the TLS proxy:
+# the load balancer's health probes and Prometheus' scrapes (which would follow the redirect to
+# an HTTPS port the instance does not have).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 60 * 60)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 # Preloading commits the whole registrable domain and is submitted by its owner, not by one

@@ -65,10 +65,21 @@ def settings_value(expression: str, tmp_path, **env: str) -> str:
     return shown.stdout.strip()
 
 
-def test_production_redirects_to_https_and_sends_hsts_but_not_to_health_probes(tmp_path):
+def test_production_redirects_to_https_and_sends_hsts(tmp_path):
     assert settings_value("settings.SECURE_SSL_REDIRECT", tmp_path, **PRODUCTION) == "True"
     assert settings_value("settings.SECURE_HSTS_SECONDS", tmp_path, **PRODUCTION) == str(365 * 24 * 3600)
-    assert settings_value("settings.SECURE_REDIRECT_EXEMPT", tmp_path, **PRODUCTION) == "['^healthz$', '^readyz$']"
+
+
+def test_plain_http_is_redirected_but_for_probes_and_scrapes(client, settings, db):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.ALLOWED_HOSTS = ["loupe.example.com"]
+
+    home = client.get("/", HTTP_HOST="loupe.example.com")
+    assert (home.status_code, home.headers["Location"]) == (301, "https://loupe.example.com/")
+    assert client.get("/api/v1/metrics/", HTTP_HOST="loupe.example.com").status_code == 301
+    for path in ("/healthz", "/readyz"):
+        assert client.get(path, HTTP_HOST="loupe.example.com").status_code == 200, path
+    assert client.get("/metrics", HTTP_HOST="loupe.example.com").status_code == 401  # answered, not redirected
 
 
 def test_development_neither_redirects_nor_sends_hsts(tmp_path):
