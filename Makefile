@@ -48,7 +48,7 @@ run: $(STAMP)
 	echo "==> loading demo data (only into an empty database)"
 	$(PY) manage.py seed_demo --if-empty
 	echo "==> starting the task worker and the web server (Ctrl-C stops both)"
-	$(PY) manage.py db_worker --queue-name '*' --no-reload --interval 0.2 &
+	$(PY) manage.py worker --no-reload --interval 0.2 &
 	worker=$$!
 	# Re-queues webhook deliveries whose worker died mid-flight (django-tasks-db does not).
 	$(PY) manage.py webhooks_recover --every 60 &

@@ -477,6 +477,7 @@ def main() -> int:
         "DATABASE_URL": dsn,
         "DATABASE_CONN_MAX_AGE": "600",
         "DEBUG": "0",
+        "SECURE_SSL_REDIRECT": "0",  # plain HTTP on the loopback
         "SECRET_KEY": "bench",
         "ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "WARNING",

@@ -160,6 +160,7 @@ def main() -> int:
         "DATABASE_URL": database_url(base, DB_NAME),
         "DATABASE_CONN_MAX_AGE": "600",
         "DEBUG": "0",
+        "SECURE_SSL_REDIRECT": "0",  # plain HTTP on the loopback
         "SECRET_KEY": "bench-only-not-a-secret",
         "ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "WARNING",

@@ -56,6 +56,7 @@ def main() -> None:
     os.environ.update(
         DJANGO_SETTINGS_MODULE="config.settings",
         DEBUG="0",
+        SECURE_SSL_REDIRECT="0",  # the test client speaks plain HTTP
         SECRET_KEY="bench",
         DATABASE_URL=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
         TEST_DATABASE_NAME="loupe_bench_workbench",

@@ -1,6 +1,7 @@
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import add_never_cache_headers
 
 # No inline scripts or styles anywhere: htmx is loaded from static/ and configured through a
 # <meta name="htmx-config"> tag with its inline-style indicator turned off.
@@ -26,4 +27,27 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         policy = API_DOCS_CONTENT_SECURITY_POLICY if request.path == API_DOCS_PATH else CONTENT_SECURITY_POLICY
         response.headers.setdefault("Content-Security-Policy", policy)
+        return response
+
+
+class NoStoreForSignedInMiddleware:
+    """Answers to a signed-in person or a token hold store data: no browser or proxy keeps them.
+
+    Shared computers in stores and back offices are common; without this, the back button
+    after sign-out, or a proxy, could show a queue, a visit or an API answer to the next
+    person. A view that sets its own Cache-Control has decided (lease-checked media sends
+    `private, no-store`; catalog packshots `private, max-age=3600`) and is left alone.
+    Static files never get here (WhiteNoise answers them earlier).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        # DRF's token authentication sets request.user on this request too.
+        user = getattr(request, "user", None)
+        signed_in = user is not None and user.is_authenticated
+        if "Cache-Control" not in response and (signed_in or "HTTP_AUTHORIZATION" in request.META):
+            add_never_cache_headers(response)
         return response

@@ -49,6 +49,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -79,7 +80,11 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'var' / 'loupe.sqlite3'}",
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        # Persistent by default (the work API prepares its hot statements once per connection);
+        # the health check makes the first request after a database restart reconnect instead
+        # of failing on the dead connection with a 500 in every process that held one.
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -102,11 +107,16 @@ if test_name := env_str("TEST_DATABASE_NAME"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The dashboard's covering indexes carry INCLUDE columns for PostgreSQL index-only scans;
 # SQLite builds the same indexes without them, which is harmless for the embedded database.
-SILENCED_SYSTEM_CHECKS = ["models.W040"]
+# security.W021: HSTS preload is the domain owner's decision (see SECURE_HSTS_PRELOAD).
+SILENCED_SYSTEM_CHECKS = ["models.W040", "security.W021"]
 
+# Django's four validators: a password like the username, short, common or all digits is refused
+# (`add_user --password`, the admin's password forms).
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -183,7 +193,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Background work: Django's Tasks API on the database. Tasks enqueued inside a transaction
-# commit with it (transactional outbox); `manage.py db_worker` runs them.
+# commit with it (transactional outbox); `manage.py worker` (every queue) runs them.
 TASKS = {
     "default": {
         "BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
@@ -204,9 +214,24 @@ METRICS_TOKEN = env_str("METRICS_TOKEN")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Sessions end after SESSION_COOKIE_AGE seconds without a request (idle timeout, not a fixed
+# lifetime): every request that uses the session pushes its expiry forward.
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY") else None
+# HTTPS only unless DEBUG: plain-HTTP requests are redirected and browsers are told to remember
+# it (HSTS, a year). Not the paths machines call on each instance directly, past the TLS proxy:
+# the load balancer's health probes and Prometheus' scrapes (which would follow the redirect to
+# an HTTPS port the instance does not have).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 60 * 60)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# Preloading commits the whole registrable domain and is submitted by its owner, not by one
+# site on it: off unless asked for, and its deploy-check reminder (W021) silenced below.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 
 LOGGING = {
     "version": 1,

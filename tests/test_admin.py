@@ -7,7 +7,9 @@ import pytest
 from django.contrib import admin
 from django.contrib.admin.utils import quote
 from django.contrib.auth.models import Permission, User
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -265,3 +267,33 @@ def test_a_non_image_upload_is_a_form_error_in_the_admin(admin_client, s001, set
     assert product.name != "Changed"
     assert not product.image
     assert list(tmp_path.rglob("*.*")) == []
+
+
+def test_creating_a_webhook_in_the_admin_shows_the_secret_once_and_never_in_a_cookie(admin_client, settings):
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+
+    response = admin_client.post(
+        reverse("admin:validation_webhookendpoint_add"),
+        {"url": "http://127.0.0.1:9/hooks", "event_types": ["receipt.issued"]},
+    )
+
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.secret not in cookie_texts(response)
+    assert endpoint.secret not in str(dict(admin_client.session.items()))  # messages' fallback
+    assert response.status_code == 201
+    assert endpoint.secret in response.content.decode()
+    assert "no-store" in response.headers["Cache-Control"]
+    # Nor is it waiting in a message for the next page.
+    after = admin_client.get(reverse("admin:validation_webhookendpoint_changelist"))
+    assert endpoint.secret not in after.content.decode()
+
+
+def cookie_texts(response) -> str:
+    """Every cookie the response sets, as sent and, for the messages cookie (signed and
+    compressed), decoded."""
+    texts = []
+    for morsel in response.cookies.values():
+        texts.append(morsel.value)
+        if morsel.key == CookieStorage.cookie_name:
+            texts += [str(m) for m in CookieStorage(HttpRequest())._decode(morsel.value) or []]
+    return "\n".join(texts)

@@ -34,3 +34,69 @@ def test_offline_commands_run_without_a_secret_key(tmp_path):
         tmp_path,
     )
     assert checked.returncode == 0, checked.stderr
+
+
+# The production environment README "Deploying on several machines" documents.
+PRODUCTION = {
+    "SECRET_KEY": "x7Rq-production-like-secret-key-of-fifty-or-more-characters-9fK2mZ",
+    "ALLOWED_HOSTS": "loupe.example.com",
+    "CSRF_TRUSTED_ORIGINS": "https://loupe.example.com",
+    "BEHIND_TLS_PROXY": "1",
+    "DATABASE_CONN_MAX_AGE": "600",
+    "AWS_STORAGE_BUCKET_NAME": "loupe-media",
+}
+
+
+def test_the_deploy_check_is_clean_with_the_documented_production_environment(tmp_path):
+    checked = run(
+        "from django.core.management import execute_from_command_line; "
+        "execute_from_command_line(['manage.py', 'check', '--deploy', '--fail-level', 'WARNING'])",
+        tmp_path,
+        **PRODUCTION,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "no issues" in checked.stdout, checked.stdout + checked.stderr
+
+
+def settings_value(expression: str, tmp_path, **env: str) -> str:
+    code = f"import django; django.setup(); from django.conf import settings; print({expression})"
+    shown = run(code, tmp_path, **env)
+    assert shown.returncode == 0, shown.stderr
+    return shown.stdout.strip()
+
+
+def test_production_redirects_to_https_and_sends_hsts(tmp_path):
+    assert settings_value("settings.SECURE_SSL_REDIRECT", tmp_path, **PRODUCTION) == "True"
+    assert settings_value("settings.SECURE_HSTS_SECONDS", tmp_path, **PRODUCTION) == str(365 * 24 * 3600)
+
+
+def test_plain_http_is_redirected_but_for_probes_and_scrapes(client, settings, db):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.ALLOWED_HOSTS = ["loupe.example.com"]
+
+    home = client.get("/", HTTP_HOST="loupe.example.com")
+    assert (home.status_code, home.headers["Location"]) == (301, "https://loupe.example.com/")
+    assert client.get("/api/v1/metrics/", HTTP_HOST="loupe.example.com").status_code == 301
+    for path in ("/healthz", "/readyz"):
+        assert client.get(path, HTTP_HOST="loupe.example.com").status_code == 200, path
+    assert client.get("/metrics", HTTP_HOST="loupe.example.com").status_code == 401  # answered, not redirected
+
+
+def test_development_neither_redirects_nor_sends_hsts(tmp_path):
+    assert settings_value("(settings.SECURE_SSL_REDIRECT, settings.SECURE_HSTS_SECONDS)", tmp_path, DEBUG="1") == (
+        "(False, 0)"
+    )
+
+
+def test_database_connections_persist_and_are_health_checked_by_default(tmp_path):
+    shown = settings_value(
+        "(settings.DATABASES['default']['CONN_MAX_AGE'], settings.DATABASES['default']['CONN_HEALTH_CHECKS'])",
+        tmp_path,
+        SECRET_KEY="s3cret-for-this-test",
+    )
+    assert shown == "(60, True)"
+
+
+def test_sessions_expire_after_eight_idle_hours_by_default(tmp_path):
+    shown = settings_value("(settings.SESSION_COOKIE_AGE, settings.SESSION_SAVE_EVERY_REQUEST)", tmp_path, DEBUG="1")
+    assert shown == f"({8 * 3600}, True)"

@@ -168,13 +168,16 @@ def prometheus_text(snapshot: dict) -> str:
         name = "loupe_queue_oldest_waiting_seconds" if field == "oldest_waiting_s" else f"loupe_queue_{field}"
         out.family(name, help_text, [(labels, q[field]) for labels, q in queue_labels])
     windows = {"1h": snapshot["turnaround_s"]["last_hour"], "24h": snapshot["turnaround_s"]["last_day"]}
+    # Gauges, not a summary: these are percentiles of a sliding window (the last hour, day),
+    # while a summary's `quantile` series come with `_sum` and `_count` counters that only
+    # ever grow, which a window's figures do not. So the label is `percentile`, named as in
+    # the JSON answer; promtool refuses a `quantile` label outside a summary.
     samples = []
     for window, figures in windows.items():
         for decision, part in (("all", figures), ("auto", figures["auto"]), ("reviewed", figures["reviewed"])):
-            for quantile in ("p50", "p95", "p99"):
-                labels = {"window": window, "decision": decision, "quantile": f"0.{quantile[1:]}"}
-                samples.append((labels, part[quantile]))
-    out.family("loupe_turnaround_seconds", "Exit to first receipt, seconds (percentiles).", samples)
+            for percentile in ("p50", "p95", "p99"):
+                samples.append(({"window": window, "decision": decision, "percentile": percentile}, part[percentile]))
+    out.family("loupe_turnaround_seconds", "Exit to first receipt in the window, seconds (percentiles).", samples)
     out.family(
         "loupe_receipts",
         "First receipts issued in the window.",

@@ -75,6 +75,14 @@ def _allowances() -> tuple[set[str], list[ipaddress.IPv4Network | ipaddress.IPv6
     return hosts, networks
 
 
+# IPv6 addresses that carry an IPv4 address a packet ends up at: NAT64's well-known prefix
+# (RFC 6052, the IPv4 address in the last 32 bits) and 6to4 (2002::/16, `sixtofour`). They
+# are judged by the IPv4 address inside, so [2002:7f00:1::] is loopback, not "public".
+NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
+# Local-use NAT64 (RFC 8215): where the IPv4 address sits depends on the site's translator.
+NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
 def address_refusal(address: IPAddress, *, host: str = "") -> str | None:
     """Why `address` (resolved from `host`) may not be contacted, or None if it may."""
     hosts, networks = _allowances()
@@ -82,6 +90,24 @@ def address_refusal(address: IPAddress, *, host: str = "") -> str | None:
         return None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         return address_refusal(address.ipv4_mapped, host=host)
+    return _refusal(address)
+
+
+def _refusal(address: IPAddress) -> str | None:
+    if isinstance(address, ipaddress.IPv6Address):
+        # A tunnel or translator address is as reachable as the IPv4 address it carries; an
+        # allowance must name the IPv6 address itself (checked by the caller), not the IPv4.
+        if address.teredo:
+            return "a Teredo tunnel address"
+        if address in NAT64_LOCAL_USE:
+            return "a local-use NAT64 address"
+        embedded = address.sixtofour or (
+            ipaddress.IPv4Address(int(address) & 0xFFFFFFFF) if address in NAT64_WELL_KNOWN else None
+        )
+        if embedded is not None:
+            kind = "6to4" if address.sixtofour else "NAT64"
+            reason = _refusal(embedded)
+            return f"a {kind} address of {embedded}, {reason}" if reason else None
     if address in METADATA_ADDRESSES:
         return "a cloud metadata address"
     if address.is_loopback:

@@ -2,7 +2,15 @@
 
 `csv.writer` writes the cells as the schema wants them: None as an empty cell, floats by
 `repr`, everything else by `str`. Rows are gathered in a string buffer and written to the
-output encoded, about a megabyte at a time."""
+output encoded, about a megabyte at a time.
+
+Text that a spreadsheet would run as a formula (a cell starting with `=`, `+`, `-`, `@`, a
+tab or a carriage return: a model version, a SKU or an action sent by a store's system, or
+typed by anyone) gets a leading `'`, so opening the file never runs it (OWASP "CSV
+injection"). The rule goes by the value's type, not its look: numbers (quantities,
+confidences) are written as numbers, so -1.5 stays -1.5, while the text "-1.5" becomes '-1.5.
+Text that starts with `'` itself gets one more, so a reader drops exactly one leading `'`
+from any cell that has one and has the value back."""
 
 import csv
 import io
@@ -33,12 +41,21 @@ COLUMNS = (
 
 
 _FLUSH_CHARS = 1 << 20
+_ESCAPED_STARTS = frozenset("=+-@\t\r'")
+
+
+def _inert(value):
+    """Text a spreadsheet would run as a formula (or that starts with the escape itself),
+    prefixed with `'`; anything else as it is."""
+    if isinstance(value, str) and value[:1] in _ESCAPED_STARTS:
+        return "'" + value
+    return value
 
 
 def csv_row(row: Row, pseudonym: Pseudonyms) -> tuple:
     values = event_values(row)
     predicted, final = values["predicted"], values["final"]
-    return (
+    cells = (
         row.label,
         row.position,
         pseudonym("v", visit_id(row)),
@@ -57,6 +74,7 @@ def csv_row(row: Row, pseudonym: Pseudonyms) -> tuple:
         final["quantity"],
         row.snippet_id,
     )
+    return tuple(_inert(value) for value in cells)
 
 
 def write_csv(*, rows: Iterable[Row], out: IO[bytes], pseudonym: Pseudonyms, **_) -> dict:

@@ -2,7 +2,7 @@
 
 - `images`: product images (checked with Pillow, generated names, thumbnails)
 - `imports`: the all-or-nothing CSV catalog import
-- `accounts`: store grants and integrations (API tokens)
+- `accounts`: store grants, integrations and API tokens
 
 Errors are `infra.errors.LoupeError`s with a stable code, so a command, the admin and an
 API view can all report them the same way. The names below are the public surface.
@@ -10,6 +10,7 @@ API view can all report them the same way. The names below are the public surfac
 
 from catalog.services.accounts import (
     IntegrationCredentials,
+    api_token_issue,
     integration_create,
     store_access_set,
     stores_from_codes,
@@ -25,6 +26,7 @@ __all__ = [
     "IntegrationCredentials",
     "InvalidImage",
     "RowError",
+    "api_token_issue",
     "catalog_import",
     "image_check",
     "integration_create",

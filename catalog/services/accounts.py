@@ -1,4 +1,4 @@
-"""Store grants and integrations (machine clients with an API token)."""
+"""Store grants, integrations (machine clients with an API token) and API tokens for people."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -87,3 +87,20 @@ def integration_create(*, name: str, store_codes: Iterable[str] | None, rotate: 
         store_access_set(user=user, stores=stores)
     Token.objects.filter(user=user).delete()
     return IntegrationCredentials(user=user, token=Token.objects.create(user=user).key, created=False)
+
+
+@transaction.atomic
+def api_token_issue(*, username: str) -> tuple[User, str]:
+    """A new API token for an existing, active user (an associate's headless annotation
+    client, a supervisor's script): the user and the key, which is stored nowhere else in
+    clear but the token table. A token the user had is revoked (its key stops working at
+    once): one token per user, as DRF's token model allows. Locks the user row.
+
+    The token acts with the user's own roles and stores, no more; refuses an unknown or
+    inactive user (LoupeError `unknown_user`).
+    """
+    user = User.objects.select_for_update().filter(username=username.strip(), is_active=True).first()
+    if user is None:
+        raise LoupeError(f"No active user {username!r}.", code="unknown_user", field="username")
+    Token.objects.filter(user=user).delete()
+    return user, Token.objects.create(user=user).key

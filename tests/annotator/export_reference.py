@@ -293,6 +293,8 @@ def _cell(value) -> str:
         return ""
     if isinstance(value, float):
         return repr(value)
+    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r", "'")):
+        return "'" + value  # added with the formula escape: text a spreadsheet would run
     return str(value)
 
 

@@ -52,6 +52,10 @@ def awkward(s001, alice):
     # Text: non-ASCII, separators, quotes, controls; values of any JSON type.
     odd = "é😀\u2028\u2029\x01\x1f\x7f\"\\/,\r\n 'q'"
     event(s001, alice, predicted=take | {"sku": odd, "confidence": 0.9}, human=take | {"sku": odd, "action": odd})
+    # Text a spreadsheet would run as a formula, and numbers that only look like it.
+    for formula in ("=1+1", "+SUM(A1)", "-2", "@cmd", "\tx", "\rx", "'=quoted"):
+        event(s001, alice, predicted=take | {"sku": formula, "confidence": -1.5}, human=take | {"action": formula})
+    event(s001, alice, predicted=take | {"quantity": "-3", "confidence": 0.5}, human=take | {"quantity": -3})
     nested = {"z": [1, 2.5, 1e-9, None, True], "a": {"é": "x", "Z": 1}}
     event(s001, alice, predicted=take | {"sku": nested, "confidence": 0.7}, human=take | {"sku": nested})
     # Shapes off the usual path: no dicts, a missing key, times elsewhere, a visit id by another name.

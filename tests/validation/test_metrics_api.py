@@ -1,9 +1,12 @@
 """`GET /api/v1/metrics/` and Prometheus `GET /metrics`: shape, numbers, who may read them."""
 
 import re
+import shutil
+import subprocess
 
 import pytest
 from django.urls import reverse
+from prometheus_client.parser import text_string_to_metric_families
 
 from annotator.services.work import task_claim
 from tests.annotator.work import add_tasks, work_queue
@@ -83,7 +86,7 @@ def test_prometheus_text_parses_and_matches_the_json(busy, carol):
     assert response["Content-Type"].startswith("text/plain; version=0.0.4")
     families = parse(response.content.decode())
     assert families["loupe_queue_depth"] == [('{store="S001",queue="Front",kind="snippet_annotation"}', "4")]
-    assert ('{window="1h",decision="all",quantile="0.50"}', "330.0") in families["loupe_turnaround_seconds"]
+    assert ('{window="1h",decision="all",percentile="p50"}', "330.0") in families["loupe_turnaround_seconds"]
     assert families["loupe_automation_ratio"] == [("", "0.5")]
 
 
@@ -102,3 +105,38 @@ def test_no_bearer_access_without_a_configured_token(busy, api, settings):
     settings.METRICS_TOKEN = ""
 
     assert api.get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 401
+
+
+def test_prometheus_text_keeps_the_type_rules(busy, carol):
+    """What promtool checks, read by Prometheus' own parser: `quantile` only in summaries
+    (with their `_sum` and `_count`), `le` only in histograms, reserved suffixes only there."""
+    text = session_client(carol).get("/metrics").content.decode()
+    problems = []
+    families = list(text_string_to_metric_families(text))
+    assert {f.name for f in families} >= {"loupe_turnaround_seconds", "loupe_queue_depth", "loupe_automation_ratio"}
+    for family in families:
+        assert family.type != "unknown", f"{family.name} has no # TYPE"
+        names = {sample.name for sample in family.samples}
+        for sample in family.samples:
+            if "quantile" in sample.labels and family.type != "summary":
+                problems.append(f"{sample.name}: a {family.type} with a quantile label")
+            if "le" in sample.labels and family.type != "histogram":
+                problems.append(f"{sample.name}: a {family.type} with an le label")
+            if family.type not in ("summary", "histogram") and sample.name.endswith(("_sum", "_count", "_bucket")):
+                problems.append(f"{sample.name}: a reserved suffix on a {family.type}")
+        if family.type == "summary" and not {f"{family.name}_sum", f"{family.name}_count"} <= names:
+            problems.append(f"{family.name}: a summary without _sum and _count")
+    assert not problems, "\n".join(problems)
+    turnaround = next(f for f in families if f.name == "loupe_turnaround_seconds")
+    p50 = {"window": "1h", "decision": "all", "percentile": "p50"}
+    assert [s.value for s in turnaround.samples if s.labels == p50] == [330.0]
+
+
+def test_promtool_accepts_the_prometheus_text(busy, carol):
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed (Debian: apt-get install prometheus)")
+    text = session_client(carol).get("/metrics").content.decode()
+    checked = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert not checked.stdout.strip() and not checked.stderr.strip(), checked.stdout + checked.stderr

@@ -66,6 +66,17 @@ def fake_dns(monkeypatch):
         "http://[::ffff:169.254.169.254]/",
         "http://100.64.0.1/",
         "http://224.0.0.1/",
+        # IPv6 forms of IPv4 addresses: 6to4 (2002::/16), NAT64 (64:ff9b::/96) and Teredo.
+        # The IPv4 allowance of this fixture (127.0.0.1) does not extend to them.
+        "http://[2002:7f00:1::]/",
+        "http://[2002:a9fe:a9fe::]/",
+        "http://[2002:c0a8:10a::1]/hooks",
+        "http://[64:ff9b::7f00:1]/",
+        "http://[64:ff9b::a9fe:a9fe]/",
+        "http://[64:ff9b::a00:5]/hooks",
+        "http://[64:ff9b:1::a00:5]/hooks",
+        "http://[2001::1]/",
+        "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
         "ftp://billing.example.com/hooks",
         "file:///etc/passwd",
         "http://billing:secret@127.0.0.1/hooks",
@@ -119,6 +130,24 @@ def test_private_networks_opened_by_settings_still_exclude_loopback_and_metadata
     for url in ("http://169.254.169.254/", "http://[fd00:ec2::254]/", "http://127.0.0.1/", "http://[::1]/"):
         with pytest.raises(LoupeError):
             webhook_endpoint_create(url=url, events=["receipt.issued"])
+
+
+def test_private_networks_opened_by_settings_do_not_open_tunnels_to_them(settings):
+    settings.WEBHOOK_ALLOWED_HOSTS = []
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+
+    for url in (
+        "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+        "http://[2002:7f00:1::]/",
+        "http://[64:ff9b::a9fe:a9fe]/",
+    ):
+        with pytest.raises(LoupeError):
+            webhook_endpoint_create(url=url, events=["receipt.issued"])
+
+
+def test_6to4_and_nat64_forms_of_a_public_address_pass(loopback_allowed):
+    webhook_endpoint_create(url="http://[2002:5db8:d70e::1]/hooks", events=["receipt.issued"])  # 93.184.215.14
+    webhook_endpoint_create(url="http://[64:ff9b::5db8:d70e]/hooks", events=["receipt.issued"])
 
 
 def test_allowed_hosts_take_host_names_and_networks(settings, fake_dns):

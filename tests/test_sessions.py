@@ -1,0 +1,28 @@
+"""Sessions end after SESSION_COOKIE_AGE without a request, not a fixed time after sign-in."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.urls import reverse
+from django.utils import timezone
+
+
+def session_of(client) -> Session:
+    return Session.objects.get(session_key=client.session.session_key)
+
+
+def test_each_request_pushes_the_expiry_a_full_idle_period_ahead(client, alice):
+    client.force_login(alice)
+    Session.objects.filter(pk=session_of(client).pk).update(expire_date=timezone.now() + timedelta(minutes=1))
+    assert client.get(reverse("annotator:work")).status_code == 200
+    left = session_of(client).expire_date - timezone.now()
+    assert timedelta(seconds=settings.SESSION_COOKIE_AGE - 60) < left <= timedelta(seconds=settings.SESSION_COOKIE_AGE)
+
+
+def test_an_idle_session_has_ended(client, alice):
+    client.force_login(alice)
+    Session.objects.filter(pk=session_of(client).pk).update(expire_date=timezone.now() - timedelta(seconds=1))
+    response = client.get(reverse("annotator:work"))
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith(reverse("login"))
