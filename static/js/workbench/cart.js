@@ -30,7 +30,3 @@ export function cartLines({ events, verdicts = [], missed = [] }) {
     .filter((line) => line.predicted > 0 || line.after > 0);
 }
 
-// {sku: quantity} of one side of the lines, skus above zero only (as the Python rule answers).
-export function quantities(lines, side) {
-  return Object.fromEntries(lines.filter((line) => line[side] > 0).map((line) => [line.sku, line[side]]));
-}
