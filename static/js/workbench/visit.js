@@ -1,7 +1,7 @@
 // The visit-validation screen: the associate walks the visit's events (the low-confidence
 // ones first), confirms, rejects or corrects each, adds what the model missed, and submits
-// the verdicts. Keeps one item per event or missed item; draws each item and the live cart
-// from them; the result it submits is what the cart shows.
+// the verdicts. This module moves between the items (visit-items.js) and acts on the current
+// one; after each change it redraws the item, the live cart and the status line.
 import { $, $$, productOf } from "./dom.js";
 import { screenKey, visitKeymap } from "./keys.js";
 import { moneyFormatter } from "./money.js";
@@ -10,30 +10,13 @@ import { openSearch } from "./search.js";
 import { showAlert } from "./status.js";
 import { submitResult } from "./submit.js";
 import { renderCart } from "./visit-cart.js";
+import { cartOf, drawItem, eventItems, missedItem, resultOf } from "./visit-items.js";
 
 export function visitScreen(root) {
   const money = moneyFormatter(root.dataset.currency || "EUR");
-  const items = $$("#wb-items > li.ev", root).map((el) => {
-    const pred = { sku: el.dataset.sku, action: el.dataset.action, quantity: Number(el.dataset.quantity) };
-    return {
-      el,
-      type: "event",
-      id: el.dataset.event,
-      low: el.dataset.low === "1",
-      pred,
-      predName: el.dataset.name,
-      predPrice: Number(el.dataset.price || 0),
-      cur: { ...pred, name: el.dataset.name, price: Number(el.dataset.price || 0), image: el.dataset.image },
-      decided: false,
-      rejected: false,
-    };
-  });
+  const items = eventItems(root);
   let current = null;
 
-  const changed = (item) =>
-    item.type === "event" &&
-    (item.cur.sku !== item.pred.sku || item.cur.action !== item.pred.action || item.cur.quantity !== item.pred.quantity);
-  const verdictOf = (item) => (item.rejected ? "reject" : changed(item) ? "correct" : "confirm");
   const video = (item) => (item ? $("video", item.el) : null);
   const fps = (item) => {
     const v = video(item);
@@ -68,33 +51,7 @@ export function visitScreen(root) {
   }
 
   function render(item) {
-    const el = item.el;
-    const set = (field, text) => {
-      const node = $(`[data-field=${field}]`, el);
-      if (node) node.textContent = text;
-    };
-    set("action", item.cur.action === "take" ? "Take" : "Put back");
-    set("qty", String(item.cur.quantity));
-    set("qty-out", String(item.cur.quantity));
-    set("name", item.cur.name);
-    $$("[data-act=action]", el).forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.value === item.cur.action)));
-    const now = $("[data-field=now]", el);
-    if (now) {
-      now.hidden = item.cur.sku === item.pred.sku;
-      now.textContent = now.hidden ? "" : `Now: ${item.cur.name} (${item.cur.sku})`;
-    }
-    $$("button.cand", el).forEach((b) => b.classList.toggle("on", b.dataset.sku === item.cur.sku));
-    let verdict;
-    if (item.type === "missed") verdict = "missed";
-    else if (item.rejected) verdict = "rejected";
-    else if (changed(item)) verdict = item.decided ? "corrected" : "changed";
-    else if (item.decided) verdict = "confirmed";
-    else verdict = item.low ? "to check" : "confident";
-    set("verdict", verdict);
-    el.dataset.verdict = verdict.replace(" ", "-");
-    el.classList.toggle("decided", item.decided);
-    el.classList.toggle("rejected", item.rejected);
-    el.classList.toggle("changed", changed(item));
+    drawItem(item);
     drawCart();
     renderStatus();
   }
@@ -107,17 +64,7 @@ export function visitScreen(root) {
     $("#wb-submit", root).classList.toggle("ready", !left);
   }
 
-  // The cart of the result as it stands (events not checked yet count as the model saw them).
-  function drawCart() {
-    const events = items.filter((i) => i.type === "event");
-    const products = new Map();
-    for (const i of items) {
-      if (i.type === "event" && !products.has(i.pred.sku)) products.set(i.pred.sku, { name: i.predName, price: i.predPrice });
-      if (!i.rejected && !products.has(i.cur.sku)) products.set(i.cur.sku, { name: i.cur.name, price: i.cur.price });
-    }
-    const { events: verdicts, missed } = result();
-    renderCart(root, { events: events.map((i) => ({ id: i.id, ...i.pred })), verdicts, missed, products, money });
-  }
+  const drawCart = () => renderCart(root, { ...cartOf(items), money });
 
   function advance() {
     const left = undecided();
@@ -183,21 +130,7 @@ export function visitScreen(root) {
   }
 
   function addMissed(product) {
-    const el = $("#wb-missed-tpl", root).content.firstElementChild.cloneNode(true);
-    $("#wb-missed-list", root).append(el);
-    const thumb = $(".thumb", el);
-    if (product.image) {
-      thumb.replaceWith(Object.assign(document.createElement("img"), { src: product.image, alt: "", width: 32, height: 32, className: "thumb" }));
-    } else {
-      thumb.textContent = (product.name || "?").slice(0, 2).toUpperCase();
-    }
-    const item = {
-      el,
-      type: "missed",
-      cur: { sku: product.sku, name: product.name, price: product.price, image: product.image, action: "take", quantity: 1 },
-      decided: true,
-      rejected: false,
-    };
+    const item = missedItem(root, product);
     items.push(item);
     render(item);
     setCurrent(item);
@@ -209,19 +142,6 @@ export function visitScreen(root) {
     if (next) setCurrent(next);
   }
 
-  function result() {
-    const events = items
-      .filter((i) => i.type === "event")
-      .map((i) => {
-        const verdict = verdictOf(i);
-        const out = { event: i.id, verdict };
-        if (verdict === "correct") Object.assign(out, { sku: i.cur.sku, action: i.cur.action, quantity: i.cur.quantity });
-        return out;
-      });
-    const missed = items.filter((i) => i.type === "missed").map((i) => ({ sku: i.cur.sku, action: i.cur.action, quantity: i.cur.quantity }));
-    return { events, missed };
-  }
-
   function submit() {
     const left = undecided();
     if (left.length) {
@@ -229,7 +149,7 @@ export function visitScreen(root) {
       setCurrent(left[0]);
       return;
     }
-    submitResult(result());
+    submitResult(resultOf(items));
   }
 
   function searchFor() {
