@@ -59,3 +59,5 @@ def test_htmx_is_served_from_static_and_configured_without_inline_styles(client,
 
     assert '<script src="/static/django_htmx/htmx-2.min.js" defer></script>' in html
     assert '"includeIndicatorStyles": false' in html
+    # Settling a swap copies these from the old element to its new twin: never style="".
+    assert '"attributesToSettle": ["class", "width", "height"]' in html

@@ -162,7 +162,7 @@ def test_mouse_only_validation_works_too(page, alice, world):
 
 def test_help_overlay_lists_every_key(page, alice, world):
     start(page, alice)
-    wait_for_task(page, world["tasks"][0].pk)  # keys work once workbench.js has mounted the screen
+    wait_for_task(page, world["tasks"][0].pk)  # keys work once the workbench has mounted the screen
     page.keyboard.press("?")
     expect(page.locator("#wb-help")).to_be_visible()
     expect(page.locator("#wb-help")).to_contain_text("Ctrl")

@@ -1,0 +1,80 @@
+// The associate's workbench, keyboard first: visit validation and snippet annotation. The
+// server renders each task screen (#workbench); this entry mounts the screen's controller on
+// it when the page loads and whenever htmx swaps in another (swap.js), and tears the old one
+// down. While a screen is mounted its lease is kept alive (lease.js), its SLA counts down
+// (status.js) and the next task is prefetched (preview.js). Native ES modules, no build
+// step, no inline code (CSP: script-src 'self').
+import { $ } from "./dom.js";
+import { create as createBoxEditor } from "./boxes.js";
+import { listenForKeys } from "./keys.js";
+import { heartbeat, startHeartbeat, stopHeartbeat } from "./lease.js";
+import { uuid4 } from "./net.js";
+import { dropPreview, previewTask, schedulePreview } from "./preview.js";
+import { snippetScreen } from "./snippet.js";
+import { state } from "./state.js";
+import { startSla, stopSla } from "./status.js";
+import { openRelease } from "./submit.js";
+import { visitScreen } from "./visit.js";
+
+const SCREENS = { snippet_annotation: snippetScreen, visit_validation: visitScreen };
+
+function unmount() {
+  if (state.screen && state.screen.destroy) state.screen.destroy();
+  state.screen = null;
+  stopHeartbeat();
+  dropPreview();
+  stopSla();
+}
+
+function mount() {
+  unmount();
+  const root = document.getElementById("workbench");
+  document.documentElement.dataset.workbenchTask = (root && root.dataset.task) || "";
+  if (!root || !root.dataset.kind) return; // nothing left to do: the "all done" screen
+  const build = SCREENS[root.dataset.kind] || visitScreen;
+  const screen = build(root);
+  screen.submissionId = uuid4();
+  screen.task = root.dataset.task;
+  state.screen = screen;
+  startSla();
+  startHeartbeat();
+  schedulePreview();
+  root.dispatchEvent(new CustomEvent("workbench:ready", { bubbles: true, detail: { task: root.dataset.task } }));
+}
+
+// A screen htmx swapped in (after a submit, a release, a lost lease): its address, then mount.
+document.addEventListener("htmx:load", (event) => {
+  const root = event.target;
+  if (!(root instanceof HTMLElement) || root.id !== "workbench") return;
+  if (root.dataset.urlTask) window.history.replaceState(null, "", root.dataset.urlTask);
+  mount();
+});
+
+function openHelp() {
+  const help = $("#wb-help");
+  if (help && !help.open) help.showModal();
+}
+
+listenForKeys({ openHelp });
+
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-act=help], [data-act=release]");
+  if (!button) return;
+  if (button.dataset.act === "help") openHelp();
+  else openRelease();
+});
+
+// For tests and the console: the heartbeat the timer sends, the mounted screen, the id of
+// the prefetched preview's task, and the box editor on its own.
+window.LoupeWorkbench = {
+  heartbeat,
+  get screen() {
+    return state.screen;
+  },
+  get preview() {
+    return previewTask();
+  },
+};
+window.LoupeBoxes = { create: createBoxEditor };
+
+mount(); // modules run once the document is parsed

@@ -1,0 +1,46 @@
+// Clip controls both screens share: frame steps, speed, play/pause, and the Play button's
+// label, which follows the clip (clips also start and stop on their own).
+import { $$ } from "./dom.js";
+
+const SPEEDS = [0.5, 1, 2];
+
+// play() rejects when a newer pause() or a detach interrupts it: nothing to report then.
+export const quiet = (promise) => (promise && promise.catch ? promise.catch(() => {}) : promise);
+
+export function stepFrame(video, fps, direction) {
+  if (!video) return;
+  video.pause();
+  const frame = Math.floor(video.currentTime * fps + 1e-3) + direction;
+  const last = video.duration && Number.isFinite(video.duration) ? Math.floor(video.duration * fps) - 1 : frame;
+  video.currentTime = (Math.max(0, Math.min(frame, last)) + 0.25) / fps;
+}
+
+export function setSpeed(video, speed, bar) {
+  if (!video) return;
+  video.playbackRate = speed;
+  if (bar) $$("[data-act=speed]", bar).forEach((b) => b.classList.toggle("on", Number(b.dataset.speed) === speed));
+}
+
+export function shiftSpeed(video, bar, direction) {
+  const index = SPEEDS.indexOf(video ? video.playbackRate : 1);
+  setSpeed(video, SPEEDS[Math.max(0, Math.min(SPEEDS.length - 1, (index < 0 ? 1 : index) + direction))], bar);
+}
+
+export function togglePlay(video) {
+  if (!video) return;
+  if (video.paused) quiet(video.play());
+  else video.pause();
+}
+
+for (const type of ["play", "pause"]) {
+  document.addEventListener(
+    type,
+    (event) => {
+      const video = event.target;
+      if (!(video instanceof HTMLVideoElement)) return;
+      const button = video.closest(".ev-media, .wb-player")?.querySelector("[data-act=play]");
+      if (button && button.firstChild) button.firstChild.textContent = (video.paused ? "Play" : "Pause") + (button.children.length ? " " : "");
+    },
+    true, // media events do not bubble
+  );
+}

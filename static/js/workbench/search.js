@@ -1,0 +1,67 @@
+// The product search dialog both screens open with "/": htmx serves the type-ahead results
+// (hx-get on its input, see _search_dialog.html); this module opens the dialog for one
+// purpose, moves through the results with the arrows and hands the picked product back.
+import { $, $$, productOf } from "./dom.js";
+
+let onPick = null;
+
+export function openSearch(label, pick) {
+  const dialog = $("#wb-search");
+  if (!dialog) return;
+  onPick = pick;
+  $("#wb-search-for").textContent = label;
+  const input = $("#wb-search-q");
+  input.value = "";
+  $("#wb-search-results").replaceChildren(Object.assign(document.createElement("li"), { className: "empty", textContent: "Type a name or SKU." }));
+  dialog.showModal();
+  input.focus();
+}
+
+const options = () => $$("#wb-search-results button.pick");
+const activeIndex = () => options().findIndex((o) => o.classList.contains("active"));
+
+function activate(index) {
+  const all = options();
+  all.forEach((o, i) => {
+    o.classList.toggle("active", i === index);
+    o.parentElement.setAttribute("aria-selected", String(i === index));
+  });
+  if (all[index]) {
+    all[index].scrollIntoView({ block: "nearest" });
+    $("#wb-search-q").setAttribute("aria-activedescendant", all[index].parentElement.id);
+  }
+}
+
+function pick(button) {
+  const product = productOf(button);
+  $("#wb-search").close();
+  if (onPick) onPick(product);
+}
+
+document.addEventListener("keydown", (event) => {
+  if (event.target.id !== "wb-search-q") return;
+  const all = options();
+  const index = activeIndex();
+  if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+    event.preventDefault();
+    if (!all.length) return;
+    const step = event.key === "ArrowDown" ? 1 : -1;
+    activate((index + step + all.length) % all.length);
+  } else if (event.key === "Enter") {
+    event.preventDefault();
+    if (all.length) pick(all[Math.max(index, 0)]);
+  } else if (event.key === "Escape") {
+    // One Escape closes, as the hint says (a search field's own first Escape only empties it).
+    event.preventDefault();
+    $("#wb-search").close();
+  }
+});
+
+document.addEventListener("htmx:afterSwap", (event) => {
+  if (event.target && event.target.id === "wb-search-results") activate(0);
+});
+
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("#wb-search-results button.pick");
+  if (button) pick(button);
+});

@@ -1,0 +1,73 @@
+// Sending the associate's work: the submit, and the release (Skip…). Both answer with the
+// next task's screen, which htmx swaps in (swap.js).
+//
+// fetch, not htmx: the submit's body is the screen's result as JSON with its submission id,
+// and a lease that ran out while the page slept (and that nobody took) is renewed and the
+// same submission resent, which the server stores once (idempotent on submission_id). The
+// release view also takes JSON (reason and numeric token).
+import { $ } from "./dom.js";
+import { leaseLost, renewLease } from "./lease.js";
+import { errorOf, postJSON } from "./net.js";
+import { showPreview } from "./preview.js";
+import { state } from "./state.js";
+import { showAlert } from "./status.js";
+import { swapScreen } from "./swap.js";
+
+export async function submitResult(result) {
+  const root = document.getElementById("workbench");
+  const screen = state.screen;
+  if (!screen || screen.busy) return;
+  screen.busy = true;
+  root.classList.add("busy");
+  showAlert("");
+  let shown = null;
+  try {
+    const body = { result, submission_id: screen.submissionId, token: Number(root.dataset.token) };
+    const sending = postJSON(root.dataset.urlSubmit, body);
+    // The submit claims and answers with the real next screen; meanwhile, the likely one.
+    shown = showPreview(root);
+    let response = await sending;
+    let error = response.ok ? null : await errorOf(response);
+    if (error && error.code === "lease_lost" && (await renewLease(root))) {
+      response = await postJSON(root.dataset.urlSubmit, body);
+      error = response.ok ? null : await errorOf(response);
+    }
+    if (response.ok) {
+      swapScreen(await response.text());
+      return;
+    }
+    if (shown) shown.restore();
+    if (response.status === 409 && error.code === "lease_lost") {
+      leaseLost(error.detail);
+      return;
+    }
+    showAlert(`Not saved: ${error.detail}${error.field ? ` (${error.field})` : ""}`);
+  } catch {
+    if (shown) shown.restore();
+    showAlert("Not saved: the server could not be reached. Your work is still here; try again.");
+  } finally {
+    if (state.screen) state.screen.busy = false;
+    root.classList.remove("busy");
+  }
+}
+
+// The Skip… dialog: on "Skip task", give the task back with the reason chosen.
+export function openRelease() {
+  const dialog = $("#wb-release");
+  if (!dialog) return;
+  dialog.returnValue = "";
+  dialog.showModal();
+  $("#wb-release-reason").focus();
+  dialog.addEventListener(
+    "close",
+    async () => {
+      if (dialog.returnValue !== "skip") return;
+      const root = document.getElementById("workbench");
+      const response = await postJSON(root.dataset.urlRelease, { reason: $("#wb-release-reason").value, token: Number(root.dataset.token) });
+      if (response.ok) swapScreen(await response.text());
+      else if (response.status === 409) leaseLost((await errorOf(response)).detail);
+      else showAlert((await errorOf(response)).detail);
+    },
+    { once: true },
+  );
+}

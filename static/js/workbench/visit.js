@@ -1,0 +1,247 @@
+// The visit-validation screen: the associate walks the visit's events (the low-confidence
+// ones first), confirms, rejects or corrects each, adds what the model missed, and submits
+// the verdicts. This module moves between the items (visit-items.js) and acts on the current
+// one; after each change it redraws the item, the live cart and the status line.
+import { $, $$, productOf } from "./dom.js";
+import { screenKey, visitKeymap } from "./keys.js";
+import { moneyFormatter } from "./money.js";
+import { quiet, setSpeed, shiftSpeed, stepFrame, togglePlay } from "./player.js";
+import { openSearch } from "./search.js";
+import { showAlert } from "./status.js";
+import { submitResult } from "./submit.js";
+import { renderCart } from "./visit-cart.js";
+import { cartOf, drawItem, eventItems, missedItem, resultOf } from "./visit-items.js";
+
+export function visitScreen(root) {
+  const money = moneyFormatter(root.dataset.currency || "EUR");
+  const items = eventItems(root);
+  let current = null;
+
+  const video = (item) => (item ? $("video", item.el) : null);
+  const fps = (item) => {
+    const v = video(item);
+    return v ? Number(v.dataset.fps || 15) : 15;
+  };
+  const undecided = () => items.filter((i) => i.type === "event" && i.low && !i.decided);
+
+  function setOpen(item, open) {
+    const body = $(".ev-body", item.el);
+    const head = $(".ev-head", item.el);
+    item.el.classList.toggle("open", open);
+    if (body) body.hidden = !open;
+    if (head && head.tagName === "BUTTON") head.setAttribute("aria-expanded", String(open));
+    const v = video(item);
+    if (v && open && v.preload === "none") v.preload = "auto";
+  }
+
+  function setCurrent(item, { focus = true } = {}) {
+    if (!item) return;
+    current = item;
+    for (const other of items) {
+      const isCurrent = other === item;
+      other.el.classList.toggle("current", isCurrent);
+      const v = video(other);
+      if (v && !isCurrent) v.pause();
+    }
+    setOpen(item, true);
+    const v = video(item);
+    if (v) quiet(v.play());
+    if (focus) item.el.focus({ preventScroll: true });
+    item.el.scrollIntoView({ block: "nearest" });
+  }
+
+  function render(item) {
+    drawItem(item);
+    drawCart();
+    renderStatus();
+  }
+
+  function renderStatus() {
+    const left = undecided().length;
+    $("#wb-status", root).textContent = left
+      ? `${left} event${left === 1 ? "" : "s"} left to check. Enter confirms, 1–9 picks, x rejects, ? shows every key.`
+      : "Every event is checked. Ctrl+Enter submits and opens the next task.";
+    $("#wb-submit", root).classList.toggle("ready", !left);
+  }
+
+  const drawCart = () => renderCart(root, { ...cartOf(items), money });
+
+  function advance() {
+    const left = undecided();
+    if (!left.length) {
+      if (current && !current.low) setOpen(current, true);
+      $("#wb-submit", root).focus();
+      return;
+    }
+    const start = items.indexOf(current);
+    const next = left.find((i) => items.indexOf(i) > start) || left[0];
+    setCurrent(next);
+  }
+
+  function confirm() {
+    if (!current) return;
+    if (current.type === "event") {
+      current.decided = true;
+      current.rejected = false;
+      render(current);
+      if (current.low) setOpen(current, false);
+    }
+    advance();
+  }
+
+  function reject() {
+    if (!current) return;
+    if (current.type === "missed") {
+      const index = items.indexOf(current);
+      current.el.remove();
+      items.splice(index, 1);
+      current = null;
+      drawCart();
+      setCurrent(items[Math.min(index, items.length - 1)]);
+      return;
+    }
+    current.rejected = true;
+    current.decided = true;
+    render(current);
+    if (current.low) setOpen(current, false);
+    advance();
+  }
+
+  function pick(product) {
+    if (!current || !product.sku) return;
+    Object.assign(current.cur, { sku: product.sku, name: product.name, price: product.price, image: product.image });
+    current.rejected = false;
+    render(current);
+    current.el.focus({ preventScroll: true });
+  }
+
+  function setAction(action) {
+    if (!current) return;
+    current.cur.action = action;
+    current.rejected = false;
+    render(current);
+  }
+
+  function changeQuantity(delta) {
+    if (!current) return;
+    current.cur.quantity = Math.max(1, Math.min(1000, current.cur.quantity + delta));
+    current.rejected = false;
+    render(current);
+  }
+
+  function addMissed(product) {
+    const item = missedItem(root, product);
+    items.push(item);
+    render(item);
+    setCurrent(item);
+  }
+
+  function move(direction) {
+    const index = current ? items.indexOf(current) : -1;
+    const next = items[Math.max(0, Math.min(items.length - 1, index + direction))];
+    if (next) setCurrent(next);
+  }
+
+  function submit() {
+    const left = undecided();
+    if (left.length) {
+      showAlert(`${left.length} event${left.length === 1 ? " still needs" : "s still need"} your check: Enter confirms, x rejects.`);
+      setCurrent(left[0]);
+      return;
+    }
+    submitResult(resultOf(items));
+  }
+
+  function searchFor() {
+    if (!current) return;
+    const target = current;
+    openSearch(`Correct the product of ${target.type === "event" ? "this event" : "this missed item"} (now: ${target.cur.name}).`, (product) => {
+      setCurrent(target);
+      pick(product);
+    });
+  }
+
+  function searchMissed() {
+    openSearch("Add an item the model did not see (taken, quantity 1; adjust with t/p and +/-).", addMissed);
+  }
+
+  function onClick(event) {
+    const button = event.target.closest("[data-act]");
+    if (!button || !root.contains(button)) return;
+    const item = items.find((i) => i.el === button.closest("li.ev")) || null;
+    const act = button.dataset.act;
+    if (item && item !== current && act !== "toggle") setCurrent(item, { focus: false });
+    switch (act) {
+      case "toggle": {
+        const open = !item.el.classList.contains("open") || item !== current;
+        if (open) setCurrent(item);
+        else setOpen(item, false);
+        return;
+      }
+      case "confirm":
+        return confirm();
+      case "reject":
+        return reject();
+      case "pick":
+        return pick(productOf(button));
+      case "action":
+        setAction(button.dataset.value);
+        break;
+      case "qty":
+        changeQuantity(Number(button.dataset.delta));
+        break;
+      case "search":
+        return searchFor();
+      case "missed":
+        return searchMissed();
+      case "submit":
+        return submit();
+      case "step":
+        stepFrame(video(item), fps(item), Number(button.dataset.dir));
+        break;
+      case "play":
+        togglePlay(video(item));
+        break;
+      case "speed":
+        setSpeed(video(item), Number(button.dataset.speed), button.closest(".player-bar"));
+        break;
+      default:
+        return;
+    }
+    // Back on the event, so Enter keeps confirming it rather than clicking the button again.
+    if (current) current.el.focus({ preventScroll: true });
+  }
+
+  const keymap = visitKeymap({
+    confirm,
+    reject,
+    setAction,
+    changeQuantity,
+    search: searchFor,
+    missed: searchMissed,
+    move,
+    step: (direction) => stepFrame(video(current), fps(current), direction),
+    speed: (direction) => shiftSpeed(video(current), current && $(".player-bar", current.el), direction),
+  });
+
+  function digit(n) {
+    const button = current && $$("button.cand", current.el)[n - 1];
+    if (button) pick(productOf(button));
+  }
+
+  root.addEventListener("click", onClick);
+  for (const item of items) render(item);
+  drawCart();
+  setCurrent(undecided()[0] || items[0] || null);
+  if (!items.length) $("#wb-submit", root).focus();
+  return {
+    onKey: (event) => screenKey(event, { submit, keymap, digit }),
+    resume() {
+      const v = video(current);
+      if (v) quiet(v.play());
+    },
+    destroy() {
+      $$("video", root).forEach((v) => v.pause());
+    },
+  };
+}
