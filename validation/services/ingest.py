@@ -20,6 +20,7 @@ from annotator.models import Queue, Snippet, Task
 from annotator.services.queues import queue_for
 from catalog.models import Camera, Product, Store
 from infra.errors import Conflict, LoupeError
+from validation.carts import Cart
 from validation.models import Event, Receipt, Visit
 from validation.schemas import MAX_EVENTS
 from validation.services.routing import route_decide, visits_route_many
@@ -186,22 +187,6 @@ def _resolve(catalog: StoreCatalog, data: dict) -> None:
                 )
 
 
-def predicted_cart(events: Iterable[Event]) -> list[dict]:
-    """Net quantity per sku (takes minus put-backs), in order of first appearance; skus
-    netting to zero or less are left out."""
-    net: dict[str, int] = {}
-    products: dict[str, Product] = {}
-    for event in events:
-        sign = 1 if event.action == Event.Action.TAKE else -1
-        net[event.sku] = net.get(event.sku, 0) + sign * event.quantity
-        products[event.sku] = event.product
-    return [
-        {"sku": sku, "name": products[sku].name, "quantity": quantity, "price_minor": products[sku].price_minor}
-        for sku, quantity in net.items()
-        if quantity > 0
-    ]
-
-
 def _build(store: Store, data: dict, digest: str, catalog: StoreCatalog, rng) -> tuple[Visit, list[Event]]:
     """The visit and event rows of a checked, resolved body, routed (decision, cart), unsaved."""
     visit = Visit(
@@ -234,7 +219,7 @@ def _build(store: Store, data: dict, digest: str, catalog: StoreCatalog, rng) ->
     decision = route_decide(store=store, exited_at=visit.exited_at, confidences=(e.confidence for e in events), rng=rng)
     for name, value in decision.visit_fields().items():
         setattr(visit, name, value)
-    visit.predicted_cart = predicted_cart(events)
+    visit.predicted_cart = [line.as_dict() for line in Cart.from_events(events).lines(products.__getitem__)]
     if visit.status == Visit.Status.AUTO_ACCEPTED:
         visit.final_cart = visit.predicted_cart
     return visit, events
