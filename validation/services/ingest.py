@@ -2,7 +2,8 @@
 
 `visit_ingest` is the one door for visits (the API, the bulk API and the demo seeder all
 use it). Checking happens in two steps, both before anything is written: the shape (types,
-ranges, required fields; `validation.schemas.VisitIn`) and then the references (every sku,
+ranges, required fields; the serializer `validation.schemas.VisitIn`, the one definition,
+which also describes the body in the OpenAPI schema) and then the references (every sku,
 camera and snippet must exist in the visit's store, and so must every candidate's sku), each
 reference kind looked up in one query for all the events at once.
 """
@@ -15,17 +16,17 @@ from dataclasses import dataclass
 
 from django.db import DataError, IntegrityError, transaction
 from django.db.models import QuerySet
+from rest_framework.exceptions import ValidationError
 
 from annotator.models import Queue, Snippet, Task
 from annotator.services.queues import queue_for
 from catalog.models import Camera, Product, Store
-from infra.errors import Conflict, LoupeError
+from infra.errors import Conflict, LoupeError, first_validation_error
 from validation.carts import Cart
 from validation.models import Event, Receipt, Visit
-from validation.schemas import MAX_EVENTS
+from validation.schemas import MAX_EVENTS, VisitIn
 from validation.services.routing import route_decide, visits_route_many
 from validation.visit_kind import VISIT_VALIDATION
-from validation.visit_shape import visit_shape_check
 
 # Events per INSERT: big enough that a bulk request of 10-event visits is one statement,
 # small enough that 500 visits of 500 events do not make one 100 MB statement.
@@ -93,20 +94,26 @@ class StoreCatalog:
 
 
 def visit_check(*, store: Store, payload: object) -> dict:
-    """Check the shape of a visit body; return the cleaned data (timestamps in UTC, defaults
-    filled in). Raises LoupeError (400) naming the first field at fault, with the codes and
-    messages of `schemas.VisitIn` (see `validation.visit_shape`). Reads nothing but the clock
-    (a timestamp more than `schemas.MAX_AHEAD` in the future is refused)."""
+    """Check the shape of a visit body with `schemas.VisitIn`; return the cleaned data
+    (timestamps in UTC, defaults filled in, unknown keys gone). Raises LoupeError (400)
+    naming the first field at fault (`events[2].sku`) with the serializer's code and message.
+    Reads nothing but the clock (a timestamp more than `schemas.MAX_AHEAD` in the future is
+    refused)."""
     if not isinstance(payload, dict):
         raise LoupeError("The visit must be a JSON object.", code="invalid")
     events = payload.get("events")
+    # Counted before the serializer, which would check every event of a huge list first.
     if isinstance(events, list) and len(events) > MAX_EVENTS:
         raise LoupeError(
             f"A visit has at most {MAX_EVENTS} events; this one has {len(events)}.",
             code="too_many_events",
             field="events",
         )
-    data = visit_shape_check(payload)
+    try:
+        data = VisitIn().run_validation(payload)
+    except ValidationError as exc:
+        code, detail, field = first_validation_error(exc.detail)
+        raise LoupeError(detail, code=code, field=field) from None
     if data["store"] != store.code:
         raise LoupeError(
             f"This visit is for store {data['store']!r}, not {store.code!r}.", code="wrong_store", field="store"
