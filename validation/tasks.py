@@ -77,11 +77,11 @@ def deliveries_schedule(*, deliveries: Sequence[WebhookDelivery], at: dt.datetim
             transaction.on_commit(lambda delivery_id=delivery_id: run.enqueue(delivery_id))
     for delivery, run_id in zip(deliveries, run_ids, strict=True):
         delivery.next_attempt_at, delivery.task_result_id = at, run_id
+    existing = [delivery for delivery in deliveries if not delivery._state.adding]
     if new := [delivery for delivery in deliveries if delivery._state.adding]:
         WebhookDelivery.objects.bulk_create(new)
-    for delivery in deliveries:
-        if delivery not in new:
-            delivery.save(update_fields=["next_attempt_at", "task_result_id"])
+    for delivery in existing:
+        delivery.save(update_fields=["next_attempt_at", "task_result_id"])
 
 
 def _enqueue_in_transaction(run: Task, delivery_ids: list[str]) -> list[str]:
