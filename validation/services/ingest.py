@@ -28,6 +28,10 @@ from validation.schemas import MAX_EVENTS, VisitIn
 from validation.services.routing import route_decide, visits_route_many
 from validation.visit_kind import VISIT_VALIDATION
 
+# Bound once: binding the nested fields of a fresh VisitIn costs more than checking a visit of
+# 10 events, and `run_validation` keeps no state on the instance.
+VISIT_IN = VisitIn()
+
 # Events per INSERT: big enough that a bulk request of 10-event visits is one statement,
 # small enough that 500 visits of 500 events do not make one 100 MB statement.
 EVENT_BATCH = 5000
@@ -110,7 +114,7 @@ def visit_check(*, store: Store, payload: object) -> dict:
             field="events",
         )
     try:
-        data = VisitIn().run_validation(payload)
+        data = VISIT_IN.run_validation(payload)
     except ValidationError as exc:
         code, detail, field = first_validation_error(exc.detail)
         raise LoupeError(detail, code=code, field=field) from None
