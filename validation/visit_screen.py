@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from annotator.models import Snippet
 from annotator.workbench import ProductCard, product_cards, unknown_card
-from validation.carts import Cart
+from validation.carts import SIGN, Cart
 from validation.confidence import event_is_sure
 
 MAX_CANDIDATES = 9
@@ -107,7 +107,7 @@ def visit_task_context(task, user) -> dict:
             ScreenEvent(
                 id=str(raw.get("id")),
                 number=number,
-                action=raw.get("action") if raw.get("action") in ("take", "put_back") else "take",
+                action=raw.get("action") if raw.get("action") in SIGN else "take",
                 quantity=raw.get("quantity") if isinstance(raw.get("quantity"), int) else 1,
                 confidence=confidence,
                 low=not event_is_sure(confidence, threshold),
