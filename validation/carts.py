@@ -110,6 +110,3 @@ class Cart:
         this cart's skus first."""
         old, new = self.quantities, other.quantities
         return {sku: delta for sku in dict.fromkeys([*old, *new]) if (delta := new.get(sku, 0) - old.get(sku, 0))}
-
-    def __bool__(self) -> bool:
-        return bool(self.quantities)
