@@ -19,11 +19,12 @@ as errors of the visit, in the audit error rate). Labels of rejected annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from annotator.models import Label, Slot
 from catalog.models import Store
 from infra.stats import wilson_interval
+from validation.confidence import visits_to_review
 from validation.models import Event, Visit
 
 OBSERVATION_LIMIT = 200_000
@@ -119,7 +120,8 @@ def reliability(observed: list[Observation]) -> dict[str, list[Bucket]]:
 
 def lowest_threshold(observed: list[Observation], target: float) -> tuple[float | None, int, int]:
     """(threshold, events at or above it, errors among them) for the lowest confidence t whose
-    events at or above t have an error rate ≤ target; (None, 0, 0) if no t qualifies."""
+    events at or above t have an error rate ≤ target; (None, 0, 0) if no t qualifies. "At or
+    above" because that is what t would accept (`confidence.event_is_sure`)."""
     best: tuple[float | None, int, int] = (None, 0, 0)
     ordered = sorted(observed, key=lambda item: -item.confidence)
     errors = 0
@@ -135,7 +137,7 @@ def lowest_threshold(observed: list[Observation], target: float) -> tuple[float 
 def review_load(*, stores: QuerySet[Store], since: dt.datetime, threshold: float) -> tuple[int, int]:
     """(visits exited since `since`, those whose least confident event is below `threshold`)."""
     row = Visit.objects.filter(store__in=stores, exited_at__gte=since).aggregate(
-        visits=Count("id"), review=Count("id", filter=Q(min_confidence__lt=threshold))
+        visits=Count("id"), review=Count("id", filter=visits_to_review(threshold))
     )
     return row["visits"], row["review"]
 

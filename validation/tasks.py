@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
+from django_tasks.base import Task
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.compat import normalize_json, task_enqueued
 from django_tasks_db.models import DBTaskResult, get_date_max
@@ -53,53 +54,65 @@ def retry_deadline(delivery: WebhookDelivery) -> dt.datetime:
 
 
 def delivery_schedule(*, delivery: WebhookDelivery, at: dt.datetime) -> None:
-    """Make `delivery` due at `at` and enqueue the run that will attempt it.
+    """`deliveries_schedule` for one delivery."""
+    deliveries_schedule(deliveries=[delivery], at=at)
 
-    Call inside the transaction that changes the delivery: with the database task backend the
-    task row commits or rolls back with it (transactional outbox). Any other backend is only
-    told after commit, so nothing is sent for data that might still roll back.
+
+def deliveries_schedule(*, deliveries: Sequence[WebhookDelivery], at: dt.datetime) -> None:
+    """Make `deliveries` due at `at` and enqueue, for each, the run that will attempt it. New
+    deliveries are INSERTed (in one statement), existing ones updated.
+
+    Call inside the transaction that creates or changes the deliveries: with the database
+    task backend the task rows commit or roll back with them (transactional outbox). Any
+    other backend is only told after commit, so nothing is sent for data that might still
+    roll back.
     """
     run = webhook_deliver.using(run_after=at) if at > timezone.now() else webhook_deliver
-    delivery.next_attempt_at = at
-    if isinstance(webhook_deliver.get_backend(), DatabaseBackend):
-        delivery.task_result_id = str(run.enqueue(str(delivery.id)).id)
+    delivery_ids = [str(delivery.id) for delivery in deliveries]
+    if isinstance(run.get_backend(), DatabaseBackend):
+        run_ids = _enqueue_in_transaction(run, delivery_ids)
     else:
-        delivery.task_result_id = ""
-        transaction.on_commit(lambda: run.enqueue(str(delivery.id)))
-    delivery.save(update_fields=["next_attempt_at", "task_result_id"])
+        run_ids = [""] * len(deliveries)
+        for delivery_id in delivery_ids:
+            transaction.on_commit(lambda delivery_id=delivery_id: run.enqueue(delivery_id))
+    for delivery, run_id in zip(deliveries, run_ids, strict=True):
+        delivery.next_attempt_at, delivery.task_result_id = at, run_id
+    existing = [delivery for delivery in deliveries if not delivery._state.adding]
+    if new := [delivery for delivery in deliveries if delivery._state.adding]:
+        WebhookDelivery.objects.bulk_create(new)
+    for delivery in existing:
+        delivery.save(update_fields=["next_attempt_at", "task_result_id"])
 
 
-def deliveries_schedule_many(*, deliveries: Sequence[WebhookDelivery], at: dt.datetime) -> None:
-    """INSERT new `deliveries` due at `at` (now or earlier), each with its run enqueued, as
-    `delivery_schedule` does one by one: with the database backend, one INSERT of the task
-    rows and one of the deliveries, in the caller's transaction (the outbox)."""
-    backend = webhook_deliver.get_backend()
-    if isinstance(backend, DatabaseBackend):
-        backend.validate_task(webhook_deliver)
-        runs = [
-            DBTaskResult(
-                id=backend._get_id(),
-                args_kwargs=normalize_json({"args": [str(delivery.id)], "kwargs": {}}),
-                priority=webhook_deliver.priority,
-                task_path=webhook_deliver.module_path,
-                queue_name=webhook_deliver.queue_name,
-                # bulk_create skips the backend's pre_save handler that fills this in
-                run_after=webhook_deliver.run_after or get_date_max(),
-                backend_name=backend.alias,
-            )
-            for delivery in deliveries
-        ]
-        DBTaskResult.objects.bulk_create(runs)
-        for delivery, run in zip(deliveries, runs, strict=True):
-            delivery.next_attempt_at, delivery.task_result_id = at, str(run.id)
-            task_enqueued.send(type(backend), task_result=run.task_result)
-        WebhookDelivery.objects.bulk_create(deliveries)
-        return
-    for delivery in deliveries:
-        delivery.next_attempt_at, delivery.task_result_id = at, ""
-    WebhookDelivery.objects.bulk_create(deliveries)
-    for delivery in deliveries:
-        transaction.on_commit(lambda delivery_id=str(delivery.id): webhook_deliver.enqueue(delivery_id))
+def _enqueue_in_transaction(run: Task, delivery_ids: list[str]) -> list[str]:
+    """Enqueue `run` once per delivery id with the database backend, in one INSERT, inside
+    the caller's transaction; returns the task result ids.
+
+    This is `DatabaseBackend.enqueue` for many rows. django-tasks has no public bulk enqueue,
+    and one `enqueue` per delivery would cost a statement each in a bulk ingest; so this is
+    the one place that uses django-tasks-db internals (`_get_id`, `normalize_json`,
+    `get_date_max`, the `task_enqueued` signal), as of django-tasks-db 0.13: re-check it on
+    an upgrade (tests/validation/test_webhooks_outbox.py runs deliveries it enqueued).
+    """
+    backend = run.get_backend()
+    backend.validate_task(run)
+    rows = [
+        DBTaskResult(
+            id=backend._get_id(),
+            args_kwargs=normalize_json({"args": [delivery_id], "kwargs": {}}),
+            priority=run.priority,
+            task_path=run.module_path,
+            queue_name=run.queue_name,
+            # bulk_create skips the model's pre_save handler that fills this in
+            run_after=run.run_after or get_date_max(),
+            backend_name=backend.alias,
+        )
+        for delivery_id in delivery_ids
+    ]
+    DBTaskResult.objects.bulk_create(rows)
+    for row in rows:
+        task_enqueued.send(type(backend), task_result=row.task_result)
+    return [str(row.id) for row in rows]
 
 
 def signed_headers(*, secret: str, webhook_id: str, body: str, at: dt.datetime) -> dict[str, str]:

@@ -16,9 +16,10 @@ from django.core.exceptions import ValidationError
 
 from annotator.models import Snippet
 from annotator.results import as_choice, as_int, as_list, as_object, as_sku, invalid
+from validation.models import Event
 
 VERDICTS = ("confirm", "correct", "reject")
-ACTIONS = ("take", "put_back")
+ACTIONS = tuple(Event.Action.values)
 MAX_MISSED = 500
 MAX_QUANTITY = 1000
 

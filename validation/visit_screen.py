@@ -11,6 +11,8 @@ from django.urls import reverse
 
 from annotator.models import Snippet
 from catalog.selectors import ProductCard, product_cards, unknown_card
+from validation.carts import SIGN, Cart
+from validation.confidence import event_is_sure
 
 MAX_CANDIDATES = 9
 
@@ -47,18 +49,12 @@ class ScreenEvent:
     snippet: ScreenSnippet | None = None
 
     @property
-    def confidence_pct(self) -> int:
-        return round(self.confidence * 100)
-
-
-@dataclass(frozen=True)
-class CartLine:
-    product: ProductCard
-    quantity: int
+    def sku(self) -> str:
+        return self.product.sku
 
     @property
-    def total_minor(self) -> int:
-        return self.product.price_minor * self.quantity
+    def confidence_pct(self) -> int:
+        return round(self.confidence * 100)
 
 
 def _float(value, default: float = 0.0) -> float:
@@ -80,17 +76,6 @@ def _snippets(task, ids: set[str]) -> dict[str, ScreenSnippet]:
         )
         for pk, fps, width, height in rows
     }
-
-
-def predicted_cart_lines(events: list[ScreenEvent]) -> list[CartLine]:
-    """Net quantity per sku as the model saw it (takes minus put-backs), skus above zero."""
-    net: dict[str, int] = {}
-    cards: dict[str, ProductCard] = {}
-    for event in events:
-        sign = 1 if event.action == "take" else -1
-        net[event.product.sku] = net.get(event.product.sku, 0) + sign * event.quantity
-        cards[event.product.sku] = event.product
-    return [CartLine(product=cards[sku], quantity=quantity) for sku, quantity in net.items() if quantity > 0]
 
 
 def visit_task_context(task, user) -> dict:
@@ -122,10 +107,10 @@ def visit_task_context(task, user) -> dict:
             ScreenEvent(
                 id=str(raw.get("id")),
                 number=number,
-                action=raw.get("action") if raw.get("action") in ("take", "put_back") else "take",
+                action=raw.get("action") if raw.get("action") in SIGN else "take",
                 quantity=raw.get("quantity") if isinstance(raw.get("quantity"), int) else 1,
                 confidence=confidence,
-                low=confidence < threshold,
+                low=not event_is_sure(confidence, threshold),
                 occurred_at=raw.get("occurred_at") or "",
                 camera=raw.get("camera") or "",
                 product=card(raw.get("sku")),
@@ -133,7 +118,7 @@ def visit_task_context(task, user) -> dict:
                 snippet=snippets.get(raw.get("snippet") or ""),
             )
         )
-    cart = predicted_cart_lines(events)
+    cart = Cart.from_events(events).lines(card)
     return {
         "events": events,
         "low_count": sum(1 for e in events if e.low),

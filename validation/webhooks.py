@@ -18,9 +18,9 @@ from django_tasks_db.models import DBTaskResult
 
 from catalog.models import Store
 from infra.errors import Conflict, LoupeError
-from validation.models import DeliveryAttempt, Receipt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from validation.models import DeliveryAttempt, Receipt, ReceiptLine, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from validation.outbound import target_check
-from validation.tasks import LEASE, deliveries_schedule_many, delivery_schedule
+from validation.tasks import LEASE, deliveries_schedule, delivery_schedule
 
 EVENT_TYPES = tuple(Receipt.Kind.values)
 # A pending delivery this far past its due time (or its lease) with no task waiting for it
@@ -89,50 +89,38 @@ def _line(line) -> dict:
 
 @transaction.atomic
 def webhook_announce(*, receipt: Receipt, data: Mapping) -> WebhookEvent:
-    """Create the receipt's one webhook event and a delivery per active subscribed endpoint,
-    each with its task enqueued. `data` is the receipt as the API renders it.
-
-    Call inside the transaction that issues the receipt, so they commit together. Locks
-    nothing; the one-to-one `receipt` is the backstop against a second event.
-    """
-    now = timezone.now()
-    data = dict(data)
-    if receipt.supersedes_id:
-        old = [_line(line) for line in receipt.supersedes.lines.all()]
-        data["difference"] = _difference(old, data["lines"])
-    event = WebhookEvent.objects.create(
-        type=receipt.kind,
-        receipt=receipt,
-        payload={"type": receipt.kind, "timestamp": now.isoformat(), "data": data},
-        created_at=now,
-    )
-    endpoints = [e for e in WebhookEndpoint.objects.filter(is_active=True) if event.type in e.event_types]
-    for endpoint in endpoints:
-        delivery = WebhookDelivery.objects.create(event=event, endpoint=endpoint, created_at=now)
-        delivery_schedule(delivery=delivery, at=now)
-    return event
+    """`webhooks_announce` for one receipt, in a savepoint of its own."""
+    return webhooks_announce(announcements=[(receipt, data)])[0]
 
 
 @transaction.atomic(savepoint=False)
-def webhooks_announce_many(*, announcements: Sequence[tuple[Receipt, Mapping]]) -> list[WebhookEvent]:
-    """`webhook_announce` for many new, non-superseding receipts (`(receipt, data)`) at once:
-    one INSERT of events, one of deliveries, one of their task runs, whatever the count.
+def webhooks_announce(*, announcements: Sequence[tuple[Receipt, Mapping]]) -> list[WebhookEvent]:
+    """Create each new receipt's one webhook event (`(receipt, data)`, `data` the receipt as
+    the API renders it; a correction's also says what changed from the receipt it supersedes)
+    and a delivery per active subscribed endpoint, each with its task enqueued: one INSERT of
+    events, one of deliveries, one of their task runs, whatever the count.
 
-    Joins the caller's transaction without a savepoint (the receipts' own): if this raises,
-    the caller must roll back. Locks nothing.
+    Joins the caller's transaction without a savepoint (the receipts' own), so they commit
+    together: if this raises, the caller must roll back. Locks nothing; the one-to-one
+    `receipt` is the backstop against a second event.
     """
     if not announcements:
         return []
     now = timezone.now()
+    superseded: dict = {receipt.supersedes_id: [] for receipt, _ in announcements if receipt.supersedes_id}
+    if superseded:
+        for line in ReceiptLine.objects.filter(receipt_id__in=superseded).order_by("receipt", "position"):
+            superseded[line.receipt_id].append(_line(line))
     events = []
     for receipt, data in announcements:
+        data = dict(data)
         if receipt.supersedes_id:
-            raise ValueError("webhooks_announce_many is for first receipts; use webhook_announce.")
+            data["difference"] = _difference(superseded[receipt.supersedes_id], data["lines"])
         events.append(
             WebhookEvent(
                 type=receipt.kind,
                 receipt=receipt,
-                payload={"type": receipt.kind, "timestamp": now.isoformat(), "data": dict(data)},
+                payload={"type": receipt.kind, "timestamp": now.isoformat(), "data": data},
                 created_at=now,
             )
         )
@@ -145,7 +133,7 @@ def webhooks_announce_many(*, announcements: Sequence[tuple[Receipt, Mapping]]) 
         if event.type in endpoint.event_types
     ]
     if deliveries:
-        deliveries_schedule_many(deliveries=deliveries, at=now)
+        deliveries_schedule(deliveries=deliveries, at=now)
     return events
 
 

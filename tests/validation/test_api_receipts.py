@@ -1,12 +1,13 @@
-"""GET /api/v1/receipts/{id}/ and receipt_issue."""
+"""GET /api/v1/receipts/{id}/ and receipt_issue / receipts_issue."""
 
 import pytest
 
 from infra.errors import LoupeError
 from tests.conftest import session_client, token_client
 from tests.validation.bodies import event_body, visit_body
-from validation.models import Receipt, Visit
+from validation.models import Receipt, Visit, WebhookEvent
 from validation.services import receipt_issue, visit_ingest
+from validation.services.receipts import ReceiptDraft, receipts_issue
 
 
 @pytest.fixture
@@ -87,3 +88,20 @@ def test_a_receipt_for_an_sku_not_in_the_store_is_refused(s001, receipt):
 
     assert info.value.code == "unknown_sku"
     assert Receipt.objects.count() == 1
+
+
+def test_one_batch_issues_first_receipts_and_corrections_alike(s001, receipt):
+    reviewed = visit_ingest(store=s001, payload=visit_body(events=[event_body(1, confidence=0.2)])).visit
+    corrected, issued = receipts_issue(
+        drafts=[
+            ReceiptDraft(visit=receipt.visit, lines=[{"sku": "SKU-0001", "quantity": 1}], supersedes=receipt),
+            ReceiptDraft(visit=reviewed, lines=[{"sku": "SKU-0002", "quantity": 2}]),
+        ]
+    )
+
+    assert (corrected.kind, corrected.supersedes_id, corrected.total_minor) == ("receipt.corrected", receipt.id, 100)
+    assert (issued.kind, issued.supersedes_id, issued.total_minor) == ("receipt.issued", None, 400)
+    assert (corrected.turnaround_s, issued.turnaround_s is not None) == (None, True)
+    data = {event.receipt_id: event.payload["data"] for event in WebhookEvent.objects.all()}
+    assert data[corrected.id]["difference"]["total_minor"] == -700
+    assert "difference" not in data[issued.id]

@@ -146,7 +146,7 @@ def test_rejecting_a_put_back_of_something_never_taken_still_adds_up(s001, alice
 def test_a_failing_webhook_rolls_the_whole_submit_back(s001, alice):
     visit, task = pending_visit(s001)
     lease = task_claim(associate=alice)
-    outbox_down = mock.patch("validation.services.receipts.webhook_announce", side_effect=RuntimeError("outbox down"))
+    outbox_down = mock.patch("validation.services.receipts.webhooks_announce", side_effect=RuntimeError("outbox down"))
     with outbox_down, pytest.raises(RuntimeError):
         task_submit(
             associate=alice,

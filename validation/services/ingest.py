@@ -2,7 +2,8 @@
 
 `visit_ingest` is the one door for visits (the API, the bulk API and the demo seeder all
 use it). Checking happens in two steps, both before anything is written: the shape (types,
-ranges, required fields; `validation.schemas.VisitIn`) and then the references (every sku,
+ranges, required fields; the serializer `validation.schemas.VisitIn`, the one definition,
+which also describes the body in the OpenAPI schema) and then the references (every sku,
 camera and snippet must exist in the visit's store, and so must every candidate's sku), each
 reference kind looked up in one query for all the events at once.
 """
@@ -15,16 +16,21 @@ from dataclasses import dataclass
 
 from django.db import DataError, IntegrityError, transaction
 from django.db.models import QuerySet
+from rest_framework.exceptions import ValidationError
 
 from annotator.models import Queue, Snippet, Task
 from annotator.services.queues import queue_for
 from catalog.models import Camera, Product, Store
-from infra.errors import Conflict, LoupeError
+from infra.errors import Conflict, LoupeError, first_validation_error
+from validation.carts import Cart
 from validation.models import Event, Receipt, Visit
-from validation.schemas import MAX_EVENTS
+from validation.schemas import MAX_EVENTS, VisitIn
 from validation.services.routing import route_decide, visits_route_many
 from validation.visit_kind import VISIT_VALIDATION
-from validation.visit_shape import visit_shape_check
+
+# Bound once: binding the nested fields of a fresh VisitIn costs more than checking a visit of
+# 10 events, and `run_validation` keeps no state on the instance.
+VISIT_IN = VisitIn()
 
 # Events per INSERT: big enough that a bulk request of 10-event visits is one statement,
 # small enough that 500 visits of 500 events do not make one 100 MB statement.
@@ -92,20 +98,26 @@ class StoreCatalog:
 
 
 def visit_check(*, store: Store, payload: object) -> dict:
-    """Check the shape of a visit body; return the cleaned data (timestamps in UTC, defaults
-    filled in). Raises LoupeError (400) naming the first field at fault, with the codes and
-    messages of `schemas.VisitIn` (see `validation.visit_shape`). Reads nothing but the clock
-    (a timestamp more than `schemas.MAX_AHEAD` in the future is refused)."""
+    """Check the shape of a visit body with `schemas.VisitIn`; return the cleaned data
+    (timestamps in UTC, defaults filled in, unknown keys gone). Raises LoupeError (400)
+    naming the first field at fault (`events[2].sku`) with the serializer's code and message.
+    Reads nothing but the clock (a timestamp more than `schemas.MAX_AHEAD` in the future is
+    refused)."""
     if not isinstance(payload, dict):
         raise LoupeError("The visit must be a JSON object.", code="invalid")
     events = payload.get("events")
+    # Counted before the serializer, which would check every event of a huge list first.
     if isinstance(events, list) and len(events) > MAX_EVENTS:
         raise LoupeError(
             f"A visit has at most {MAX_EVENTS} events; this one has {len(events)}.",
             code="too_many_events",
             field="events",
         )
-    data = visit_shape_check(payload)
+    try:
+        data = VISIT_IN.run_validation(payload)
+    except ValidationError as exc:
+        code, detail, field = first_validation_error(exc.detail)
+        raise LoupeError(detail, code=code, field=field) from None
     if data["store"] != store.code:
         raise LoupeError(
             f"This visit is for store {data['store']!r}, not {store.code!r}.", code="wrong_store", field="store"
@@ -186,22 +198,6 @@ def _resolve(catalog: StoreCatalog, data: dict) -> None:
                 )
 
 
-def predicted_cart(events: Iterable[Event]) -> list[dict]:
-    """Net quantity per sku (takes minus put-backs), in order of first appearance; skus
-    netting to zero or less are left out."""
-    net: dict[str, int] = {}
-    products: dict[str, Product] = {}
-    for event in events:
-        sign = 1 if event.action == Event.Action.TAKE else -1
-        net[event.sku] = net.get(event.sku, 0) + sign * event.quantity
-        products[event.sku] = event.product
-    return [
-        {"sku": sku, "name": products[sku].name, "quantity": quantity, "price_minor": products[sku].price_minor}
-        for sku, quantity in net.items()
-        if quantity > 0
-    ]
-
-
 def _build(store: Store, data: dict, digest: str, catalog: StoreCatalog, rng) -> tuple[Visit, list[Event]]:
     """The visit and event rows of a checked, resolved body, routed (decision, cart), unsaved."""
     visit = Visit(
@@ -234,7 +230,7 @@ def _build(store: Store, data: dict, digest: str, catalog: StoreCatalog, rng) ->
     decision = route_decide(store=store, exited_at=visit.exited_at, confidences=(e.confidence for e in events), rng=rng)
     for name, value in decision.visit_fields().items():
         setattr(visit, name, value)
-    visit.predicted_cart = predicted_cart(events)
+    visit.predicted_cart = [line.as_dict() for line in Cart.from_events(events).lines(products.__getitem__)]
     if visit.status == Visit.Status.AUTO_ACCEPTED:
         visit.final_cart = visit.predicted_cart
     return visit, events
@@ -263,7 +259,8 @@ def visit_ingest(
     rng: random.Random | None = None,
     catalog: StoreCatalog | None = None,
 ) -> IngestResult:
-    """Check, store and route one visit body (the raw API body) for `store`.
+    """Check, store and route one visit body (the raw API body) for `store`:
+    `visits_ingest_many` for one item, raising the LoupeError it would answer.
 
     Guarantees: the visit, its events, its predicted cart and its routing outcome (review
     task, or receipt and maybe an audit task) are written in one transaction, or nothing is.
@@ -273,87 +270,81 @@ def visit_ingest(
     unique constraint (store, external_id); the loser rolls back to its savepoint, re-reads
     the winner's row and answers as a replay. Raises LoupeError (400) for bad input, naming
     the field. `rng` drives the audit lottery (default `routing.audit_rng`); `catalog` lets
-    a bulk caller share catalog lookups across visits of one store.
+    a caller share catalog lookups across visits of one store.
     """
-    data = visit_check(store=store, payload=payload)
-    digest = body_sha256(data)
-    if (existing := _replay(store, data["external_id"], digest, catalog)) is not None:
-        return IngestResult(visit=existing, created=False)
-    catalog = catalog or StoreCatalog(store)
-    _resolve(catalog, data)
-    visit, events = _build(store, data, digest, catalog, rng)
-    if _needs_queue(visit):
-        catalog.queue  # noqa: B018 (looked up, or created, outside the visit's transaction)
-
-    try:
-        with transaction.atomic():
-            (routed,) = _write([(visit, events)], {store.id: catalog})
-    except IntegrityError:
-        if (existing := _replay(store, data["external_id"], digest)) is None:
-            raise
-        return IngestResult(visit=existing, created=False)
-    return IngestResult(visit=visit, created=True, task=routed.task, receipt=routed.receipt)
+    catalogs = {store.id: catalog} if catalog is not None else None
+    (outcome,) = visits_ingest_many(items=[(store, payload)], rng=rng, catalogs=catalogs)
+    if isinstance(outcome, LoupeError):
+        raise outcome
+    return outcome
 
 
 def visits_ingest_many(
-    *, items: Sequence[tuple[Store, object]], rng: random.Random | None = None
+    *,
+    items: Sequence[tuple[Store, object]],
+    rng: random.Random | None = None,
+    catalogs: dict[int, StoreCatalog] | None = None,
 ) -> list[IngestResult | LoupeError]:
-    """`visit_ingest` for each `(store, body)` of a bulk request, answering per item (an
-    IngestResult, or the LoupeError that item would have raised) in the items' order.
+    """Check, store and route each `(store, body)` of `items` (see `visit_ingest` for what is
+    guaranteed), answering per item (an IngestResult, or the LoupeError for it) in the
+    items' order.
 
-    Every body is checked first; the catalog rows and stored visits they name are read in
-    one query per kind and store; then all new, good visits are written in one transaction
-    of a fixed number of statements, whatever their count. Each visit is still stored
-    whole or not at all, and the answers are those of posting the items one by one in
-    order: a body whose external_id an earlier item of the batch already used is a replay
-    (or a conflict) of it. If the batch write hits a unique-constraint race with another
-    request (or any other integrity error), it rolls back and every visit of it goes
-    through `visit_ingest` on its own, which answers such races per visit. Locks no rows.
+    Every body is checked first; the stored visits they name, then the catalog rows the new
+    ones refer to, are read in one query per kind and store; then all new, good visits are
+    written in one transaction of a fixed number of statements, whatever their count. Each
+    visit is still stored whole or not at all, and the answers are those of posting the
+    items one by one in order: a body whose external_id an earlier item of the batch already
+    used is a replay (or a conflict) of it. If the batch write hits a unique-constraint race
+    with another request (or any other integrity error), it rolls back and every visit of it
+    is written on its own (`_ingest_alone`), which answers such races per visit. Locks no
+    rows. `catalogs` (by store id) lets a caller share lookups across calls.
     """
     results: list[IngestResult | LoupeError | None] = [None] * len(items)
     checked = []
     for index, (store, payload) in enumerate(items):
         try:
-            data = visit_check(store=store, payload=payload)
+            checked.append((index, store, visit_check(store=store, payload=payload)))
         except LoupeError as exc:
             results[index] = exc
-        else:
-            checked.append((index, store, payload, data))
+    catalogs = dict(catalogs or {})
+    for store in {store.id: store for _, store, _ in checked}.values():
+        catalog = catalogs.setdefault(store.id, StoreCatalog(store))
+        catalog.load(visits={data["external_id"] for _, s, data in checked if s.id == store.id})
 
-    catalogs: dict[int, StoreCatalog] = {}
-    for store in {store.id: store for _, store, _, _ in checked}.values():
-        datas = [data for _, s, _, data in checked if s.id == store.id]
-        events = [e for data in datas for e in data["events"]]
-        catalog = catalogs[store.id] = StoreCatalog(store)
+    fresh, later = [], []
+    claimed: set[tuple[int, str]] = set()
+    for index, store, data in checked:
+        key = (store.id, data["external_id"])
+        if key in claimed:  # a second body for a visit of this batch: answered after it is stored
+            later.append((index, store, data))
+            continue
+        try:
+            digest = body_sha256(data)
+            existing = _replay(store, data["external_id"], digest, catalogs[store.id])
+        except LoupeError as exc:
+            results[index] = exc
+            continue
+        if existing is not None:
+            results[index] = IngestResult(visit=existing, created=False)
+            continue
+        claimed.add(key)
+        fresh.append((index, store, data, digest))
+
+    for store_id, catalog in catalogs.items():
+        events = [e for _, store, data, _ in fresh if store.id == store_id for e in data["events"]]
         catalog.load(
             skus=set(_skus(events)),
             cameras={e["camera"] for e in events},
             snippets={e["snippet"] for e in events},
-            visits={data["external_id"] for data in datas},
         )
-
-    planned, planned_at, later = [], [], []
-    claimed: set[tuple[int, str]] = set()
-    for index, store, payload, data in checked:
-        catalog, key = catalogs[store.id], (store.id, data["external_id"])
-        if key in claimed:  # a second body for a visit of this batch: answered after it is stored
-            later.append((index, store, payload))
-            continue
+    planned, planned_at = [], []
+    for index, store, data, digest in fresh:
         try:
-            digest = body_sha256(data)
-            if (existing := _replay(store, data["external_id"], digest, catalog)) is not None:
-                results[index] = IngestResult(visit=existing, created=False)
-                continue
-            _resolve(catalog, data)
+            planned.append(_plan(store, data, digest, catalogs[store.id], rng))
         except LoupeError as exc:
             results[index] = exc
-            continue
-        claimed.add(key)
-        visit, events = _build(store, data, digest, catalog, rng)
-        if _needs_queue(visit):
-            catalog.queue  # noqa: B018 (resolved before the transaction, so no rollback takes it)
-        planned.append((visit, events))
-        planned_at.append((index, store, payload))
+        else:
+            planned_at.append((index, store, data))
 
     if planned:
         try:
@@ -364,9 +355,35 @@ def visits_ingest_many(
         else:
             for (index, _, _), (visit, _), outcome in zip(planned_at, planned, routed, strict=True):
                 results[index] = IngestResult(visit=visit, created=True, task=outcome.task, receipt=outcome.receipt)
-    for index, store, payload in sorted(later, key=lambda item: item[0]):
+    for index, store, data in sorted(later, key=lambda item: item[0]):
         try:
-            results[index] = visit_ingest(store=store, payload=payload, rng=rng, catalog=catalogs[store.id])
+            results[index] = _ingest_alone(store, data, catalogs[store.id], rng)
         except LoupeError as exc:
             results[index] = exc
     return results
+
+
+def _plan(store: Store, data: dict, digest: str, catalog: StoreCatalog, rng) -> tuple[Visit, list[Event]]:
+    """The rows of a new visit, its references resolved and its queue at hand."""
+    _resolve(catalog, data)
+    visit, events = _build(store, data, digest, catalog, rng)
+    if _needs_queue(visit):
+        catalog.queue  # noqa: B018 (looked up, or created, before the transaction, so no rollback takes it)
+    return visit, events
+
+
+def _ingest_alone(store: Store, data: dict, catalog: StoreCatalog, rng) -> IngestResult:
+    """One checked body written in a savepoint of its own: a unique-constraint race with
+    another request for the same visit is answered as a replay of the winner's row."""
+    digest = body_sha256(data)
+    if (existing := _replay(store, data["external_id"], digest, catalog)) is not None:
+        return IngestResult(visit=existing, created=False)
+    visit, events = _plan(store, data, digest, catalog, rng)
+    try:
+        with transaction.atomic():
+            (routed,) = _write([(visit, events)], {store.id: catalog})
+    except IntegrityError:
+        if (existing := _replay(store, data["external_id"], digest)) is None:
+            raise
+        return IngestResult(visit=existing, created=False)
+    return IngestResult(visit=visit, created=True, task=routed.task, receipt=routed.receipt)

@@ -3,24 +3,16 @@ a new one that `supersedes` the old one (kind `receipt.corrected`)."""
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Product
 from infra.errors import LoupeError
+from validation.carts import Cart
 from validation.models import Receipt, ReceiptLine, Visit
-from validation.webhooks import webhook_announce, webhooks_announce_many
-
-
-def _announce(receipt: Receipt) -> None:
-    """Tell billing about a new receipt.
-
-    The webhook outbox (one event id per receipt, delivered
-    at-least-once) plugs in at this single call site, inside the transaction that created
-    the receipt, so the announcement commits with the receipt or not at all.
-    """
-    webhook_announce(receipt=receipt, data=receipt_data(receipt))
+from validation.webhooks import webhooks_announce
 
 
 def receipt_turnaround(*, visit: Visit, issued_at: dt.datetime) -> dict:
@@ -42,11 +34,16 @@ def receipt_turnaround(*, visit: Visit, issued_at: dt.datetime) -> dict:
     }
 
 
-def _net_quantities(lines: Iterable[Mapping]) -> dict[str, int]:
-    quantities: dict[str, int] = {}
-    for line in lines:
-        quantities[line["sku"]] = quantities.get(line["sku"], 0) + int(line["quantity"])
-    return {sku: quantity for sku, quantity in quantities.items() if quantity > 0}
+@dataclass(frozen=True)
+class ReceiptDraft:
+    """One receipt to issue: `lines` (`[{"sku", "quantity"}]`, e.g. a cart) of `visit`,
+    superseding `supersedes` if given. `products` (by sku, of the visit's store) lets a caller
+    that already holds the catalog rows skip the lookup."""
+
+    visit: Visit
+    lines: Iterable[Mapping]
+    supersedes: Receipt | None = None
+    products: Mapping[str, Product] | None = None
 
 
 @transaction.atomic
@@ -57,43 +54,70 @@ def receipt_issue(
     supersedes: Receipt | None = None,
     products: Mapping[str, Product] | None = None,
 ) -> Receipt:
-    """Issue a receipt for `lines` (`[{"sku", "quantity"}]`, e.g. a cart) of `visit`.
+    """`receipts_issue` for one receipt, in a savepoint of its own: if it raises, the
+    caller's transaction is still usable."""
+    draft = ReceiptDraft(visit=visit, lines=lines, supersedes=supersedes, products=products)
+    return receipts_issue(drafts=[draft])[0]
+
+
+@transaction.atomic(savepoint=False)
+def receipts_issue(*, drafts: Sequence[ReceiptDraft]) -> list[Receipt]:
+    """Issue a receipt per draft, with its webhook event and deliveries, in a fixed number of
+    statements whatever the count (receipts, lines, events, deliveries and their task runs;
+    plus a catalog lookup per draft given without `products`).
 
     Unit prices and names come from the store's catalog (not from the lines), line totals
-    and the total are computed here, the currency is the store's. Lines of one sku are
-    merged; lines netting to zero or less are dropped, so an empty cart gives an empty
-    receipt with total 0. `products` lets a caller that already holds the catalog rows
-    skip the lookup. Locks nothing itself: a caller superseding a receipt must hold the
-    visit's row lock (the one-to-one `supersedes` is the backstop against two corrections
-    superseding the same receipt). Raises `unknown_sku` for an sku not in the store.
+    and the total are computed here, the currency is the store's. The lines are read as a
+    `Cart`: lines of one sku are merged, lines netting to zero or less are dropped, so an
+    empty cart gives an empty receipt with total 0. A first receipt records the visit's
+    turnaround; one that supersedes another is `receipt.corrected`.
+
+    Joins the caller's transaction without a savepoint (ingestion's own): if this raises,
+    the caller must roll back. Locks nothing itself: a caller superseding a receipt must
+    hold the visit's row lock (the one-to-one `supersedes` is the backstop against two
+    corrections superseding the same receipt). Raises `unknown_sku` for an sku not in the store.
     """
-    quantities = _net_quantities(lines)
-    catalog = dict(products or {})
-    if missing := [sku for sku in quantities if sku not in catalog]:
-        catalog.update((p.sku, p) for p in Product.objects.filter(store_id=visit.store_id, sku__in=missing))
-    receipt_lines = _receipt_lines(quantities, catalog)
-    issued_at = timezone.now()
-    receipt = Receipt.objects.create(
-        visit=visit,
-        supersedes=supersedes,
-        kind=Receipt.Kind.CORRECTED if supersedes else Receipt.Kind.ISSUED,
-        total_minor=sum(line.total_minor for line in receipt_lines),
-        currency=visit.store.currency,
-        issued_at=issued_at,
-        **({} if supersedes else receipt_turnaround(visit=visit, issued_at=issued_at)),
-    )
-    for line in receipt_lines:
-        line.receipt = receipt
-    ReceiptLine.objects.bulk_create(receipt_lines)
-    # Kept on the instance so the response and the webhook body need no second read.
-    receipt.issued_lines = receipt_lines
-    _announce(receipt)
-    return receipt
+    now = timezone.now()
+    receipts, all_lines = [], []
+    for draft in drafts:
+        visit = draft.visit
+        cart = Cart.from_lines(draft.lines)
+        receipt_lines = _receipt_lines(cart, _catalog(draft, cart))
+        receipt = Receipt(
+            visit=visit,
+            supersedes=draft.supersedes,
+            kind=Receipt.Kind.CORRECTED if draft.supersedes else Receipt.Kind.ISSUED,
+            total_minor=sum(line.total_minor for line in receipt_lines),
+            currency=visit.store.currency,
+            issued_at=now,
+            **({} if draft.supersedes else receipt_turnaround(visit=visit, issued_at=now)),
+        )
+        for line in receipt_lines:
+            line.receipt = receipt
+        # Kept on the instance so the response and the webhook body need no second read.
+        receipt.issued_lines = receipt_lines
+        receipts.append(receipt)
+        all_lines.extend(receipt_lines)
+    if not receipts:
+        return []
+    Receipt.objects.bulk_create(receipts)
+    ReceiptLine.objects.bulk_create(all_lines, batch_size=2000)
+    # The webhook outbox (one event id per receipt, delivered at-least-once) is written in
+    # this transaction, so billing hears of a receipt if and only if it commits.
+    webhooks_announce(announcements=[(receipt, receipt_data(receipt)) for receipt in receipts])
+    return receipts
 
 
-def _receipt_lines(quantities: Mapping[str, int], catalog: Mapping[str, Product]) -> list[ReceiptLine]:
+def _catalog(draft: ReceiptDraft, cart: Cart) -> Mapping[str, Product]:
+    catalog = dict(draft.products or {})
+    if missing := [sku for sku in cart.quantities if sku not in catalog]:
+        catalog.update((p.sku, p) for p in Product.objects.filter(store_id=draft.visit.store_id, sku__in=missing))
+    return catalog
+
+
+def _receipt_lines(cart: Cart, catalog: Mapping[str, Product]) -> list[ReceiptLine]:
     receipt_lines = []
-    for position, (sku, quantity) in enumerate(quantities.items()):
+    for position, (sku, quantity) in enumerate(cart.quantities.items()):
         product = catalog.get(sku)
         if product is None:
             raise LoupeError(f"No product {sku!r} in this store.", code="unknown_sku", field="lines")
@@ -108,41 +132,6 @@ def _receipt_lines(quantities: Mapping[str, int], catalog: Mapping[str, Product]
             )
         )
     return receipt_lines
-
-
-@transaction.atomic(savepoint=False)
-def receipts_issue_many(*, carts: Sequence[tuple[Visit, Iterable[Mapping], Mapping[str, Product]]]) -> list[Receipt]:
-    """Issue the first receipt of each freshly stored visit in `carts` (`(visit, lines,
-    products)`, products by sku of the visit's store holding every sku of the lines, else
-    `unknown_sku`) as `receipt_issue` would, in a fixed number of statements (receipts,
-    lines, webhook events, deliveries and their task runs).
-
-    Joins the caller's transaction without a savepoint (ingestion's own transaction): if this
-    raises, the caller must roll back. The webhook outbox commits with the receipts.
-    """
-    now = timezone.now()
-    receipts, all_lines = [], []
-    for visit, lines, products in carts:
-        receipt_lines = _receipt_lines(_net_quantities(lines), products)
-        receipt = Receipt(
-            visit=visit,
-            kind=Receipt.Kind.ISSUED,
-            total_minor=sum(line.total_minor for line in receipt_lines),
-            currency=visit.store.currency,
-            issued_at=now,
-            **receipt_turnaround(visit=visit, issued_at=now),
-        )
-        for line in receipt_lines:
-            line.receipt = receipt
-        receipt.issued_lines = receipt_lines
-        receipts.append(receipt)
-        all_lines.extend(receipt_lines)
-    if not receipts:
-        return []
-    Receipt.objects.bulk_create(receipts)
-    ReceiptLine.objects.bulk_create(all_lines, batch_size=2000)
-    webhooks_announce_many(announcements=[(receipt, receipt_data(receipt)) for receipt in receipts])
-    return receipts
 
 
 def receipt_data(receipt: Receipt) -> dict:

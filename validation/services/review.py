@@ -34,10 +34,9 @@ from django.utils import timezone
 from annotator.models import Annotation, Label, Task
 from annotator.services.labels import LabelIn, label_record
 from catalog.models import Product
+from validation.carts import SIGN, Cart
 from validation.models import CartCorrection, Dispute, Event, Receipt, Visit
 from validation.services.receipts import receipt_issue
-
-SIGN = {Event.Action.TAKE: 1, Event.Action.PUT_BACK: -1}
 
 
 @dataclass(frozen=True)
@@ -68,25 +67,6 @@ def _contribution(sku: str, action: str, quantity: int) -> tuple[str, int]:
     return sku, SIGN[action] * quantity
 
 
-def cart_quantities(events: Iterable[Event], verdicts: Mapping[str, dict], missed: Iterable[dict]) -> dict[str, int]:
-    """Net quantity per sku after the verdicts (takes minus put-backs), in order of first
-    appearance; skus netting to zero or less are left out, as in the predicted cart."""
-    net: dict[str, int] = {}
-
-    def add(sku: str, amount: int) -> None:
-        net[sku] = net.get(sku, 0) + amount
-
-    for event in events:
-        verdict = verdicts[str(event.id)]
-        if verdict["verdict"] == "confirm":
-            add(*_contribution(event.sku, event.action, event.quantity))
-        elif verdict["verdict"] == "correct":
-            add(*_contribution(verdict["sku"], verdict["action"], verdict["quantity"]))
-    for item in missed:
-        add(*_contribution(item["sku"], item["action"], item["quantity"]))
-    return {sku: quantity for sku, quantity in net.items() if quantity > 0}
-
-
 def event_changes(events: Iterable[Event], verdicts: Mapping[str, dict], missed: Iterable[dict]) -> list[Change]:
     """Per verdict, how it moves the model's cart: a rejected take removes it, a corrected sku
     moves it from one sku to another, a missed take adds it."""
@@ -115,16 +95,11 @@ def event_changes(events: Iterable[Event], verdicts: Mapping[str, dict], missed:
     return [change for change in changes if change.delta]
 
 
-def _difference(old: Mapping[str, int], new: Mapping[str, int]) -> dict[str, int]:
-    skus = list(dict.fromkeys([*old, *new]))
-    return {sku: delta for sku in skus if (delta := new.get(sku, 0) - old.get(sku, 0))}
-
-
 def _corrections_for(
     *,
-    base: Mapping[str, int],
-    predicted: Mapping[str, int],
-    final: Mapping[str, int],
+    base: Cart,
+    predicted: Cart,
+    final: Cart,
     changes: list[Change],
     purpose: str,
 ) -> list[Change]:
@@ -136,7 +111,7 @@ def _corrections_for(
     put-back of something never taken was clipped away), one correction per sku changed,
     justified by a verdict that moved that sku the same way if there is one.
     """
-    difference = _difference(base, final)
+    difference = base.diff(final)
     per_sku: dict[str, int] = {}
     for change in changes:
         per_sku[change.sku] = per_sku.get(change.sku, 0) + change.delta
@@ -151,10 +126,6 @@ def _corrections_for(
         else:
             corrections.append(Change(sku, delta, source.reason, source.event_id, source.snippet_id))
     return corrections
-
-
-def _quantities(cart: Iterable[Mapping] | None) -> dict[str, int]:
-    return {line["sku"]: int(line["quantity"]) for line in cart or () if int(line["quantity"]) > 0}
 
 
 def _labels(visit: Visit, events: list[Event], result: dict) -> list[LabelIn]:
@@ -227,11 +198,10 @@ def review_apply(*, task: Task, annotation: Annotation) -> ReviewOutcome:
     if task.annotations_done > 1:
         return ReviewOutcome(applied=False, outcome="recorded", labels=labels)
 
-    verdicts = {item["event"]: item for item in result["events"]}
-    final = cart_quantities(events, verdicts, result.get("missed", []))
-    predicted = _quantities(visit.predicted_cart)
+    final = Cart.from_verdicts(events, result["events"], result.get("missed", []))
+    predicted = Cart.from_lines(visit.predicted_cart)
     current = _current_receipt(visit)
-    base = _quantities(visit.final_cart) if current is not None else predicted
+    base = Cart.from_lines(visit.final_cart) if current is not None else predicted
     now = timezone.now()
     changed_fields = []
 
@@ -246,22 +216,18 @@ def review_apply(*, task: Task, annotation: Annotation) -> ReviewOutcome:
     dispute = None
     if task.purpose == "dispute":
         dispute = Dispute.objects.filter(task=task, resolved_at__isnull=True).first()
-    products = {p.sku: p for p in Product.objects.filter(store_id=visit.store_id, sku__in=list(final))}
-    final_cart = [
-        {"sku": sku, "name": products[sku].name, "quantity": quantity, "price_minor": products[sku].price_minor}
-        for sku, quantity in final.items()
-    ]
+    products = {p.sku: p for p in Product.objects.filter(store_id=visit.store_id, sku__in=list(final.quantities))}
+    final_cart = [line.as_dict() for line in final.lines(products.__getitem__)]
     receipt = None
     if current is None or final != base:
-        lines = [{"sku": sku, "quantity": quantity} for sku, quantity in final.items()]
-        receipt = receipt_issue(visit=visit, lines=lines, supersedes=current, products=products)
+        receipt = receipt_issue(visit=visit, lines=final_cart, supersedes=current, products=products)
     corrections = []
     if final != base:
         changes = _corrections_for(
             base=base,
             predicted=predicted,
             final=final,
-            changes=event_changes(events, verdicts, result.get("missed", [])),
+            changes=event_changes(events, {v["event"]: v for v in result["events"]}, result.get("missed", [])),
             purpose=task.purpose,
         )
         corrections = CartCorrection.objects.bulk_create(

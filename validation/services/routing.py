@@ -1,10 +1,11 @@
 """Confidence routing: a visit the model is sure about gets its receipt at once, the rest
 go to the store's validation queue with a deadline.
 
-The rule (store policy on `catalog.Store`): a visit is *sure* when every event's
-confidence is at least `auto_accept_threshold` (equal counts as sure). A visit with no
-events is sure too: the model saw nothing taken, so the receipt is empty (total 0); the
-random audit still samples such visits, which is how missed takes get found. A random
+The rule (store policy on `catalog.Store`, written once in `validation.confidence`): a
+visit is *sure* when every event's confidence is at least `auto_accept_threshold` (equal
+counts as sure). A visit with no events is sure too: the model saw nothing taken, so the
+receipt is empty (total 0); the random audit still samples such visits, which is how missed
+takes get found. A random
 `audit_rate` share of sure visits also gets a low-priority audit task.
 """
 
@@ -16,8 +17,9 @@ from dataclasses import dataclass
 from annotator.models import Queue, Task
 from annotator.services.queues import TaskSpec, queue_for, tasks_enqueue_many
 from catalog.models import Product, Store
+from validation.confidence import visit_is_sure
 from validation.models import Event, Receipt, Visit
-from validation.services.receipts import receipts_issue_many
+from validation.services.receipts import ReceiptDraft, receipts_issue
 from validation.visit_kind import VISIT_VALIDATION, visit_task_payload
 
 AUDIT_PRIORITY = -10
@@ -60,7 +62,7 @@ def route_decide(
     """Decide, without touching the database, how a visit is routed under the store's policy."""
     threshold = store.auto_accept_threshold
     min_confidence = min(confidences, default=None)
-    if min_confidence is None or min_confidence >= threshold:
+    if visit_is_sure(min_confidence, threshold):
         audited = (rng or audit_rng).random() < store.audit_rate
         return RouteDecision(
             Visit.Status.AUTO_ACCEPTED, Visit.Decision.AUTO_ACCEPT, threshold, min_confidence, None, audited
@@ -106,16 +108,16 @@ def visits_route_many(
     Joins the caller's (ingest) transaction without savepoints: if this raises, the caller
     must roll back.
     """
-    carts, specs = [], []
+    drafts, specs = [], []
     for visit, events, products in routes:
         queue = queues.get(visit.store_id)
         if visit.status == Visit.Status.AUTO_ACCEPTED:
-            carts.append((visit, visit.final_cart or [], products))
+            drafts.append(ReceiptDraft(visit=visit, lines=visit.final_cart or [], products=products))
             if visit.audited:
                 specs.append(_task_spec(visit, events, queue, purpose="audit", priority=AUDIT_PRIORITY))
         else:
             specs.append(_task_spec(visit, events, queue, purpose="review", priority=REVIEW_PRIORITY))
-    receipts = {receipt.visit_id: receipt for receipt in receipts_issue_many(carts=carts)}
+    receipts = {receipt.visit_id: receipt for receipt in receipts_issue(drafts=drafts)}
     tasks = {task.subject_id: task for task in tasks_enqueue_many(specs=specs)}
     return [Routed(task=tasks.get(visit.id), receipt=receipts.get(visit.id)) for visit, _, _ in routes]
 
