@@ -208,6 +208,12 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY") else None
 
+# Hardening: limits that keep uploads, clients and background builds from stalling the site.
+# Snippets: frames per second and frames in all (the default: the longest clip at the highest
+# rate); a clip past either is 413 video_too_large, and its frames are not counted further.
+SNIPPET_MAX_FPS = env_int("SNIPPET_MAX_FPS", 120)
+SNIPPET_MAX_FRAMES = env_int("SNIPPET_MAX_FRAMES", SNIPPET_MAX_SECONDS * SNIPPET_MAX_FPS)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
