@@ -1,4 +1,8 @@
+import math
+
+from axes.helpers import get_cool_off
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -30,3 +34,19 @@ def readyz(request: HttpRequest) -> JsonResponse:
     except Exception as exc:  # any database failure means "not ready"
         return JsonResponse({"status": "unavailable", "detail": exc.__class__.__name__}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+def login_locked_out(
+    request: HttpRequest, original_response: HttpResponse | None, credentials: dict | None
+) -> HttpResponse:
+    """The sign-in page, saying that this username is locked out from this address for now
+    (django-axes calls this once LOGIN_FAILURE_LIMIT wrong passwords were tried)."""
+    cool_off = get_cool_off(request)
+    minutes = math.ceil(cool_off.total_seconds() / 60) if cool_off else None
+    context = {
+        "form": AuthenticationForm(request, initial={"username": (credentials or {}).get("username", "")}),
+        "locked_out": True,
+        "lockout_minutes": minutes,
+        "next": request.POST.get("next", "") if request.method == "POST" else "",
+    }
+    return render(request, "registration/login.html", context, status=429)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -213,6 +213,41 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIN
 # rate); a clip past either is 413 video_too_large, and its frames are not counted further.
 SNIPPET_MAX_FPS = env_int("SNIPPET_MAX_FPS", 120)
 SNIPPET_MAX_FRAMES = env_int("SNIPPET_MAX_FRAMES", SNIPPET_MAX_SECONDS * SNIPPET_MAX_FPS)
+
+# Sign-in: after LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, that
+# pair is refused (429, even with the right password) for LOGIN_LOCKOUT_MINUTES (django-axes;
+# attempts are rows in the database, so every web server sees them).
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = env_int("LOGIN_LOCKOUT_MINUTES", 15) / 60  # axes reads a float as hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # failures are what a lockout needs; sessions already say who is in
+AXES_CLIENT_IP_CALLABLE = "infra.throttling.client_address"
+AXES_LOCKOUT_CALLABLE = "catalog.views.login_locked_out"
+
+# The API's rate limits (infra.throttling): per user or token, and per address for anonymous
+# callers; an empty value turns one off. X-Forwarded-For is believed only for the last
+# TRUSTED_PROXY_COUNT hops (0: the peer's address), by the throttles and the sign-in lockout.
+# Their history lives in the default cache, the database one so that every web server shares
+# it; `migrate` creates its table (catalog.apps).
+REST_FRAMEWORK |= {
+    "DEFAULT_THROTTLE_CLASSES": ["infra.throttling.UserRateThrottle", "infra.throttling.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env_rate("API_THROTTLE_USER", "50/s"),
+        "anon": env_rate("API_THROTTLE_ANON", "60/min"),
+    },
+    "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0),
+}
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "loupe_cache",
+        "OPTIONS": {"MAX_ENTRIES": 20_000},
+    }
+}
 
 LOGGING = {
     "version": 1,
