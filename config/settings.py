@@ -249,6 +249,10 @@ CACHES = {
     }
 }
 
+# Dataset builds hold a lease that their worker extends after every batch; once it has run out
+# (the worker died), a later run, a retry or `datasets_recover` takes the build over.
+DATASET_BUILD_LEASE_S = env_int("DATASET_BUILD_LEASE_S", 300)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
