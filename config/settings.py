@@ -252,6 +252,9 @@ CACHES = {
 # Dataset builds hold a lease that their worker extends after every batch; once it has run out
 # (the worker died), a later run, a retry or `datasets_recover` takes the build over.
 DATASET_BUILD_LEASE_S = env_int("DATASET_BUILD_LEASE_S", 300)
+# A build still writing after DATASET_BUILD_TIMEOUT_S fails ("took longer than its time
+# budget") instead of holding the exports worker forever.
+DATASET_BUILD_TIMEOUT_S = env_int("DATASET_BUILD_TIMEOUT_S", 3600)
 
 LOGGING = {
     "version": 1,

@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import logging
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -357,6 +358,13 @@ class _LostClaim(Exception):
     """This attempt's lease was taken over (or the dataset retried, or deleted): stop."""
 
 
+class DatasetBuildTimeout(LoupeError):
+    code = "build_timeout"
+
+
+_clock = time.monotonic  # the time budget's clock (tests move it)
+
+
 def _lease() -> dt.timedelta:
     return dt.timedelta(seconds=settings.DATASET_BUILD_LEASE_S)
 
@@ -385,8 +393,19 @@ def dataset_build(*, dataset_id: uuid.UUID | str) -> Dataset | None:
         return dataset
     mine = Dataset.objects.filter(pk=dataset.pk, status=Dataset.Status.RUNNING, attempts=dataset.attempts)
     total = max(dataset.items, 1)
+    budget_s = settings.DATASET_BUILD_TIMEOUT_S
+    deadline = _clock() + budget_s
+
+    def within_budget() -> None:
+        # A build that never ends would hold its worker, and the exports queue, forever.
+        if _clock() > deadline:
+            raise DatasetBuildTimeout(
+                f"The build took longer than its time budget of {budget_s} s (DATASET_BUILD_TIMEOUT_S) "
+                "and was stopped. Retry it, or make the dataset smaller with narrower filters."
+            )
 
     def on_batch(done: int) -> None:
+        within_budget()
         if not mine.update(progress=round(min(done / total, 0.999), 4), running_until=timezone.now() + _lease()):
             raise _LostClaim
 
@@ -400,6 +419,7 @@ def dataset_build(*, dataset_id: uuid.UUID | str) -> Dataset | None:
             sha256 = _sha256(spool) if out is spool else out.digest.hexdigest()
             spool.seek(0)
             # The upload may take a while: a fresh lease for it, and a last check of the claim.
+            within_budget()
             if not mine.update(running_until=timezone.now() + _lease()):
                 raise _LostClaim
             default_storage.delete(name)  # a leftover of an earlier attempt: keep the name stable
