@@ -236,7 +236,7 @@ AXES_LOCKOUT_CALLABLE = "catalog.views.login_locked_out"
 REST_FRAMEWORK |= {
     "DEFAULT_THROTTLE_CLASSES": ["infra.throttling.UserRateThrottle", "infra.throttling.AnonRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
-        "user": env_rate("API_THROTTLE_USER", "50/s"),
+        "user": env_rate("API_THROTTLE_USER", "100/s"),
         "anon": env_rate("API_THROTTLE_ANON", "60/min"),
     },
     "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0),

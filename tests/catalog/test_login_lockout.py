@@ -94,3 +94,11 @@ def test_the_address_behind_trusted_proxies_is_the_one_locked_out(ana, settings)
         HTTP_X_FORWARDED_FOR="198.51.100.9",
     )
     assert other_client.status_code == 302
+
+
+def test_a_nul_byte_in_the_username_is_a_failed_sign_in_not_an_error(ana):
+    client = Client(raise_request_exception=False)
+    for _ in range(11):
+        response = sign_in(client, "wrong", username="a\x00na")
+        assert response.status_code in (200, 429)
+    assert sign_in(client, PASSWORD).status_code == 302
