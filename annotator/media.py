@@ -75,7 +75,9 @@ class _Deadline:
             raise invalid_video(f"The video could not be checked within {self.seconds:g} s.")
 
 
-def _open(path: Path, container: str, timeout_s: float):
+def _open(path: Path, container: str, timeout_s: float, *, header_only: bool = False):
+    """Open `path` with its forced demuxer; `header_only` allows no decoder at all, so the
+    stream's parameters are the container header's, untouched by stream-info probing."""
     demuxer, _, codecs = _FORMATS[container]
     max_pixels = settings.SNIPPET_MAX_WIDTH * settings.SNIPPET_MAX_HEIGHT
     return av.open(
@@ -85,11 +87,11 @@ def _open(path: Path, container: str, timeout_s: float):
         container_options={
             "protocol_whitelist": "file",
             "format_whitelist": demuxer,
-            "codec_whitelist": ",".join(codecs),
+            "codec_whitelist": "none" if header_only else ",".join(codecs),
             "enable_drefs": "0",
             "use_absolute_path": "0",
-            "probesize": str(5 * 1024 * 1024),
-            "analyzeduration": str(5 * 1_000_000),
+            "probesize": str(32 * 1024 if header_only else 5 * 1024 * 1024),
+            "analyzeduration": str(0 if header_only else 5 * 1_000_000),
         },
         # Applied to every decoder, including the ones stream-info probing opens.
         options={"max_pixels": str(max_pixels)},
@@ -136,28 +138,12 @@ def _too_many_frames() -> LoupeError:
 
 
 def _header_size(path: Path, container: str) -> tuple[int, int]:
-    """The frame size the container's header states, read with no decoder allowed.
+    """The frame size the container's header states.
 
     A decoder that refuses a frame above the pixel limit while FFmpeg probes the stream wipes
     the size it had from the header (VP9 in WebM does), which would read as "no frame size".
     """
-    demuxer = _FORMATS[container][0]
-    timeout_s = settings.SNIPPET_PROBE_TIMEOUT_S
-    with av.open(
-        f"file:{Path(path).resolve()}",
-        mode="r",
-        format=demuxer,
-        container_options={
-            "protocol_whitelist": "file",
-            "format_whitelist": demuxer,
-            "codec_whitelist": "none",
-            "enable_drefs": "0",
-            "use_absolute_path": "0",
-            "probesize": "32768",
-            "analyzeduration": "0",
-        },
-        timeout=(timeout_s, timeout_s),
-    ) as source:
+    with _open(path, container, settings.SNIPPET_PROBE_TIMEOUT_S, header_only=True) as source:
         video = [s for s in source.streams if s.type == "video"]
         if not video or video[0].codec_context is None:
             return 0, 0
@@ -226,8 +212,10 @@ def probe_video(path: Path | str) -> VideoInfo:
     fps = float(rate) if rate else (frame_count / duration_s if duration_s else 0.0)
     if frame_count <= 0 or fps <= 0 or duration_s <= 0:
         raise invalid_video("The video has no frames.")
-    # Frames packed closer than the stated rate (the first one starts at 0, hence the -1).
-    _check_fps(max(fps, (frame_count - 1) / duration_s))
+    # Frames packed closer than the stated rate (the first starts at 0, hence the -1; 5 % for
+    # durations rounded to the time base).
+    if (measured := (frame_count - 1) / duration_s) > settings.SNIPPET_MAX_FPS * 1.05:
+        _check_fps(measured)
     return VideoInfo(
         container=container,
         codec=codec,

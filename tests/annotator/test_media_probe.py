@@ -1,4 +1,5 @@
 import io
+from fractions import Fraction
 
 import av
 import pytest
@@ -134,6 +135,28 @@ def test_a_clip_of_many_tiny_frames_faster_than_the_frame_rate_limit_is_too_larg
     error = _refused(write(make_clip(seconds=0.5, fps=1000, width=32, height=32).data), "video_too_large")
     assert "1000 fps" in error.detail
     assert error.status_code == 413
+
+
+def test_a_clip_at_the_frame_rate_limit_is_accepted(write, settings):
+    settings.SNIPPET_MAX_FPS = 120
+    info = probe_video(write(make_clip(seconds=2, fps=120, width=32, height=32).data))
+    assert (info.fps, info.frame_count) == (120.0, 240)
+
+
+def test_frames_timestamped_closer_than_the_nominal_rate_are_too_large(write, settings):
+    # Encoded at a nominal 30 fps, but 90 frames are timestamped into one second.
+    out = io.BytesIO()
+    with av.open(out, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=30, options={"preset": "ultrafast"})
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 90)
+        frame = av.VideoFrame.from_image(Image.new("RGB", (32, 32))).reformat(format="yuv420p")
+        for i in range(90):
+            frame.pts, frame.time_base = i, Fraction(1, 90)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    settings.SNIPPET_MAX_FPS = 60
+    assert _refused(write(out.getvalue()), "video_too_large").status_code == 413
 
 
 def test_a_fragmented_mp4_is_counted_by_its_packets_not_its_header(write):
