@@ -3,12 +3,14 @@ batch, runs out, and a later run, a retry or `datasets_recover` takes the build 
 attempt, fenced on its attempt number, can write nothing afterwards."""
 
 import datetime as dt
+import io
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from annotator.management.commands import datasets_recover as datasets_recover_command
 from annotator.models import Dataset
 from annotator.services import datasets
 from annotator.services.datasets import dataset_build, dataset_create, dataset_retry, datasets_recover
@@ -116,8 +118,19 @@ def test_recover_queues_stalled_builds_only(dataset, s001, carol):
     assert Dataset.objects.get(pk=dataset.pk).status == "queued"
     assert Dataset.objects.get(pk=live.pk).status == "running"
     assert datasets_recover() == 0
-    call_command("datasets_recover")
     assert dataset_build(dataset_id=dataset.pk).status == "ready"
+
+
+def test_the_recover_command_queues_stalled_builds(dataset, monkeypatch):
+    killed_mid_build(dataset, lease_left_s=-1)
+    # The command closes old connections between rounds; the test's transaction needs its own.
+    monkeypatch.setattr(datasets_recover_command, "close_old_connections", lambda: None)
+    out = io.StringIO()
+
+    call_command("datasets_recover", stdout=out)
+
+    assert "Queued 1 stalled dataset builds again." in out.getvalue()
+    assert Dataset.objects.get(pk=dataset.pk).status == "queued"
 
 
 def test_the_dead_attempt_cannot_write_once_its_build_was_taken_over(dataset, monkeypatch):
