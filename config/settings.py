@@ -245,7 +245,9 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "loupe_cache",
-        "OPTIONS": {"MAX_ENTRIES": 20_000},
+        # Django counts the table on every write: keep it small. Throttle entries expire with
+        # their window (a second, a minute), and culling deletes the expired ones first.
+        "OPTIONS": {"MAX_ENTRIES": 2_000},
     }
 }
 
