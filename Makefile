@@ -47,9 +47,15 @@ run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	echo "==> loading demo data (only into an empty database)"
 	$(PY) manage.py seed_demo --if-empty
-	echo "==> starting the task worker and the web server (Ctrl-C stops both)"
-	$(PY) manage.py worker --no-reload --interval 0.2 &
+	echo "==> starting the task workers and the web server (Ctrl-C stops all)"
+	# Two workers, so billing webhooks never wait behind a dataset export.
+	$(PY) manage.py worker --exclude-queues exports --no-reload --interval 0.2 &
 	worker=$$!
+	$(PY) manage.py worker --queue-name exports --no-reload --interval 0.2 &
+	exporter=$$!
+	# Takes up dataset builds whose worker died (their lease ran out).
+	$(PY) manage.py datasets_recover --every 60 &
+	datasets=$$!
 	# Re-queues webhook deliveries whose worker died mid-flight (django-tasks-db does not).
 	$(PY) manage.py webhooks_recover --every 60 &
 	recover=$$!
@@ -57,7 +63,7 @@ run: $(STAMP)
 	$(PY) manage.py queue_depth_sample --every 60 &
 	sampler=$$!
 	# Stop the helpers with the server, and wait for them, so nothing outlives `make run`.
-	trap 'kill $$worker $$recover $$sampler 2>/dev/null || true; wait $$worker $$recover $$sampler 2>/dev/null || true' EXIT INT TERM
+	trap 'kill $$worker $$exporter $$datasets $$recover $$sampler 2>/dev/null || true; wait $$worker $$exporter $$datasets $$recover $$sampler 2>/dev/null || true' EXIT INT TERM
 	$(PY) manage.py demo_logins --url "http://$(HOST):$(PORT)/"
 	# DEBUG=1: runserver serves static files (app and vendored assets) straight from the finders.
 	$(PY) manage.py runserver --noreload "$(HOST):$(PORT)"

@@ -4,9 +4,11 @@ An upload is hostile until proven otherwise. The container is chosen from the fi
 bytes and forced (no format guessing, so a playlist or concat script renamed `.mp4` never
 reaches the demuxer that would follow it); FFmpeg may open no protocol but `file` and the
 MP4 demuxer follows no data references, so nothing but the one file is read; only H.264 in
-MP4 and VP9 in WebM are accepted; duration and resolution come from the stream metadata and
-are checked before this module decodes a frame (decoders also refuse frames above the pixel
-limit); every demux and decode step runs against a deadline.
+MP4 and VP9 in WebM are accepted; duration, resolution and frame rate come from the stream
+metadata and are checked before this module decodes a frame (decoders also refuse frames above
+the pixel limit); the frame count is the packets counted, never the header's word, and the count
+stops at the first packet past a limit, so a clip of a million tiny frames costs no more than
+the limit; every demux and decode step runs against a deadline.
 """
 
 import io
@@ -73,7 +75,9 @@ class _Deadline:
             raise invalid_video(f"The video could not be checked within {self.seconds:g} s.")
 
 
-def _open(path: Path, container: str, timeout_s: float):
+def _open(path: Path, container: str, timeout_s: float, *, header_only: bool = False):
+    """Open `path` with its forced demuxer; `header_only` allows no decoder at all, so the
+    stream's parameters are the container header's, untouched by stream-info probing."""
     demuxer, _, codecs = _FORMATS[container]
     max_pixels = settings.SNIPPET_MAX_WIDTH * settings.SNIPPET_MAX_HEIGHT
     return av.open(
@@ -83,11 +87,11 @@ def _open(path: Path, container: str, timeout_s: float):
         container_options={
             "protocol_whitelist": "file",
             "format_whitelist": demuxer,
-            "codec_whitelist": ",".join(codecs),
+            "codec_whitelist": "none" if header_only else ",".join(codecs),
             "enable_drefs": "0",
             "use_absolute_path": "0",
-            "probesize": str(5 * 1024 * 1024),
-            "analyzeduration": str(5 * 1_000_000),
+            "probesize": str(32 * 1024 if header_only else 5 * 1024 * 1024),
+            "analyzeduration": str(0 if header_only else 5 * 1_000_000),
         },
         # Applied to every decoder, including the ones stream-info probing opens.
         options={"max_pixels": str(max_pixels)},
@@ -124,6 +128,28 @@ def _check_duration(duration_s: float) -> None:
         )
 
 
+def _check_fps(fps: float) -> None:
+    if fps > settings.SNIPPET_MAX_FPS:
+        raise video_too_large(f"The video runs at {fps:g} fps; at most {settings.SNIPPET_MAX_FPS} fps is accepted.")
+
+
+def _too_many_frames() -> LoupeError:
+    return video_too_large(f"The video has more than {settings.SNIPPET_MAX_FRAMES} frames; no more is accepted.")
+
+
+def _header_size(path: Path, container: str) -> tuple[int, int]:
+    """The frame size the container's header states.
+
+    A decoder that refuses a frame above the pixel limit while FFmpeg probes the stream wipes
+    the size it had from the header (VP9 in WebM does), which would read as "no frame size".
+    """
+    with _open(path, container, settings.SNIPPET_PROBE_TIMEOUT_S, header_only=True) as source:
+        video = [s for s in source.streams if s.type == "video"]
+        if not video or video[0].codec_context is None:
+            return 0, 0
+        return video[0].codec_context.width, video[0].codec_context.height
+
+
 def _container_of(path: Path) -> str:
     with Path(path).open("rb") as f:
         head = f.read(64)
@@ -149,7 +175,12 @@ def probe_video(path: Path | str) -> VideoInfo:
                 raise invalid_video("The file's container is not the one its header claims.")
             stream, codec = _video_stream(source, container)
             width, height = stream.codec_context.width, stream.codec_context.height
+            if width <= 0 or height <= 0:
+                _check_size(*_header_size(path, container))
             _check_size(width, height)
+            rate = stream.average_rate or stream.guessed_rate
+            if rate:
+                _check_fps(float(rate))
             time_base = stream.time_base or Fraction(1, 1_000_000)
             duration_s = None
             if stream.duration:
@@ -169,8 +200,9 @@ def probe_video(path: Path | str) -> VideoInfo:
     _check_size(first_frame.width, first_frame.height)
     if stream.frames and packets < stream.frames:
         raise invalid_video("The video is truncated.")
-    frame_count = stream.frames or packets
-    rate = stream.average_rate or stream.guessed_rate
+    # The packets, not the header: a fragmented MP4's header counts only the frames before
+    # its first fragment (one, or none), whatever the fragments hold.
+    frame_count = packets
     if duration_s is None or duration_s <= 0:
         duration_s = end_s
     elif end_s and end_s + (2 / float(rate) if rate else 0.25) + 0.05 < duration_s:
@@ -180,6 +212,10 @@ def probe_video(path: Path | str) -> VideoInfo:
     fps = float(rate) if rate else (frame_count / duration_s if duration_s else 0.0)
     if frame_count <= 0 or fps <= 0 or duration_s <= 0:
         raise invalid_video("The video has no frames.")
+    # Frames packed closer than the stated rate (the first starts at 0, hence the -1; 5 % for
+    # durations rounded to the time base).
+    if (measured := (frame_count - 1) / duration_s) > settings.SNIPPET_MAX_FPS * 1.05:
+        _check_fps(measured)
     return VideoInfo(
         container=container,
         codec=codec,
@@ -202,6 +238,8 @@ def _demux(source, stream, deadline: _Deadline):
         if packet.is_corrupt:
             raise invalid_video("The video is truncated or corrupt.")
         packets += 1
+        if packets > settings.SNIPPET_MAX_FRAMES:
+            raise _too_many_frames()
         if packet.pts is not None:
             end_s = max(end_s, float((packet.pts + (packet.duration or 0)) * time_base))
             if end_s > settings.SNIPPET_MAX_SECONDS:

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from catalog.models import Camera, Store
 
@@ -348,12 +349,22 @@ class Dataset(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The running build's lease: its worker extends it after every batch. Past it, the worker
+    # is taken for dead and a later run or a retry may take the build over.
+    running_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.format})"
+
+    @property
+    def stalled(self) -> bool:
+        """Running, but its worker let the lease run out (it died, most likely)."""
+        return self.status == self.Status.RUNNING and (
+            self.running_until is None or self.running_until < timezone.now()
+        )
 
 
 class DatasetItem(models.Model):

@@ -55,7 +55,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import psycopg2
-from common import CpuMeter, RssSampler, admin, database_url, free_port
+from common import RATE_LIMITS, CpuMeter, RssSampler, admin, database_url, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
@@ -479,6 +479,7 @@ def main() -> int:
         "DEBUG": "0",
         "SECURE_SSL_REDIRECT": "0",  # plain HTTP on the loopback
         "SECRET_KEY": "bench",
+        **RATE_LIMITS,
         "ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "WARNING",
     }

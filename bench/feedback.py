@@ -35,7 +35,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
-from common import admin, database_url, free_port
+from common import RATE_LIMITS, admin, database_url, free_port
 from standardwebhooks import Webhook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -272,6 +272,7 @@ def main() -> int:
         "DEBUG": "0",
         "SECURE_SSL_REDIRECT": "0",  # plain HTTP on the loopback
         "SECRET_KEY": "bench-only-not-a-secret",
+        **RATE_LIMITS,
         "ALLOWED_HOSTS": "127.0.0.1",
         "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "WARNING",

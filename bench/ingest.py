@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 import httpx
-from common import CpuMeter, RssSampler, admin, database_url, free_port
+from common import RATE_LIMITS, CpuMeter, RssSampler, admin, database_url, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
@@ -162,6 +162,7 @@ def main() -> int:
         "DEBUG": "0",
         "SECURE_SSL_REDIRECT": "0",  # plain HTTP on the loopback
         "SECRET_KEY": "bench-only-not-a-secret",
+        **RATE_LIMITS,
         "ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "WARNING",
     }

@@ -54,3 +54,17 @@ def require_secret_key() -> None:
         key = ""
     if not key:
         raise ImproperlyConfigured("SECRET_KEY must be set to serve Loupe (DEBUG=1 allows a development key).")
+
+
+_RATE_PERIODS = {"s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"}
+
+
+def env_rate(name: str, default: str) -> str | None:
+    """A DRF throttle rate such as `50/s` or `600/min`; empty turns the limit off (None)."""
+    raw = os.environ.get(name, default).strip()
+    if not raw:
+        return None
+    count, _, period = raw.partition("/")
+    if not count.isdigit() or period not in _RATE_PERIODS:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a rate (use e.g. 50/s, 600/min, 10000/day).")
+    return raw

@@ -1,7 +1,11 @@
+import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
+
+SEEN_AT = "seen_at"
 
 # No inline scripts or styles anywhere: htmx is loaded from static/ and configured through a
 # <meta name="htmx-config"> tag with its inline-style indicator turned off.
@@ -51,3 +55,27 @@ class NoStoreForSignedInMiddleware:
         if "Cache-Control" not in response and (signed_in or "HTTP_AUTHORIZATION" in request.META):
             add_never_cache_headers(response)
         return response
+
+
+class SessionIdleMiddleware:
+    """A browser session ends after SESSION_COOKIE_AGE seconds without a request of the
+    person's own (an idle timeout, not a fixed time after sign-in).
+
+    The session's expiry moves only when the session is saved, so a request by the person
+    stamps `seen_at` in it, at most once a `SESSION_TOUCH_S` (one write a minute, not one a
+    request). Requests the page sends by itself carry `X-Loupe-Background` (htmx polls,
+    workbench heartbeats; static/js/loupe.js and workbench/net.js): they neither keep an
+    idle session alive nor set its cookie again, so a console left polling still ends, and a
+    poll answered after a sign-out elsewhere cannot hand the old cookie back.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and "HTTP_X_LOUPE_BACKGROUND" not in request.META:
+            now = int(time.time())
+            if now - request.session.get(SEEN_AT, 0) >= settings.SESSION_TOUCH_S:
+                request.session[SEEN_AT] = now
+        return self.get_response(request)

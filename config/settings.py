@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -49,6 +49,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.SessionIdleMiddleware",
     "config.middleware.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -212,10 +213,12 @@ METRICS_TOKEN = env_str("METRICS_TOKEN")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-# Sessions end after SESSION_COOKIE_AGE seconds without a request (idle timeout, not a fixed
-# lifetime): every request that uses the session pushes its expiry forward.
+# Sessions end after SESSION_COOKIE_AGE seconds without a request of the person's (idle
+# timeout, not a fixed lifetime).
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+# A person's request stamps the session at most once a SESSION_TOUCH_S, which saves it with a
+# new expiry; the page's own polls and heartbeats do not (config.middleware.SessionIdleMiddleware).
+SESSION_TOUCH_S = 60
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY") else None
@@ -230,6 +233,56 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True
 # Preloading commits the whole registrable domain and is submitted by its owner, not by one
 # site on it: off unless asked for, and its deploy-check reminder (W021) silenced below.
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+
+# Hardening: limits that keep uploads, clients and background builds from stalling the site.
+# Snippets: frames per second and frames in all (the default: the longest clip at the highest
+# rate); a clip past either is 413 video_too_large, and its frames are not counted further.
+SNIPPET_MAX_FPS = env_int("SNIPPET_MAX_FPS", 120)
+SNIPPET_MAX_FRAMES = env_int("SNIPPET_MAX_FRAMES", SNIPPET_MAX_SECONDS * SNIPPET_MAX_FPS)
+
+# Sign-in: after LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, that
+# pair is refused (429, even with the right password) for LOGIN_LOCKOUT_MINUTES (django-axes;
+# attempts are rows in the database, so every web server sees them).
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = env_int("LOGIN_LOCKOUT_MINUTES", 15) / 60  # axes reads a float as hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # failures are what a lockout needs; sessions already say who is in
+AXES_CLIENT_IP_CALLABLE = "infra.throttling.client_address"
+AXES_LOCKOUT_CALLABLE = "catalog.views.signin.login_locked_out"
+
+# The API's rate limits (infra.throttling): per user or token, and per address for anonymous
+# callers; an empty value turns one off. X-Forwarded-For is believed only for the last
+# TRUSTED_PROXY_COUNT hops (0: the peer's address), by the throttles and the sign-in lockout.
+# Their history lives in the default cache, the database one so that every web server shares
+# it; `migrate` creates its table (catalog.apps).
+REST_FRAMEWORK |= {
+    "DEFAULT_THROTTLE_CLASSES": ["infra.throttling.UserRateThrottle", "infra.throttling.AnonRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env_rate("API_THROTTLE_USER", "100/s"),
+        "anon": env_rate("API_THROTTLE_ANON", "60/min"),
+    },
+    "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0),
+}
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "loupe_cache",
+        # Django counts the table on every write: keep it small. Throttle entries expire with
+        # their window (a second, a minute), and culling deletes the expired ones first.
+        "OPTIONS": {"MAX_ENTRIES": 2_000},
+    }
+}
+
+# Dataset builds hold a lease that their worker extends after every batch; once it has run out
+# (the worker died), a later run, a retry or `datasets_recover` takes the build over.
+DATASET_BUILD_LEASE_S = env_int("DATASET_BUILD_LEASE_S", 300)
+# A build still writing after DATASET_BUILD_TIMEOUT_S fails ("took longer than its time
+# budget") instead of holding the exports worker forever.
+DATASET_BUILD_TIMEOUT_S = env_int("DATASET_BUILD_TIMEOUT_S", 3600)
 
 LOGGING = {
     "version": 1,

@@ -21,6 +21,11 @@ def pytest_configure(config):
     from django.conf import settings
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests call the API faster than any client should; the throttle tests set their own rates.
+    from rest_framework.settings import api_settings
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"user": None, "anon": None}}
+    api_settings.reload()  # DRF read its settings when this file's imports loaded it
 
 
 def pytest_collection_modifyitems(config, items):

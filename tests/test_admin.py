@@ -4,6 +4,7 @@ import datetime as dt
 import uuid
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.admin.utils import quote
 from django.contrib.auth.models import Permission, User
@@ -138,6 +139,13 @@ def world(s001, alice, carol, s001_integration):
     webhook_event = WebhookEvent.objects.create(type=receipt.kind, receipt=receipt, payload={})
     delivery = WebhookDelivery.objects.create(event=webhook_event, endpoint=endpoint)
     DeliveryAttempt.objects.create(delivery=delivery, number=1, started_at=now, status_code=503, latency_ms=5)
+    # Sign-in records (django-axes): how an admin sees, and lifts, a lockout.
+    seen = {"user_agent": "test", "ip_address": "203.0.113.7", "username": "alice", "http_accept": "*/*"}
+    AccessAttempt.objects.create(
+        **seen, path_info="/accounts/login/", get_data="", post_data="", failures_since_start=3
+    )
+    AccessFailureLog.objects.create(**seen, path_info="/accounts/login/")
+    AccessLog.objects.create(**seen, path_info="/accounts/login/")
     return visit
 
 

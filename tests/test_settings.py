@@ -98,5 +98,10 @@ def test_database_connections_persist_and_are_health_checked_by_default(tmp_path
 
 
 def test_sessions_expire_after_eight_idle_hours_by_default(tmp_path):
-    shown = settings_value("(settings.SESSION_COOKIE_AGE, settings.SESSION_SAVE_EVERY_REQUEST)", tmp_path, DEBUG="1")
-    assert shown == f"({8 * 3600}, True)"
+    shown = settings_value(
+        "(settings.SESSION_COOKIE_AGE, settings.SESSION_SAVE_EVERY_REQUEST, "
+        "'config.middleware.SessionIdleMiddleware' in settings.MIDDLEWARE)",
+        tmp_path,
+        DEBUG="1",
+    )
+    assert shown == f"({8 * 3600}, False, True)"

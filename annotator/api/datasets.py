@@ -145,7 +145,7 @@ class DatasetDownloadApi(APIView):
 
 
 class DatasetRetryApi(APIView):
-    """`POST /api/v1/datasets/{id}/retry/`: build a failed dataset again."""
+    """`POST /api/v1/datasets/{id}/retry/`: build a failed (or stalled) dataset again."""
 
     permission_classes = [IsSupervisorOrIntegration]
 
@@ -154,7 +154,10 @@ class DatasetRetryApi(APIView):
         request=None,
         responses={
             202: DatasetOut,
-            409: OpenApiResponse(description="`not_failed`: only a failed dataset can be retried."),
+            409: OpenApiResponse(
+                description="`not_failed`: only a failed dataset, or one whose build stalled "
+                "(its worker's lease ran out), can be retried."
+            ),
             **ERRORS,
         },
     )

@@ -4,21 +4,26 @@
 one INSERT … SELECT) and enqueues the build on the "exports" queue in the same
 transaction, so the task row commits with the dataset or not at all. `dataset_build` runs
 in the worker: it claims the dataset with a conditional UPDATE (queued → running, counting
-the attempt, which then fences the final write), streams the rows in position order through
-the format's writer into a temporary file, hashes it, saves it through the storage API and
-marks the dataset ready; any exception marks it failed with the reason, and
-`dataset_retry` queues it again. The same dataset always produces the same bytes.
+the attempt, which then fences every later write, and taking a lease), streams the rows in
+position order through the format's writer into a temporary file, extending the lease after
+each batch, hashes it, saves it through the storage API and marks the dataset ready; any
+exception marks it failed with the reason, and `dataset_retry` queues it again. A build whose
+worker died keeps `running` only until its lease runs out: then a later run, a retry or
+`datasets_recover` takes it over, and the dead attempt, fenced out, can no longer write.
+The same dataset always produces the same bytes.
 """
 
 import datetime as dt
 import hashlib
 import logging
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
@@ -239,17 +244,43 @@ def dataset_create(*, name: str, format: str, filters: Any, by) -> Dataset:
     return dataset
 
 
+def _stalled(now: dt.datetime) -> Q:
+    """Running builds whose lease has run out (no lease: started before leases existed)."""
+    return Q(status=Dataset.Status.RUNNING) & (Q(running_until__lt=now) | Q(running_until__isnull=True))
+
+
+def _requeue(dataset: Dataset) -> None:
+    dataset.status, dataset.progress, dataset.error, dataset.finished_at = Dataset.Status.QUEUED, 0.0, "", None
+    dataset.running_until = None
+    dataset.save(update_fields=["status", "progress", "error", "finished_at", "running_until"])
+    tasks.dataset_build.enqueue(str(dataset.pk))
+
+
 @transaction.atomic
 def dataset_retry(*, dataset: Dataset, by) -> Dataset:
     """Queue a failed dataset's build again (same frozen labels, so the same bytes as a first
-    success would have had). Locks the dataset row; 409 `not_failed` unless it failed."""
+    success would have had), or a stalled one (running, its lease run out: its worker died).
+    Locks the dataset row; 409 `not_failed` otherwise."""
     locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
-    if locked.status != Dataset.Status.FAILED:
-        raise Conflict("Only a failed dataset can be retried.", code="not_failed")
-    locked.status, locked.progress, locked.error, locked.finished_at = Dataset.Status.QUEUED, 0.0, "", None
-    locked.save(update_fields=["status", "progress", "error", "finished_at"])
-    tasks.dataset_build.enqueue(str(locked.pk))
+    if locked.status != Dataset.Status.FAILED and not locked.stalled:
+        raise Conflict("Only a failed dataset, or one whose build stalled, can be retried.", code="not_failed")
+    _requeue(locked)
     return locked
+
+
+def datasets_recover() -> int:
+    """Queue again every build whose worker died (its lease ran out); returns how many.
+
+    django-tasks-db leaves a killed worker's task `RUNNING` and never runs it again, so
+    nothing else would. Locks each stalled dataset row, skipping ones another process holds.
+    """
+    recovered = 0
+    with transaction.atomic():
+        for dataset in Dataset.objects.select_for_update(skip_locked=True).filter(_stalled(timezone.now())):
+            logger.warning("dataset %s: attempt %s stalled (lease ran out); queued again", dataset.pk, dataset.attempts)
+            _requeue(dataset)
+            recovered += 1
+    return recovered
 
 
 # Build ----------------------------------------------------------------------------------------
@@ -295,21 +326,60 @@ def _reason(exc: BaseException) -> str:
     return text if isinstance(exc, LoupeError | OSError) or "Snippet" in text else f"{type(exc).__name__}: {text}"
 
 
+class _LostClaim(Exception):
+    """This attempt's lease was taken over (or the dataset retried, or deleted): stop."""
+
+
+class DatasetBuildTimeout(LoupeError):
+    code = "build_timeout"
+
+
+_clock = time.monotonic  # the time budget's clock (tests move it)
+
+
+def _lease() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.DATASET_BUILD_LEASE_S)
+
+
 def dataset_build(*, dataset_id: uuid.UUID | str) -> Dataset | None:
-    """Write a queued dataset's file (the worker calls this). Claims it first (queued →
-    running, attempts + 1, one conditional UPDATE): a duplicate run finds nothing to do.
-    Holds no transaction while writing; the final write is fenced on the attempt number."""
-    claimed = Dataset.objects.filter(pk=dataset_id, status=Dataset.Status.QUEUED).update(
-        status=Dataset.Status.RUNNING, started_at=timezone.now(), progress=0.0, error="", attempts=F("attempts") + 1
+    """Write a queued dataset's file (the worker calls this). Claims it first (queued, or
+    stalled: running with its lease run out → running, attempts + 1, a new lease; one
+    conditional UPDATE): a duplicate run of a live build finds nothing to do. Holds no
+    transaction while writing; every later write is fenced on the attempt number, and a run
+    that finds itself fenced out stops without touching the dataset."""
+    now = timezone.now()
+    claimed = (
+        Dataset.objects.filter(pk=dataset_id)
+        .filter(Q(status=Dataset.Status.QUEUED) | _stalled(now))
+        .update(
+            status=Dataset.Status.RUNNING,
+            started_at=now,
+            running_until=now + _lease(),
+            progress=0.0,
+            error="",
+            attempts=F("attempts") + 1,
+        )
     )
     dataset = Dataset.objects.filter(pk=dataset_id).first()
     if not claimed or dataset is None:
         return dataset
     mine = Dataset.objects.filter(pk=dataset.pk, status=Dataset.Status.RUNNING, attempts=dataset.attempts)
     total = max(dataset.items, 1)
+    budget_s = settings.DATASET_BUILD_TIMEOUT_S
+    deadline = _clock() + budget_s
+
+    def within_budget() -> None:
+        # A build that never ends would hold its worker, and the exports queue, forever.
+        if _clock() > deadline:
+            raise DatasetBuildTimeout(
+                f"The build took longer than its time budget of {budget_s} s (DATASET_BUILD_TIMEOUT_S) "
+                "and was stopped. Retry it, or make the dataset smaller with narrower filters."
+            )
 
     def on_batch(done: int) -> None:
-        mine.update(progress=round(min(done / total, 0.999), 4))
+        within_budget()
+        if not mine.update(progress=round(min(done / total, 0.999), 4), running_until=timezone.now() + _lease()):
+            raise _LostClaim
 
     name = f"datasets/{dataset.pk}.{EXTENSIONS[dataset.format]}"
     try:
@@ -320,11 +390,20 @@ def dataset_build(*, dataset_id: uuid.UUID | str) -> Dataset | None:
             size = spool.tell()
             sha256 = _sha256(spool) if out is spool else out.digest.hexdigest()
             spool.seek(0)
+            # The upload may take a while: a fresh lease for it, and a last check of the claim.
+            within_budget()
+            if not mine.update(running_until=timezone.now() + _lease()):
+                raise _LostClaim
             default_storage.delete(name)  # a leftover of an earlier attempt: keep the name stable
             saved = default_storage.save(name, File(spool, name=name))
+    except _LostClaim:
+        logger.warning("dataset %s: attempt %s lost its claim; stopped", dataset.pk, dataset.attempts)
+        return Dataset.objects.filter(pk=dataset.pk).first()
     except Exception as exc:
         logger.exception("dataset %s failed", dataset.pk)
-        mine.update(status=Dataset.Status.FAILED, error=_reason(exc)[:2000], finished_at=timezone.now())
+        mine.update(
+            status=Dataset.Status.FAILED, error=_reason(exc)[:2000], finished_at=timezone.now(), running_until=None
+        )
         return Dataset.objects.get(pk=dataset.pk)
     manifest = _manifest(dataset, counts=counts, sha256=sha256, size_bytes=size, file=saved.rsplit("/", 1)[-1])
     done = mine.update(
@@ -335,6 +414,7 @@ def dataset_build(*, dataset_id: uuid.UUID | str) -> Dataset | None:
         size_bytes=size,
         manifest=manifest,
         finished_at=timezone.now(),
+        running_until=None,
     )
     if not done:  # retried or deleted meanwhile: the newer attempt owns the name
         logger.warning("dataset %s: attempt %s lost its claim", dataset.pk, dataset.attempts)

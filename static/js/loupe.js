@@ -33,3 +33,10 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     }
   }
 });
+
+// Polls (hx-trigger="every …") are the page's own requests, not the person's: they do not keep
+// an idle session alive (config.middleware.SessionIdleMiddleware).
+document.addEventListener("htmx:configRequest", (event) => {
+  const trigger = event.detail.elt.getAttribute("hx-trigger") || "";
+  if (/\bevery\b/.test(trigger)) event.detail.headers["X-Loupe-Background"] = "1";
+});

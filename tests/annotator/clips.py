@@ -45,3 +45,22 @@ def mp4_with_codec(codec: str, *, container_format: str = "mp4") -> bytes:
 
 def files_under(root: Path) -> list[Path]:
     return [p for p in Path(root).rglob("*") if p.is_file()] if Path(root).exists() else []
+
+
+def fragmented_mp4(frames: int, *, fps: int = 30, size: int = 16) -> bytes:
+    """An H.264 MP4 whose every frame is a fragment of its own (`frag_keyframe`, one-frame GOPs).
+
+    Its header (moov) counts only the first frame: the rest live in the fragments, so
+    `stream.frames` says 1 whatever `frames` is.
+    """
+    out = io.BytesIO()
+    with av.open(out, "w", format="mp4", options={"movflags": "frag_keyframe"}) as container:
+        stream = container.add_stream("libx264", rate=fps, options={"preset": "ultrafast"})
+        stream.width, stream.height, stream.pix_fmt = size, size, "yuv420p"
+        stream.codec_context.gop_size = 1
+        frame = av.VideoFrame.from_image(Image.new("RGB", (size, size))).reformat(format="yuv420p")
+        for i in range(frames):
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return out.getvalue()

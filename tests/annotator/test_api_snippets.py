@@ -9,7 +9,15 @@ from django.db import IntegrityError, connection
 from annotator.models import Snippet, Task
 from annotator.services.snippets import snippet_ingest
 from annotator.synth import make_clip
-from tests.annotator.clips import FFCONCAT, HLS_PLAYLIST, audio_only_mp4, files_under, jpeg_bytes, mp4_with_codec
+from tests.annotator.clips import (
+    FFCONCAT,
+    HLS_PLAYLIST,
+    audio_only_mp4,
+    files_under,
+    fragmented_mp4,
+    jpeg_bytes,
+    mp4_with_codec,
+)
 from tests.conftest import token_client
 from tests.factories import UserFactory
 
@@ -188,6 +196,31 @@ def test_a_clip_over_the_resolution_limit_is_too_large(cv, s001, media_root, set
     settings.SNIPPET_MAX_WIDTH = 160
     assert_error(post(cv), 413, "video_too_large")
     assert_nothing_stored(media_root)
+
+
+def test_a_1440p_vp9_webm_is_too_large_not_invalid(cv, s001, media_root):
+    data = make_clip(codec="vp9", seconds=0.1, fps=10, width=2560, height=1440).data
+    assert_error(post(cv, data=data, filename="clip.webm"), 413, "video_too_large", "file")
+    assert_nothing_stored(media_root)
+
+
+def test_a_clip_of_many_tiny_frames_at_a_high_rate_is_too_large(cv, s001, media_root):
+    data = make_clip(seconds=0.5, fps=1000, width=32, height=32).data
+    assert_error(post(cv, data=data), 413, "video_too_large", "file")
+    assert_nothing_stored(media_root)
+
+
+def test_a_clip_over_the_frame_limit_is_too_large(cv, s001, media_root, settings):
+    settings.SNIPPET_MAX_FRAMES = 9
+    assert_error(post(cv), 413, "video_too_large", "file")
+    assert_nothing_stored(media_root)
+
+
+def test_a_fragmented_mp4_is_stored_with_the_frames_it_holds_not_the_one_its_header_claims(cv, s001, media_root):
+    response = post(cv, data=fragmented_mp4(90, fps=30))
+    assert response.status_code == 201, response.content
+    assert response.json()["frame_count"] == 90
+    assert Snippet.objects.get().frame_count == 90
 
 
 def test_a_json_request_is_an_unsupported_media_type(cv, s001, media_root):

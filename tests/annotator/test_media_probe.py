@@ -1,13 +1,22 @@
 import io
+from fractions import Fraction
 
 import av
 import pytest
 from PIL import Image
 
+import annotator.media
 from annotator.media import make_poster, probe_video, sniff_container
 from annotator.synth import make_clip
 from infra.errors import LoupeError
-from tests.annotator.clips import FFCONCAT, HLS_PLAYLIST, audio_only_mp4, jpeg_bytes, mp4_with_codec
+from tests.annotator.clips import (
+    FFCONCAT,
+    HLS_PLAYLIST,
+    audio_only_mp4,
+    fragmented_mp4,
+    jpeg_bytes,
+    mp4_with_codec,
+)
 
 
 @pytest.fixture
@@ -108,6 +117,72 @@ def test_a_clip_larger_than_the_resolution_limit_is_too_large(write, settings, m
     settings.SNIPPET_MAX_WIDTH, settings.SNIPPET_MAX_HEIGHT = max_width, max_height
     error = _refused(write(make_clip(seconds=0.5).data), code="video_too_large")
     assert error.status_code == 413
+
+
+def test_a_vp9_webm_too_large_for_the_decoder_is_too_large_not_sizeless(write, settings):
+    # The VP9 decoder refuses the frame (pixel limit) while FFmpeg probes the stream and wipes
+    # the size the WebM header states; the header's size is what the client is told about.
+    settings.SNIPPET_MAX_WIDTH, settings.SNIPPET_MAX_HEIGHT = 160, 120
+    error = _refused(
+        write(make_clip(codec="vp9", seconds=0.2, width=320, height=240).data, "clip.webm"), "video_too_large"
+    )
+    assert "320x240" in error.detail
+    assert error.status_code == 413
+
+
+def test_a_clip_of_many_tiny_frames_faster_than_the_frame_rate_limit_is_too_large(write, settings):
+    settings.SNIPPET_MAX_FPS = 120
+    error = _refused(write(make_clip(seconds=0.5, fps=1000, width=32, height=32).data), "video_too_large")
+    assert "1000 fps" in error.detail
+    assert error.status_code == 413
+
+
+def test_a_clip_at_the_frame_rate_limit_is_accepted(write, settings):
+    settings.SNIPPET_MAX_FPS = 120
+    info = probe_video(write(make_clip(seconds=2, fps=120, width=32, height=32).data))
+    assert (info.fps, info.frame_count) == (120.0, 240)
+
+
+def test_frames_timestamped_closer_than_the_nominal_rate_are_too_large(write, settings):
+    # Encoded at a nominal 30 fps, but 90 frames are timestamped into one second.
+    out = io.BytesIO()
+    with av.open(out, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=30, options={"preset": "ultrafast"})
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 90)
+        frame = av.VideoFrame.from_image(Image.new("RGB", (32, 32))).reformat(format="yuv420p")
+        for i in range(90):
+            frame.pts, frame.time_base = i, Fraction(1, 90)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    settings.SNIPPET_MAX_FPS = 60
+    assert _refused(write(out.getvalue()), "video_too_large").status_code == 413
+
+
+def test_a_fragmented_mp4_is_counted_by_its_packets_not_its_header(write):
+    data = fragmented_mp4(200, fps=30)
+    with av.open(io.BytesIO(data)) as source:
+        assert source.streams.video[0].frames == 1  # the header's claim
+    info = probe_video(write(data))
+    assert info.frame_count == 200
+    assert info.fps == 30.0
+
+
+def test_a_fragmented_mp4_claiming_one_frame_but_holding_20000_is_stored_with_20000(write, settings):
+    settings.SNIPPET_MAX_FPS, settings.SNIPPET_MAX_FRAMES = 1000, 20_000
+    assert probe_video(write(fragmented_mp4(20_000, fps=1000))).frame_count == 20_000
+
+
+def test_frames_are_counted_no_further_than_the_frame_limit(write, settings, monkeypatch):
+    settings.SNIPPET_MAX_FPS, settings.SNIPPET_MAX_FRAMES = 1000, 500
+    path = write(fragmented_mp4(20_000, fps=1000))
+    checks = []
+    real_check = annotator.media._Deadline.check
+    monkeypatch.setattr(annotator.media._Deadline, "check", lambda self: checks.append(1) or real_check(self))
+    error = _refused(path, "video_too_large")
+    assert "500 frames" in error.detail
+    # One deadline check per demuxed packet: the loop stopped at the first one past the limit.
+    assert len(checks) <= 500 + 3
 
 
 def test_a_probe_out_of_time_fails_cleanly(write, settings):

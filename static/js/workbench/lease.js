@@ -27,7 +27,7 @@ export async function heartbeat() {
   lastBeat = Date.now();
   const beating = state.screen;
   try {
-    const response = await postJSON(root.dataset.urlHeartbeat, { token: Number(root.dataset.token) });
+    const response = await postJSON(root.dataset.urlHeartbeat, { token: Number(root.dataset.token) }, { background: true });
     // Submitted meanwhile: the submit's answer, not this one, says what happened to the lease.
     if (state.previewing || state.screen !== beating) return;
     if (response.ok) {

@@ -12,11 +12,15 @@ function csrfToken() {
   }
 }
 
-export function postJSON(url, body) {
+// `background`: the page sent it on its own (a heartbeat), not the person: it does not keep
+// an idle session alive (config.middleware.SessionIdleMiddleware).
+export function postJSON(url, body, { background = false } = {}) {
+  const headers = { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "text/html, application/json" };
+  if (background) headers["X-Loupe-Background"] = "1";
   return fetch(url, {
     method: "POST",
     credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "text/html, application/json" },
+    headers,
     body: JSON.stringify(body || {}),
   });
 }
