@@ -17,10 +17,11 @@ from pycocotools.coco import COCO
 
 from annotator.exports.csv_rows import COLUMNS
 from annotator.exports.frames import jpeg
-from annotator.models import Dataset, Task
+from annotator.models import Dataset, Snippet, Task
 from annotator.services.datasets import dataset_build, dataset_create
 from annotator.snippet_kind import validate_result
 from tests.annotator.labelling import SHOPPER, event_label, ingest_clip, snippet_label
+from tests.factories import ProductFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.filterwarnings("ignore::DeprecationWarning:pycocotools")]
 
@@ -169,18 +170,27 @@ def decode_sequentially(clip_bytes: bytes, container: str, frame: int) -> Image.
     raise AssertionError(f"no frame {frame}")
 
 
-def test_coco_loads_in_pycocotools_with_every_image_present_and_boxes_unchanged(s001, carol, tmp_path, annotated):
-    dataset, data = build("coco", carol)
-    root = tmp_path / "coco"
+def extract(data: bytes, root: Path) -> Path:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         assert archive.testzip() is None
         assert all(info.date_time == (1980, 1, 1, 0, 0, 0) for info in archive.infolist())
         archive.extractall(root)
+    return root
 
-    coco = COCO(str(root / "annotations.json"))
+
+def test_coco_loads_in_pycocotools_with_every_image_present_and_boxes_unchanged(s001, carol, tmp_path, annotated):
+    dataset, data = build("coco", carol)
+    root = extract(data, tmp_path / "coco")
+    # CVAT's "COCO 1.0" layout: what Datumaro's COCO importer detects.
+    assert (root / "annotations" / "instances_default.json").is_file()
+    assert not (root / "annotations.json").exists()
+    images_dir = root / "images" / "default"
+
+    coco = COCO(str(root / "annotations" / "instances_default.json"))
 
     expected_images = sum(len({b["frame"] for b in human["boxes"]}) for *_, human in annotated)
     assert len(coco.getImgIds()) == expected_images == dataset.manifest["counts"]["images"]
+    assert sorted(p.name for p in images_dir.iterdir()) == sorted(img["file_name"] for img in coco.dataset["images"])
     assert len(coco.getAnnIds()) == sum(len(human["boxes"]) for *_, human in annotated)
     names = {c["name"] for c in coco.loadCats(coco.getCatIds())}
     assert {"hand", "product", "SKU-0001", "SKU-0005"} <= names
@@ -190,7 +200,7 @@ def test_coco_loads_in_pycocotools_with_every_image_present_and_boxes_unchanged(
         images = [img for img in coco.loadImgs(coco.getImgIds()) if img["label"] == str(label.id)]
         assert sorted(img["frame"] for img in images) == sorted({b["frame"] for b in human["boxes"]})
         for img in images:
-            path = root / img["file_name"]
+            path = images_dir / img["file_name"]
             assert path.is_file()
             with Image.open(path) as picture:
                 assert picture.size == (img["width"], img["height"]) == (clip.width, clip.height)
@@ -205,8 +215,53 @@ def test_coco_loads_in_pycocotools_with_every_image_present_and_boxes_unchanged(
             assert exported == drawn
             for a in coco.loadAnns(coco.getAnnIds(imgIds=img["id"])):
                 assert a["area"] == a["bbox"][2] * a["bbox"][3] and a["iscrowd"] == 0
-                assert coco.annToMask(a).sum() > 0
-    assert SHOPPER.encode() not in (root / "annotations.json").read_bytes()
+                # A plain box: no polygon, as CVAT exports boxes; the label's action kept.
+                assert a["segmentation"] == []
+                assert a["attributes"] == {"action": "take"}
+    assert SHOPPER.encode() not in (root / "annotations" / "instances_default.json").read_bytes()
+
+
+def test_coco_categories_keep_their_ids_across_datasets_of_a_store(s001, alice, carol, tmp_path):
+    snippet, clip = ingest_clip(s001, external_id="clip-ids")
+    boxes = [{k: b[k] for k in ("frame", "label", "x", "y", "w", "h")} for b in clip.boxes[:4]]
+    snippet_label(store=s001, associate=alice, snippet=snippet, boxes=boxes, sku="SKU-0003")
+    _, before = build("coco", carol)
+    # The catalog gains products sorting before and between the others.
+    ProductFactory(store=s001, sku="SKU-0000", name="new first", price_minor=1)
+    ProductFactory(store=s001, sku="SKU-0002a", name="new between", price_minor=1)
+    _, after = build("coco", carol)
+
+    first = COCO(str(extract(before, tmp_path / "a") / "annotations" / "instances_default.json"))
+    second = COCO(str(extract(after, tmp_path / "b") / "annotations" / "instances_default.json"))
+
+    ids = {c["name"]: c["id"] for c in first.loadCats(first.getCatIds())}
+    again = {c["name"]: c["id"] for c in second.loadCats(second.getCatIds())}
+    assert ids.items() <= again.items()
+    assert set(again) - set(ids) == {"SKU-0000", "SKU-0002a"}
+    assert len(set(again.values())) == len(again)
+    assert {c["supercategory"] for c in second.loadCats(second.getCatIds()) if c["name"].startswith("SKU")} == {
+        "product"
+    }
+    for coco in (first, second):
+        products = coco.loadAnns(coco.getAnnIds(catIds=coco.getCatIds(catNms=["SKU-0003"])))
+        assert products and all(a["category_id"] == ids["SKU-0003"] for a in products)
+
+
+def test_coco_keeps_the_action_so_unsure_boxes_can_be_filtered(s001, alice, carol, tmp_path):
+    for external_id, action in (("clip-sure", "take"), ("clip-unsure", "unsure")):
+        snippet, clip = ingest_clip(s001, external_id=external_id)
+        boxes = [{k: b[k] for k in ("frame", "label", "x", "y", "w", "h")} for b in clip.boxes[:3]]
+        snippet_label(store=s001, associate=alice, snippet=snippet, boxes=boxes, action=action)
+    _, data = build("coco", carol)
+    coco = COCO(str(extract(data, tmp_path) / "annotations" / "instances_default.json"))
+
+    anns = coco.loadAnns(coco.getAnnIds())
+    unsure = [a for a in anns if a["attributes"]["action"] == "unsure"]
+    assert len(anns) == 6 and len(unsure) == 3
+    unsure_images = {img["id"] for img in coco.loadImgs({a["image_id"] for a in unsure})}
+    assert {img["snippet"] for img in coco.loadImgs(list(unsure_images))} == {
+        str(Snippet.objects.get(external_id="clip-unsure").pk)
+    }
 
 
 def test_exports_never_carry_shopper_tokens_and_pseudonyms_differ_per_dataset(s001, carol, visits, annotated):
@@ -231,7 +286,6 @@ def test_a_coco_dataset_of_labels_without_boxes_is_a_valid_empty_coco(s001, alic
     snippet_label(store=s001, associate=alice, snippet=snippet, boxes=[], action="none", sku=None)
     dataset, data = build("coco", carol)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        assert archive.namelist() == ["annotations.json"]
-        archive.extractall(tmp_path)
-    coco = COCO(str(Path(tmp_path) / "annotations.json"))
+        assert archive.namelist() == ["images/default/", "annotations/instances_default.json"]
+    coco = COCO(str(extract(data, Path(tmp_path)) / "annotations" / "instances_default.json"))
     assert coco.getImgIds() == [] and dataset.manifest["counts"]["labels_without_boxes"] == 1
