@@ -92,39 +92,62 @@ def assert_private(data: bytes, visit_ids) -> None:
         assert visit_id.hex.encode() not in data
 
 
+def shape(value) -> object:
+    """A JSON value's shape: key names and JSON types, all the way down."""
+    if isinstance(value, dict):
+        return {key: shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return ["list", *sorted({repr(shape(item)) for item in value})]
+    return type(value).__name__
+
+
 def test_jsonl_rows_follow_the_schema(s001, carol, visits, annotated):
     dataset, data = build("jsonl", carol)
     lines = data.decode("utf-8").splitlines()
     assert len(lines) == dataset.items == 6
     rows = [json.loads(line) for line in lines]
+    # One schema on every line: the same keys with the same types, no nulls anywhere.
+    assert len({repr(shape(row)) for row in rows}) == 1
+    assert "None" not in repr(shape(rows[0]))
     for position, row in enumerate(rows):
         assert set(row) == JSONL_KEYS
-        assert row["schema"] == "loupe.dataset.jsonl/1"
+        assert row["schema"] == "loupe.dataset.jsonl/2"
         assert row["position"] == position
         assert row["store"] == "S001"
         assert row["model_version"] == "model-7"
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", row["labelled_at"])
         assert row["kind"] in ("visit_event", "snippet")
         assert set(row["provenance"]) == {"visit", "event", "associate", "occurred_at"}
+        assert set(row["snippet"]) == SNIPPET_KEYS
+        assert set(row["predicted"]) == {"action", "sku", "quantity", "confidence", "boxes"}
         assert PSEUDONYM["a"].match(row["provenance"]["associate"])
-        assert isinstance(row["boxes"], list)
+        boxes = json.loads(row["boxes"])
         if row["kind"] == "snippet":
-            assert set(row["snippet"]) == SNIPPET_KEYS
             assert row["verdict"] == "annotated"
-            assert row["provenance"]["visit"] is None
-            assert row["frames"] == [min(b["frame"] for b in row["boxes"]), max(b["frame"] for b in row["boxes"])]
-            for box in row["boxes"]:
+            assert row["provenance"]["visit"] == "" and row["quantity"] == 0
+            assert row["frames"] == [min(b["frame"] for b in boxes), max(b["frame"] for b in boxes)]
+            for box in boxes:
                 assert set(box) == {"frame", "label", "x", "y", "w", "h"}
                 assert box["label"] in ("hand", "product")
-            assert isinstance(row["predicted"], dict)
+            for box in json.loads(row["predicted"]["boxes"]):
+                assert set(box) == {"frame", "label", "sku", "box", "score"}
         else:
             assert PSEUDONYM["v"].match(row["provenance"]["visit"])
-            assert row["provenance"]["occurred_at"] == "2026-05-01T10:00:00+00:00"
-            assert row["snippet"] is None and row["frames"] is None and row["boxes"] == []
+            assert row["provenance"]["occurred_at"] == "2026-05-01T10:00:00.000000Z"
+            assert row["snippet"]["id"] == "" and row["frames"] == [-1, -1] and boxes == []
+            assert row["predicted"]["boxes"] == "[]"
     by_verdict = {row["verdict"]: row for row in rows if row["kind"] == "visit_event"}
     assert by_verdict["confirm"]["sku"] == "SKU-0001" and by_verdict["confirm"]["predicted"]["confidence"] == 0.62
     assert by_verdict["correct"]["sku"] == "SKU-0003" and by_verdict["correct"]["predicted"]["sku"] == "SKU-0001"
-    assert by_verdict["reject"]["sku"] is None and by_verdict["reject"]["action"] is None
-    assert by_verdict["missed"]["predicted"] is None and by_verdict["missed"]["provenance"]["event"] is None
+    assert by_verdict["reject"]["sku"] == by_verdict["reject"]["action"] == "" and by_verdict["reject"]["quantity"] == 0
+    assert by_verdict["missed"]["predicted"] == {
+        "action": "",
+        "sku": "",
+        "quantity": 0,
+        "confidence": 0.0,
+        "boxes": "[]",
+    }
+    assert by_verdict["missed"]["provenance"]["event"] == ""
     assert by_verdict["missed"]["action"] == "put_back"
     # Events of one visit share a pseudonym; the two visits differ.
     pseudonyms = [by_verdict[v]["provenance"]["visit"] for v in ("confirm", "correct", "reject", "missed")]
@@ -275,7 +298,7 @@ def test_exports_never_carry_shopper_tokens_and_pseudonyms_differ_per_dataset(s0
             assert SHOPPER.encode() not in archive.read(name)
 
     def visit_pseudonyms(data: bytes) -> set[str]:
-        return {json.loads(line)["provenance"]["visit"] for line in data.splitlines()} - {None}
+        return {json.loads(line)["provenance"]["visit"] for line in data.splitlines()} - {""}
 
     assert len(visit_pseudonyms(first_data)) == 2
     assert not visit_pseudonyms(first_data) & visit_pseudonyms(second_data)
