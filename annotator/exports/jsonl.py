@@ -73,14 +73,14 @@ def real(value: Any) -> float:
 
 def instant(value: str) -> str:
     """A time as UTC with microseconds (`…T10:00:00.000000Z`); a naive time is taken as UTC,
-    text that is no ISO-8601 time passes as it is."""
+    text that is no ISO-8601 time (or none UTC can hold) passes as it is."""
     try:
         moment = dt.datetime.fromisoformat(value)
-    except ValueError:
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
         return value
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.isoformat(timespec="microseconds") + "Z"
 
 
 def _labelled_at(value: str) -> str:
