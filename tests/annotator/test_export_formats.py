@@ -1,6 +1,8 @@
-"""Every export read back by the tools people use: pycocotools for COCO, the standard
-library for JSONL and CSV, PyAV for frame accuracy."""
+"""Every export read back by the tools people use: pycocotools for COCO (COCO, COCOeval),
+the standard library for JSONL and CSV, PyAV for frame accuracy. Hugging Face datasets and
+Datumaro have their own modules (test_export_huggingface.py, test_export_datumaro.py)."""
 
+import contextlib
 import csv
 import io
 import json
@@ -14,6 +16,7 @@ import pytest
 from django.core.files.storage import default_storage
 from PIL import Image
 from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
 
 from annotator.exports.csv_rows import COLUMNS
 from annotator.exports.frames import jpeg
@@ -242,6 +245,23 @@ def test_coco_loads_in_pycocotools_with_every_image_present_and_boxes_unchanged(
                 assert a["segmentation"] == []
                 assert a["attributes"] == {"action": "take"}
     assert SHOPPER.encode() not in (root / "annotations" / "instances_default.json").read_bytes()
+
+
+def test_coco_evaluates_with_cocoeval_on_boxes(s001, carol, tmp_path, annotated):
+    """A model's detections scored against the export the way training code does: the
+    ground truth itself as detections scores a bbox AP of 1."""
+    _, data = build("coco", carol)
+    truth = COCO(str(extract(data, tmp_path) / "annotations" / "instances_default.json"))
+    detections = [
+        {"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 1.0}
+        for a in truth.loadAnns(truth.getAnnIds())
+    ]
+    evaluation = COCOeval(truth, truth.loadRes(detections), iouType="bbox")
+    with contextlib.redirect_stdout(io.StringIO()):
+        evaluation.evaluate()
+        evaluation.accumulate()
+        evaluation.summarize()
+    assert evaluation.stats[0] == pytest.approx(1.0)
 
 
 def test_coco_categories_keep_their_ids_across_datasets_of_a_store(s001, alice, carol, tmp_path):
