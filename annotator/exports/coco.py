@@ -1,8 +1,9 @@
-"""`coco`: a zip of `annotations.json` (COCO object detection) and the annotated frames of
-each snippet label as JPEG images (docs/datasets.md).
+"""`coco`: a zip in the layout CVAT's "COCO 1.0" export has and Datumaro's COCO importer
+detects: `annotations/instances_default.json` (COCO object detection) and the annotated
+frames of each snippet label as JPEG images under `images/default/` (docs/datasets.md).
 
 Images go into the zip as they are decoded; their `images` and `annotations` entries are
-spooled to temporary files and `annotations.json` is streamed in last, so memory stays flat
+spooled to temporary files and the annotation file is streamed in last, so memory stays flat
 whatever the size. Every zip entry has the same fixed timestamp and mode.
 """
 
@@ -21,6 +22,9 @@ from catalog.models import Product
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 HAND, PRODUCT = 1, 2
+SUBSET = "default"
+ANNOTATIONS = f"annotations/instances_{SUBSET}.json"
+IMAGES = f"images/{SUBSET}/"
 _ZIP64_THRESHOLD = 1 << 30
 
 
@@ -36,23 +40,25 @@ def _json(value) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def category_id(product_id: int) -> int:
+    """A catalog product's category id: its stored id past the two fixed categories, so a
+    product keeps its id in every dataset of its store, whatever else the catalog gains."""
+    return PRODUCT + product_id
+
+
 def categories(dataset: Dataset) -> list[dict]:
     """`hand`, `product` (a product box whose sku is unknown), then one per sku of the
-    dataset's stores' catalogs, sorted by sku."""
+    dataset's stores' catalogs, by id. A sku sold in several of the dataset's stores takes
+    the id of its oldest product row (the smallest)."""
     result = [
         {"id": HAND, "name": "hand", "supercategory": "hand"},
         {"id": PRODUCT, "name": "product", "supercategory": "product"},
     ]
-    skus = (
-        Product.objects.filter(store__in=dataset.stores.all()).order_by("sku").values_list("sku", flat=True).distinct()
-    )
-    result += [{"id": n, "name": sku, "supercategory": "product"} for n, sku in enumerate(skus, start=PRODUCT + 1)]
+    first: dict[str, int] = {}
+    for pk, sku in Product.objects.filter(store__in=dataset.stores.all()).order_by("pk").values_list("pk", "sku"):
+        first.setdefault(sku, pk)
+    result += [{"id": category_id(pk), "name": sku, "supercategory": "product"} for sku, pk in first.items()]
     return result
-
-
-def _polygon(box: dict) -> list[list[int]]:
-    x, y, w, h = box["x"], box["y"], box["w"], box["h"]
-    return [[x, y, x + w, y, x + w, y + h, x, y + h]]
 
 
 def write_coco(*, dataset: Dataset, rows: Iterable[Row], out: IO[bytes], **_) -> dict:
@@ -64,6 +70,10 @@ def write_coco(*, dataset: Dataset, rows: Iterable[Row], out: IO[bytes], **_) ->
         tempfile.TemporaryFile(prefix="loupe-coco-annotations-") as annotations,
         zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive,
     ):
+        # The folder is there even when no label has boxes: importers look for it.
+        folder = _entry(IMAGES, compress=zipfile.ZIP_STORED)
+        folder.external_attr = (0o40755 << 16) | 0x10  # a directory (Unix mode, MS-DOS flag)
+        archive.writestr(folder, b"")
         for row in rows:
             if row.kind != "snippet":
                 continue
@@ -75,14 +85,15 @@ def write_coco(*, dataset: Dataset, rows: Iterable[Row], out: IO[bytes], **_) ->
             if not by_frame:
                 counts["labels_without_boxes"] += 1
                 continue
-            product_category = by_sku.get(result["sku"] or "", PRODUCT)
+            product_category = by_sku.get(result["sku"] if isinstance(result["sku"], str) else "", PRODUCT)
+            attributes = {"action": result["action"] if isinstance(result["action"], str) else None}
             try:
                 with local_video(row.snippet_file or "") as path:
                     for frame, image in stills(path, row.snippet_container or "", list(by_frame), fps=row.snippet_fps):
                         counts["images"] += 1
                         image_id = counts["images"]
-                        file_name = f"images/{row.position:08d}_{frame:06d}.jpg"
-                        archive.writestr(_entry(file_name, compress=zipfile.ZIP_STORED), jpeg(image))
+                        file_name = f"{row.position:08d}_{frame:06d}.jpg"
+                        archive.writestr(_entry(IMAGES + file_name, compress=zipfile.ZIP_STORED), jpeg(image))
                         entry = {
                             "id": image_id,
                             "file_name": file_name,
@@ -105,7 +116,8 @@ def write_coco(*, dataset: Dataset, rows: Iterable[Row], out: IO[bytes], **_) ->
                                 "bbox": [x, y, w, h],
                                 "area": w * h,
                                 "iscrowd": 0,
-                                "segmentation": _polygon(box),
+                                "segmentation": [],  # a plain box, as CVAT writes it
+                                "attributes": attributes,
                             }
                             annotations.write((b"," if counts["annotations"] > 1 else b"") + _json(annotation))
             except MissingMedia as exc:
@@ -119,7 +131,7 @@ def write_coco(*, dataset: Dataset, rows: Iterable[Row], out: IO[bytes], **_) ->
             "year": dataset.created_at.year,
         }
         large = images.tell() + annotations.tell() > _ZIP64_THRESHOLD
-        with archive.open(_entry("annotations.json", compress=zipfile.ZIP_DEFLATED), "w", force_zip64=large) as target:
+        with archive.open(_entry(ANNOTATIONS, compress=zipfile.ZIP_DEFLATED), "w", force_zip64=large) as target:
             target.write(b'{"annotations":[')
             annotations.seek(0)
             shutil.copyfileobj(annotations, target, 1024 * 1024)

@@ -49,9 +49,6 @@ class Row(NamedTuple):
     snippet_width: int | None
     snippet_height: int | None
     snippet_frame_count: int | None
-    # False when a JSON value was read by the standard library (orjson would have read it
-    # differently), or the frame rate is a float orjson writes differently (`orjson_plain`).
-    plain_json: bool = True
 
 
 # (column, its PostgreSQL expression when that differs). Ids as text, times as ISO text:
@@ -113,23 +110,23 @@ def _has_long_number(batch: list[tuple]) -> bool:
     return _DIGIT_RUN in texts.encode().translate(_ANY_DIGIT_TO_ZERO)
 
 
-def _loads(text: str | None) -> tuple[Any, bool]:
-    """A JSON column's value, and whether orjson read it (so whether orjson may write it)."""
+def _loads(text: str | None) -> Any:
+    """A JSON column's value, read as the standard library reads it."""
     if text is None:
-        return None, True
+        return None
     if _LONG_NUMBER.search(text) is None:
         try:
-            return orjson.loads(text), True
+            return orjson.loads(text)
         except orjson.JSONDecodeError:
             pass
     try:
-        return json.loads(text), False
+        return json.loads(text)
     except json.JSONDecodeError:
-        return text, False  # what Django's JSONField hands back for text it cannot parse
+        return text  # what Django's JSONField hands back for text it cannot parse
 
 
-def _read_json(values: tuple, *, careful: bool) -> tuple[Any, Any, Any, bool]:
-    """predicted, human, provenance and whether orjson read them all."""
+def _read_json(values: tuple, *, careful: bool) -> tuple[Any, Any, Any]:
+    """predicted, human, provenance."""
     predicted, human, provenance = values[6], values[7], values[11]
     if not careful:
         try:
@@ -137,12 +134,10 @@ def _read_json(values: tuple, *, careful: bool) -> tuple[Any, Any, Any, bool]:
                 None if predicted is None else orjson.loads(predicted),
                 None if human is None else orjson.loads(human),
                 None if provenance is None else orjson.loads(provenance),
-                True,
             )
         except orjson.JSONDecodeError:  # NaN, 1e400, a lone surrogate: `json` decides
             pass
-    (predicted, plain_p), (human, plain_h), (provenance, plain_v) = map(_loads, (predicted, human, provenance))
-    return predicted, human, provenance, plain_p and plain_h and plain_v
+    return _loads(predicted), _loads(human), _loads(provenance)
 
 
 def orjson_plain(value: Any) -> bool:
@@ -217,17 +212,14 @@ def dataset_rows(
     for start, batch in _batches(dataset, batch_size):
         careful = _has_long_number(batch)
         for values in batch:
-            predicted, human, provenance, plain = _read_json(values, careful=careful)
-            fps = values[18]
-            if fps is not None and not orjson_plain(fps):
-                plain = False
+            predicted, human, provenance = _read_json(values, careful=careful)
             labelled_at = values[4]
             if labelled_at[19:26] == ".000000":  # isoformat leaves out zero microseconds
                 labelled_at = labelled_at[:19] + "Z"
             # fmt: off
             yield make((
                 values[0], values[1], values[2], values[3], labelled_at, values[5],
-                predicted, human, values[8], values[9], values[10], provenance, *values[12:], plain,
+                predicted, human, values[8], values[9], values[10], provenance, *values[12:],
             ))
             # fmt: on
         del batch
@@ -333,19 +325,3 @@ def snippet_result(row: Row) -> dict:
         except (KeyError, TypeError, ValueError):
             continue
     return {"action": human.get("action"), "sku": human.get("sku"), "boxes": boxes}
-
-
-def snippet_reference(row: Row) -> dict | None:
-    if row.snippet_id is None:
-        return None
-    return {
-        "id": row.snippet_id,
-        "external_id": row.snippet_external_id,
-        "camera": row.snippet_camera,
-        "container": row.snippet_container,
-        "sha256": row.snippet_sha256,
-        "fps": row.snippet_fps,
-        "width": row.snippet_width,
-        "height": row.snippet_height,
-        "frame_count": row.snippet_frame_count,
-    }

@@ -1,6 +1,7 @@
-"""The dataset writers as they were before the fast path (commit 509f00e), kept verbatim
-as a reference: the fast writers must produce the very same bytes from the same data.
-Django model values per row, `json.dumps` per line; slow but obviously right."""
+"""The dataset writers as they were before the fast path (commit 509f00e), kept as a
+reference: the fast writers must produce the very same bytes from the same data. Django
+model values per row, `json.dumps` per line; slow but obviously right. The JSONL part
+follows the fixed, null-free schema `loupe.dataset.jsonl/2` (docs/datasets.md)."""
 
 import csv
 import datetime as dt
@@ -8,6 +9,7 @@ import hashlib
 import hmac
 import io
 import json
+import math
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -172,34 +174,67 @@ def snippet_result(row: Row) -> dict:
     return {"action": human.get("action"), "sku": human.get("sku"), "boxes": boxes}
 
 
-def snippet_reference(row: Row) -> dict | None:
-    if row.snippet_id is None:
-        return None
-    return {
-        "id": str(row.snippet_id),
-        "external_id": row.snippet_external_id,
-        "camera": row.snippet_camera,
-        "container": row.snippet_container,
-        "sha256": row.snippet_sha256,
-        "fps": row.snippet_fps,
-        "width": row.snippet_width,
-        "height": row.snippet_height,
-        "frame_count": row.snippet_frame_count,
-    }
-
-
 # jsonl ---
 
-SCHEMA = "loupe.dataset.jsonl/1"
+SCHEMA = "loupe.dataset.jsonl/2"
 
 
-def _frames(row: Row, boxes: list[dict]) -> list[int] | None:
+def _dumps(value) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else _dumps(value)
+
+
+def _int(value) -> int:
+    ok = isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
+    return value if ok else 0
+
+
+def _float(value) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return 0.0
+    try:
+        value = float(value)
+    except OverflowError:
+        return 0.0
+    return value if math.isfinite(value) else 0.0
+
+
+def _instant(value: str) -> str:
+    try:
+        moment = dt.datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        return moment.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    except (ValueError, OverflowError):
+        return value
+
+
+def _frames(row: Row, boxes: list[dict]) -> list[int]:
     if boxes:
         frames = [box["frame"] for box in boxes]
         return [min(frames), max(frames)]
     if row.snippet_id is not None and row.snippet_frame_count:
         return [0, row.snippet_frame_count - 1]
-    return None
+    return [-1, -1]
+
+
+def snippet_reference(row: Row) -> dict:
+    return {
+        "id": _text(None if row.snippet_id is None else str(row.snippet_id)),
+        "external_id": _text(row.snippet_external_id),
+        "camera": _text(row.snippet_camera),
+        "container": _text(row.snippet_container),
+        "sha256": _text(row.snippet_sha256),
+        "fps": _float(row.snippet_fps),
+        "width": _int(row.snippet_width),
+        "height": _int(row.snippet_height),
+        "frame_count": _int(row.snippet_frame_count),
+    }
 
 
 def example(row: Row, pseudonym: Pseudonyms) -> dict:
@@ -209,46 +244,58 @@ def example(row: Row, pseudonym: Pseudonyms) -> dict:
         "label": str(row.label),
         "kind": row.kind,
         "store": row.store,
-        "labelled_at": iso(row.created_at),
-        "model_version": row.model_version,
-        "verdict": row.verdict,
+        "labelled_at": _instant(iso(row.created_at)),
+        "model_version": _text(row.model_version),
+        "verdict": _text(row.verdict),
         "snippet": snippet_reference(row),
     }
     provenance = {
-        "visit": pseudonym("v", visit_id(row)),
-        "event": pseudonym("e", row.event_id),
-        "associate": pseudonym("a", row.associate_id),
+        "visit": pseudonym("v", visit_id(row)) or "",
+        "event": pseudonym("e", row.event_id) or "",
+        "associate": pseudonym("a", row.associate_id) or "",
     }
     if row.kind == "visit_event":
         values = event_values(row)
-        final = values["final"]
+        final, predicted = values["final"], values["predicted"]
         return base | {
             "frames": _frames(row, []),
-            "action": final["action"],
-            "sku": final["sku"],
-            "quantity": final["quantity"],
-            "boxes": [],
-            "predicted": values["predicted"] if row.predicted is not None else None,
-            "provenance": provenance | {"occurred_at": values["occurred_at"]},
+            "action": _text(final["action"]),
+            "sku": _text(final["sku"]),
+            "quantity": _int(final["quantity"]),
+            "boxes": "[]",
+            "predicted": {
+                "action": _text(predicted["action"]),
+                "sku": _text(predicted["sku"]),
+                "quantity": _int(predicted["quantity"]),
+                "confidence": _float(predicted["confidence"]),
+                "boxes": "[]",
+            },
+            "provenance": provenance | {"occurred_at": _instant(_text(values["occurred_at"]))},
         }
     result = snippet_result(row)
     return base | {
         "frames": _frames(row, result["boxes"]),
-        "action": result["action"],
-        "sku": result["sku"],
-        "quantity": None,
-        "boxes": result["boxes"],
-        "predicted": _predicted_boxes(row.predicted),
-        "provenance": provenance | {"occurred_at": None},
+        "action": _text(result["action"]),
+        "sku": _text(result["sku"]),
+        "quantity": 0,
+        "boxes": _dumps(result["boxes"]),
+        "predicted": {
+            "action": "",
+            "sku": "",
+            "quantity": 0,
+            "confidence": 0.0,
+            "boxes": _predicted_boxes(row.predicted),
+        },
+        "provenance": provenance | {"occurred_at": ""},
     }
 
 
-def _predicted_boxes(predicted) -> dict | None:
+def _predicted_boxes(predicted) -> str:
     """The model's boxes on a snippet (as the intake stored them), keys limited to the schema."""
     if not isinstance(predicted, list):
-        return None
+        return "[]"
     keys = ("frame", "label", "sku", "box", "score")
-    return {"boxes": [{key: p[key] for key in keys if key in p} for p in predicted if isinstance(p, dict)]}
+    return _dumps([{key: p.get(key) for key in keys} for p in predicted if isinstance(p, dict)])
 
 
 def write_jsonl(*, rows: Iterable[Row], out: IO[bytes], pseudonym: Pseudonyms, **_) -> dict:

@@ -82,6 +82,19 @@ def awkward(s001, alice):
     ]
     Label.objects.filter(pk=label.pk).update(predicted=predictions)
     event(s001, alice, predicted=take | {"confidence": 0.8}, human=take, snippet=snippet)  # an event with its clip
+    # Event times as stores may send them: offsets, naive, a date, a fraction, years UTC
+    # cannot hold or that need padding, and no time at all.
+    for occurred_at in (
+        "2026-05-01T12:30:00-02:00",
+        "2026-05-01T10:00:00.5Z",
+        "2026-05-01 10:00",
+        "2026-05-01",
+        "0001-01-01T00:30:00+01:00",
+        "0999-12-31T23:00:00+00:00",
+        "not a time",
+    ):
+        provenance = {"visit": str(uuid.uuid4()), "occurred_at": occurred_at}
+        event(s001, alice, predicted=take | {"confidence": 0.5}, human=take, provenance=provenance)
     # Odd provenance and times.
     odd_provenance = event(s001, alice, predicted=take | {"confidence": 0.4}, human=take)
     Label.objects.filter(pk=odd_provenance.pk).update(provenance=["not", "a", "dict"])
