@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from annotator.access import queues_for_associate
 from annotator.models import CORRECTING_VERDICTS, Annotation, Label, Queue, QueueDepthSample, Slot, Task, TaskExclusion
-from annotator.services.work_sql import CLAIM_ORDER, LEASE_FREE, claimable_slots
+from annotator.services.work import CLAIM_ORDER, LEASE_FREE, claimable_slots
 from catalog import roles
 from catalog.access import store_ids, stores_for_user
 from infra.stats import PercentileCont, grouped_percentiles
@@ -107,7 +107,7 @@ def _summaries(queues: QuerySet[Queue], *, user=None) -> list[QueueSummary]:
     if not queues:
         return []
 
-    # The claim query's view of a lease (annotator.services.work_sql.LEASE_FREE), at `now`.
+    # The claim query's view of a lease (annotator.services.work.LEASE_FREE), at `now`.
     live = Q(holder__isnull=False, lease_expires_at__gte=now)
     free = ~live
     slots = Slot.objects.filter(queue__in=queues, state=Slot.State.OPEN)

@@ -12,7 +12,8 @@ from django.db import connections, transaction
 from django.db.models.functions import Now
 
 from annotator.models import Annotation, Slot, Task
-from annotator.services.work import claimable_slots, task_claim, task_reassign, task_submit
+from annotator.services.control import task_reassign
+from annotator.services.work import claimable_slots, task_claim, task_submit
 from infra.errors import Conflict
 from tests.annotator.work import add_tasks, associates, expire_leases, none_result, work_queue
 from tests.conftest import session_client
