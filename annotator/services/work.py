@@ -229,6 +229,8 @@ def _queue_order(*, associate, queues: dict[uuid.UUID, int]) -> list[uuid.UUID]:
 @transaction.atomic
 def _claim(*, associate, queue_id: uuid.UUID | None) -> Lease | None:
     start = _claim_start(associate=associate, queue_id=queue_id)
+    if not start:
+        return None
     queues = {queue: seconds for queue, seconds, _ in start}
     held = [(slot_id, queue) for queue, _, slot_id in start if slot_id is not None]
     for slot_id, queue in held:
@@ -238,11 +240,11 @@ def _claim(*, associate, queue_id: uuid.UUID | None) -> Lease | None:
         if (lease := _take(associate=associate, queue_id=queue, lease_seconds=queues[queue])) is not None:
             return lease
     # Nothing to take: their other tab may have leased what this claim skipped while it
-    # waited for the user lock (the held slot above was read before that wait).
-    for slot_id, queue in _held_slots(associate=associate, queues=queues) if queues else []:
-        if (slot_id, queue) not in held and (
-            lease := _resume(associate=associate, slot_id=slot_id, lease_seconds=queues[queue])
-        ):
+    # waited for the user lock (the held slots above were read before that wait).
+    for slot_id, queue in _held_slots(associate=associate, queues=queues):
+        if (slot_id, queue) in held:
+            continue
+        if (lease := _resume(associate=associate, slot_id=slot_id, lease_seconds=queues[queue])) is not None:
             return lease
     return None
 
