@@ -6,8 +6,8 @@ query as the token and its user, so a token-authenticated API request pays no ex
 trip for its role checks.
 """
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
-from django.db.models import Exists, OuterRef
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
@@ -43,21 +43,16 @@ def is_integration(user) -> bool:
     return has_role(user, INTEGRATION)
 
 
-def _role_flag(role: str) -> str:
-    return f"_loupe_is_{role}"
-
-
 class RoleTokenAuthentication(TokenAuthentication):
     """DRF's token authentication (same header, same errors), reading the user's roles in the
-    token query: one EXISTS per role instead of a second query for the groups."""
+    token query: a join to their groups (one row per group) instead of a second query."""
 
     def authenticate_credentials(self, key):
-        flags = {_role_flag(role): Exists(Group.objects.filter(user=OuterRef("user_id"), name=role)) for role in ROLES}
-        token = Token.objects.select_related("user").annotate(**flags).filter(key=key).first()
-        if token is None:
+        rows = list(Token.objects.select_related("user").annotate(group=F("user__groups__name")).filter(key=key))
+        if not rows:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
-        user = token.user
-        if not user.is_active:
+        token = rows[0]
+        if not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        user._loupe_roles = frozenset(role for role in ROLES if getattr(token, _role_flag(role)))
-        return (user, token)
+        token.user._loupe_roles = frozenset(row.group for row in rows) & frozenset(ROLES)
+        return (token.user, token)
