@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from annotator.models import Annotation, Task
-    from annotator.services.labels import LabelIn
 
 
 @dataclass(frozen=True)
@@ -25,12 +24,6 @@ class TaskKind:
     on_submit: Callable[["Task", "Annotation"], None]
     # Runs inside the submit transaction when the task has all its annotations.
     on_done: Callable[["Task"], None] | None = None
-    # Optional, for a kind whose on_submit only records labels: those labels, from the task
-    # and the cleaned result alone (no reads), or None when this task needs on_submit. With
-    # exactly one label and no on_done, a submit on PostgreSQL is one statement that writes
-    # the annotation, its count and the label (annotator.services.work); otherwise, and on
-    # SQLite, on_submit runs. Both must record the same labels.
-    submit_labels: Callable[["Task", dict], list["LabelIn"] | None] | None = None
     template: str = ""
     # Extra page context for `template`: (task, user) -> dict, called for the holder of a
     # live lease (the workbench's task screen) and for the preview of the task likely to

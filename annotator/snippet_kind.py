@@ -62,7 +62,7 @@ def _label(snippet_id, predictions, result) -> LabelIn:
     )
 
 
-def submit_labels(task, result: dict) -> list[LabelIn] | None:
+def _payload_labels(task, result: dict) -> list[LabelIn] | None:
     """The training label of a submit: the snippet and its predictions are those the task
     was made from (its payload, written at enqueue; snippets are never deleted), so no read
     is needed. None for a task enqueued without them (on_submit reads the snippet)."""
@@ -74,8 +74,8 @@ def submit_labels(task, result: dict) -> list[LabelIn] | None:
 
 def on_submit(task, annotation) -> None:
     """Runs in the submit transaction: every snippet annotation becomes a training label
-    (`submit_labels`; for a task enqueued by other means, the snippet's predictions)."""
-    labels = submit_labels(task, annotation.result)
+    (`_payload_labels`; for a task enqueued by other means, the snippet's predictions)."""
+    labels = _payload_labels(task, annotation.result)
     if labels is None:
         payload = task.payload or {}
         row = Snippet.objects.filter(pk=task.subject_id).values_list("pk", "predictions").first()
@@ -122,7 +122,6 @@ def register() -> None:
             label="Snippet annotation",
             validate_result=validate_result,
             on_submit=on_submit,
-            submit_labels=submit_labels,
             template="annotator/snippet_task.html",
             context=task_context,
         )

@@ -99,9 +99,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # per-candidate probes it cannot size) passes jit_above_cost, so each claim would spend
     # ~200 ms compiling itself. The dashboard's aggregates run as fast or faster without it.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
-# PostgreSQL: the hot statements are prepared on the server once per connection
-# (catalog.prepared). Turn off behind a pooler that shares sessions (PgBouncer transaction mode).
-DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 if test_name := env_str("TEST_DATABASE_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": test_name}
 

@@ -1,18 +1,10 @@
 """The work API for associates and headless clients (API.md, "Work"): next, heartbeat,
-submit, release, and a read-only lookahead. Thin: parse, check access, call the service.
+submit, release, and a read-only lookahead. Thin: parse with the view's input serializer (the
+one shape of each body, which also feeds the OpenAPI schema), call the service, answer.
 
-The hot endpoints (next, heartbeat, submit) keep their round trips down without changing
-any answer: the token query also reads the caller's roles; next, heartbeat and submit scope
-their own statements to the caller's stores and queues (the submit's task lock, the fenced
-heartbeat UPDATE, the claim's queue list), so the separate access query runs only when a
-request is about to fail, to answer 404 rather than 400, 409 or 204 for what the caller may
-not see.
-
-They also read their few body fields with module-level DRF fields (`read_field`) and write
-the lease by hand (`lease_body`) instead of instantiating serializers per request: the same
-parsing, messages and output, without DRF deep-copying every declared field on each request
-(about a tenth of a claim's CPU). The serializers below still describe the bodies for the
-schema; tests check that both agree.
+Next, heartbeat and submit scope their own statements to the caller's stores and queues, so
+the separate access query runs only when a request is about to fail, to answer 404 rather
+than 400, 409 or 204 for what the caller may not see.
 """
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -24,43 +16,28 @@ from rest_framework.views import APIView
 
 from annotator.access import queue_for_associate, task_for_associate, uuid_or_404
 from annotator.selectors.work import task_lookahead
-from annotator.services.work import Lease, task_claim, task_heartbeat, task_release, task_submit
+from annotator.services.work import (
+    RELEASE_REASON_MAX,
+    task_claim,
+    task_claim_next,
+    task_heartbeat,
+    task_release,
+    task_submit,
+)
 from catalog.gates import IsAssociate
-from infra.errors import Conflict, LoupeError, first_validation_error
-
-_UUID = serializers.UUIDField()
-_TOKEN = serializers.IntegerField(min_value=0)
-_FLAG = serializers.BooleanField()
-_JSON = serializers.JSONField()
-_DATETIME = serializers.DateTimeField()
-_MISSING = object()
+from infra.errors import Conflict, LoupeError
 
 
-def read_field(data, name: str, field: serializers.Field, *, required: bool = False, default=None):
-    """`data[name]` parsed and checked by `field` as a serializer would (same messages and
-    codes), or `default` when absent; 400 naming the field otherwise."""
-    if not isinstance(data, dict):
-        raise LoupeError(f"Invalid data. Expected a dictionary, but got {type(data).__name__}.", code="invalid")
-    value = data.get(name, _MISSING)
-    if value is _MISSING:
-        if required:
-            raise LoupeError("This field is required.", code="required", field=name)
-        return default
-    try:
-        return field.run_validation(value)
-    except ValidationError as error:
-        code, detail, _ = first_validation_error(error.detail)
-        raise LoupeError(detail, code=code, field=name) from None
-
-
-def read_about_task(read, *, user, task_id):
-    """`read()` of a request about a task. An invalid body about a task outside the caller's
-    stores is 404, as if the task had been checked first."""
-    try:
-        return read()
-    except LoupeError:
-        task_for_associate(user, task_id)
-        raise
+def validated(serializer_class: type[serializers.Serializer], request: Request, *, task_id=None) -> dict:
+    """The request's body as `serializer_class` validates it; 400 in the error shape
+    otherwise, or 404 when the body is about a task outside the caller's stores (as if the
+    task had been checked first)."""
+    serializer = serializer_class(data=request.data)
+    if not serializer.is_valid():
+        if task_id is not None:
+            task_for_associate(request.user, task_id)
+        raise ValidationError(serializer.errors)
+    return serializer.validated_data
 
 
 class TaskOut(serializers.Serializer):
@@ -86,24 +63,6 @@ class TaskPreviewOut(serializers.Serializer):
     queue = serializers.UUIDField()
     due_at = serializers.DateTimeField()
     payload = serializers.JSONField(help_text="The task's payload without media URLs.")
-
-
-def lease_body(lease: Lease | None) -> dict | None:
-    """`LeaseOut(lease).data`, written out (tests check they agree)."""
-    if lease is None:
-        return None
-    task = lease.task
-    return {
-        "task": {
-            "id": str(task.pk),
-            "kind": task.kind,
-            "queue": str(task.queue_id),
-            "due_at": _DATETIME.to_representation(task.due_at),
-            "payload": task.payload,
-        },
-        "lease_expires_at": _DATETIME.to_representation(lease.expires_at),
-        "token": lease.token,
-    }
 
 
 ERRORS = {
@@ -139,14 +98,14 @@ class TaskNextApi(APIView):
         tags=["work"],
     )
     def post(self, request: Request) -> Response:
-        queue_id = read_field(request.data, "queue", _UUID)
+        queue_id = validated(self.TaskNextInputSerializer, request).get("queue")
         # The claim only looks at the caller's queues; a foreign one simply yields nothing.
         lease = task_claim(associate=request.user, queue_id=queue_id)
         if lease is None:
             if queue_id is not None:
                 queue_for_associate(request.user, queue_id)  # 404, not 204, for a foreign queue
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(lease_body(lease))
+        return Response(LeaseOut(lease).data)
 
 
 class TaskHeartbeatApi(APIView):
@@ -169,14 +128,14 @@ class TaskHeartbeatApi(APIView):
     )
     def post(self, request: Request, task_id: str) -> Response:
         task_id = uuid_or_404(task_id)
-        token = read_about_task(lambda: read_field(request.data, "token", _TOKEN), user=request.user, task_id=task_id)
+        token = validated(self.TaskHeartbeatInputSerializer, request, task_id=task_id).get("token")
         try:
             # Scoped to the caller's stores: a success proves access.
             expires_at = task_heartbeat(associate=request.user, task_id=task_id, token=token)
         except Conflict:
             task_for_associate(request.user, task_id)  # 404, not 409, for a foreign task
             raise
-        return Response({"lease_expires_at": _DATETIME.to_representation(expires_at)})
+        return Response(self.TaskHeartbeatOutputSerializer({"lease_expires_at": expires_at}).data)
 
 
 class TaskSubmitApi(APIView):
@@ -185,7 +144,7 @@ class TaskSubmitApi(APIView):
     permission_classes = [IsAssociate]
 
     class TaskSubmitInputSerializer(serializers.Serializer):
-        result = serializers.JSONField(help_text="The kind's result (API.md).")
+        result = serializers.JSONField(help_text="The kind's result, an object (API.md).")
         submission_id = serializers.UUIDField(help_text="Chosen by the client; a retry with the same id is safe.")
         token = serializers.IntegerField(required=False, min_value=0)
         next = serializers.BooleanField(
@@ -194,24 +153,6 @@ class TaskSubmitApi(APIView):
             help_text="Also claim the next task after this submit commits, and return it as `next` "
             "(saves the client a round trip; never two leases at once).",
         )
-
-        def validate_result(self, value):
-            if not isinstance(value, dict):
-                raise serializers.ValidationError("Expected an object.")
-            return value
-
-    @staticmethod
-    def read(data) -> dict:
-        """`TaskSubmitInputSerializer`'s validated data, read field by field in its order."""
-        result = read_field(data, "result", _JSON, required=True)
-        if not isinstance(result, dict):
-            raise LoupeError("Expected an object.", code="invalid", field="result")
-        return {
-            "result": result,
-            "submission_id": read_field(data, "submission_id", _UUID, required=True),
-            "token": read_field(data, "token", _TOKEN),
-            "next": read_field(data, "next", _FLAG, default=False),
-        }
 
     class TaskSubmitOutputSerializer(serializers.Serializer):
         annotation = serializers.UUIDField()
@@ -228,20 +169,19 @@ class TaskSubmitApi(APIView):
     )
     def post(self, request: Request, task_id: str) -> Response:
         task_id = uuid_or_404(task_id)
-        data = read_about_task(lambda: self.read(request.data), user=request.user, task_id=task_id)
+        data = validated(self.TaskSubmitInputSerializer, request, task_id=task_id)
         # The service locks the task within the caller's stores (404 otherwise) before anything else.
         annotation = task_submit(
             associate=request.user,
             task_id=task_id,
             result=data["result"],
             submission_id=data["submission_id"],
-            token=data["token"],
+            token=data.get("token"),
         )
         body: dict = {"annotation": str(annotation.pk)}
         if data["next"]:
-            # A separate transaction after the submit committed: the associate never holds
-            # two leases, and a failed claim cannot undo the stored annotation.
-            body["next"] = lease_body(task_claim(associate=request.user, queue_id=annotation.task.queue_id))
+            lease = task_claim_next(associate=request.user, after=annotation.task)
+            body["next"] = None if lease is None else LeaseOut(lease).data
         return Response(body)
 
 
@@ -251,7 +191,9 @@ class TaskReleaseApi(APIView):
     permission_classes = [IsAssociate]
 
     class TaskReleaseInputSerializer(serializers.Serializer):
-        reason = serializers.CharField(max_length=500, allow_blank=True, help_text="Why (shown to supervisors).")
+        reason = serializers.CharField(
+            max_length=RELEASE_REASON_MAX, allow_blank=True, help_text="Why (shown to supervisors)."
+        )
         token = serializers.IntegerField(required=False, min_value=0)
 
     @extend_schema(
@@ -263,14 +205,8 @@ class TaskReleaseApi(APIView):
     )
     def post(self, request: Request, task_id: str) -> Response:
         task = task_for_associate(request.user, task_id)
-        data = self.TaskReleaseInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        task_release(
-            associate=request.user,
-            task_id=task.pk,
-            reason=data.validated_data["reason"],
-            token=data.validated_data.get("token"),
-        )
+        data = validated(self.TaskReleaseInputSerializer, request)
+        task_release(associate=request.user, task_id=task.pk, reason=data["reason"], token=data.get("token"))
         return Response({})
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from annotator.access import queues_for_associate
 from annotator.models import Queue, QueueDepthSample, Slot, Task
-from annotator.services.work_sql import CLAIM_ORDER, LEASE_FREE, claimable_slots
+from annotator.services.work import CLAIM_ORDER, LEASE_FREE, claimable_slots
 from catalog.access import stores_for_user
 
 # A task due within this window is "at risk" on the supervisor's page.
@@ -96,7 +96,7 @@ def _summaries(queues: QuerySet[Queue], *, user=None) -> list[QueueSummary]:
     if not queues:
         return []
 
-    # The claim query's view of a lease (annotator.services.work_sql.LEASE_FREE), at `now`.
+    # The claim query's view of a lease (annotator.services.work.LEASE_FREE), at `now`.
     live = Q(holder__isnull=False, lease_expires_at__gte=now)
     free = ~live
     slots = Slot.objects.filter(queue__in=queues, state=Slot.State.OPEN)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from annotator.models import Annotation, Queue, Slot, Task
 from annotator.selectors.queues import work_queues
-from annotator.services.work_sql import claimable_slots
+from annotator.services.work import claimable_slots
 
 
 def held_slot(*, associate, task: Task) -> Slot | None:

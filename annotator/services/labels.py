@@ -24,11 +24,10 @@ from dataclasses import dataclass, field
 
 from django.core import signing
 from django.db import OperationalError, connection, transaction
-from django.db.models import BigIntegerField, BooleanField, Expression, Max, QuerySet
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from annotator.models import Annotation, Label, Task
-from catalog.prepared import PreparedInsert
 from infra.errors import LoupeError
 
 MAX_LIMIT = 1000
@@ -36,8 +35,7 @@ _CURSOR_SALT = "annotator.labels.cursor"
 # The advisory lock key of label writers (shared) and the feed's watermark (exclusive).
 FEED_LOCK = 0x4C6F7570654C6162  # "LoupeLab"
 FEED_WAIT = "1s"
-# PostgreSQL: a label writer's shared hold of the feed lock, and its transaction's id (also
-# in `work_sql`'s one-statement submit).
+# PostgreSQL: a label writer's shared hold of the feed lock, and its transaction's id.
 FEED_LOCK_SHARED = f"pg_advisory_xact_lock_shared({FEED_LOCK:d})"
 TXID = "pg_current_xact_id()::text::bigint"
 
@@ -59,41 +57,13 @@ class LabelIn:
 
 def _stamp() -> int:
     """The writing transaction's id, after taking the feed's shared lock (held until this
-    transaction ends: the feed's watermark waits for it). One statement on PostgreSQL."""
+    transaction ends: the feed's watermark waits for it, and it is taken before any `seq` of
+    this transaction's labels is drawn). SQLite runs one writer at a time: 0, no lock."""
     if connection.vendor != "postgresql":
         return 0
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {FEED_LOCK_SHARED}, {TXID}")
         return cursor.fetchone()[1]
-
-
-class _TransactionId(Expression):
-    """The writing transaction's id on PostgreSQL; 0 elsewhere."""
-
-    output_field = BigIntegerField()
-
-    def as_sql(self, compiler, connection):
-        return "0", []
-
-    def as_postgresql(self, compiler, connection):
-        return TXID, []
-
-
-class _FeedLockTaken(Expression):
-    """Takes the feed's shared lock (PostgreSQL; held until the transaction ends) and holds."""
-
-    output_field = BooleanField()
-
-    def as_sql(self, compiler, connection):
-        return "1 = 1", []
-
-    def as_postgresql(self, compiler, connection):
-        return f"{FEED_LOCK_SHARED} IS NOT NULL", []
-
-
-# One label in one statement: the feed's lock first (a one-time filter, before the row's
-# `seq` is drawn), then the row with its transaction id. A submit's usual case.
-_INSERT_ONE = PreparedInsert(Label, values={"txid": _TransactionId()}, when=_FeedLockTaken())
 
 
 def submit_provenance(*, task: Task, submission_id: uuid.UUID) -> dict:
@@ -109,13 +79,14 @@ def submit_provenance(*, task: Task, submission_id: uuid.UUID) -> dict:
 
 @transaction.atomic(savepoint=False)
 def label_record(*, task: Task, annotation: Annotation, items: Iterable[LabelIn]) -> list[Label]:
-    """Store labels for one submitted annotation, stamped with the writing transaction's id
-    (see the module docstring). Call inside the submit transaction (a failure here fails the
-    submit: no savepoint); takes the feed's shared advisory lock, no row locks."""
-    now = timezone.now()
+    """Store the labels of one submitted annotation: the one writer of labels (a submit of
+    one label calls it with one). Stamped with the writing transaction's id after the feed's
+    shared advisory lock (see the module docstring), then one INSERT. Call inside the submit
+    transaction (a failure here fails the submit: no savepoint); no row locks."""
+    created_at = annotation.created_at or timezone.now()
     base = submit_provenance(task=task, submission_id=annotation.submission_id) | {
         "active_seconds": annotation.active_seconds,
-        "submitted_at": (annotation.created_at or now).isoformat(timespec="microseconds"),
+        "submitted_at": created_at.isoformat(timespec="microseconds"),
     }
     labels = [
         Label(
@@ -124,7 +95,7 @@ def label_record(*, task: Task, annotation: Annotation, items: Iterable[LabelIn]
             task_id=task.pk,
             annotation_id=annotation.pk,
             associate_id=annotation.associate_id,
-            created_at=now,
+            created_at=created_at,
             model_version=item.model_version,
             predicted=item.predicted,
             human=item.human,
@@ -135,15 +106,12 @@ def label_record(*, task: Task, annotation: Annotation, items: Iterable[LabelIn]
         )
         for item in items
     ]
-    if len(labels) == 1:
-        _INSERT_ONE.run(labels[0])
+    if not labels:
         return labels
-    if labels:
-        txid = _stamp()
-        for label in labels:
-            label.txid = txid
-        Label.objects.bulk_create(labels)
-    return labels
+    txid = _stamp()
+    for label in labels:
+        label.txid = txid
+    return Label.objects.bulk_create(labels)
 
 
 # The feed ------------------------------------------------------------------------------------

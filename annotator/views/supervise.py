@@ -181,7 +181,7 @@ def queue_pause(request: HttpRequest, queue_id) -> HttpResponse:
 def task_priority(request: HttpRequest, task_id) -> HttpResponse:
     task = task_for_supervisor(request.user, task_id)
     try:
-        control.task_priority_change(supervisor=request.user, task_id=task.pk, priority=request.POST.get("priority"))
+        control.task_priority_set(supervisor=request.user, task_id=task.pk, priority=request.POST.get("priority"))
     except LoupeError as error:
         return _refused(request, error)
     return _done(request, "Priority changed.", f"/supervise/queues/{task.queue_id}/")
@@ -192,7 +192,7 @@ def task_priority(request: HttpRequest, task_id) -> HttpResponse:
 def lease_release(request: HttpRequest, slot_id: int) -> HttpResponse:
     slot = slot_for_supervisor(request.user, slot_id)
     try:
-        control.lease_force_release(supervisor=request.user, slot_id=slot.pk)
+        control.lease_release(supervisor=request.user, slot_id=slot.pk)
     except LoupeError as error:
         return _refused(request, error)
     return _done(request, "Lease released: the task is free again.", "/supervise/")
@@ -204,7 +204,7 @@ def task_reassign(request: HttpRequest, task_id) -> HttpResponse:
     task = task_for_supervisor(request.user, task_id)
     associate = associate_for_supervisor(request.user, request.POST.get("associate", "").strip())
     try:
-        control.task_assign(supervisor=request.user, task_id=task.pk, associate=associate)
+        control.task_reassign(supervisor=request.user, task_id=task.pk, associate=associate)
     except LoupeError as error:
         return _refused(request, error)
     return _done(request, f"Task given to {associate.get_username()}.", f"/supervise/queues/{task.queue_id}/")

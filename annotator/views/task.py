@@ -19,14 +19,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from annotator import kinds
 from annotator.access import queue_for_associate, task_for_associate
-from annotator.models import Annotation, Queue, Slot, Task
+from annotator.models import Annotation, Slot, Task
 from annotator.selectors.queues import AT_RISK_WINDOW, sla_state
 from annotator.selectors.work import held_slot
-from annotator.services.work import Lease, task_claim, task_heartbeat, task_release, task_submit
+from annotator.services.work import Lease, task_claim, task_claim_next, task_heartbeat, task_release, task_submit
 from catalog.gates import associate_required
 from catalog.selectors import product_search as search_products
 from infra.errors import LoupeError, error_body
-from infra.text import storable
 
 SESSION_STARTED = "workbench_started_at"
 EMPTY_TEMPLATE = "annotator/_workbench_empty.html"
@@ -102,14 +101,6 @@ def _render_screen(request: HttpRequest, lease: Lease | None, *, notice: str = "
     return render(request, f"{kind.template}#screen", screen_context(request, task, slot, notice=notice))
 
 
-def _claim_next(associate, queue: Queue | None) -> Lease | None:
-    """The next task: from the same queue first, then from any of the associate's queues."""
-    lease = task_claim(associate=associate, queue=queue)
-    if lease is None and queue is not None:
-        lease = task_claim(associate=associate, queue=None)
-    return lease
-
-
 @require_POST
 @associate_required
 def claim(request: HttpRequest, queue_id=None) -> HttpResponse:
@@ -125,7 +116,7 @@ def claim(request: HttpRequest, queue_id=None) -> HttpResponse:
             return redirect("annotator:work")
         return redirect("annotator:task", task_id=lease.task.pk)
     notice = request.POST.get("notice", "")[:200]
-    return _render_screen(request, _claim_next(request.user, queue), notice=notice)
+    return _render_screen(request, task_claim_next(associate=request.user, after=None, queue=queue), notice=notice)
 
 
 @require_GET
@@ -154,19 +145,16 @@ def submit(request: HttpRequest, task_id) -> HttpResponse:
             submission_id = uuid.UUID(str(body.get("submission_id")))
         except ValueError:
             raise LoupeError("submission_id must be a UUID.", field="submission_id") from None
-        if not isinstance(body.get("result"), dict):
-            raise LoupeError("result must be an object.", field="result")
         task_submit(
             associate=request.user,
             task_id=task.pk,
-            result=body["result"],
+            result=body.get("result"),
             submission_id=submission_id,
             token=_token(body),
         )
     except LoupeError as exc:
         return _error(exc)
-    # After the submit committed: never two leases at once, and a failed claim cannot undo it.
-    return _render_screen(request, _claim_next(request.user, task.queue))
+    return _render_screen(request, task_claim_next(associate=request.user, after=task))
 
 
 @require_POST
@@ -188,14 +176,10 @@ def release(request: HttpRequest, task_id) -> HttpResponse:
     task = task_for_associate(request.user, task_id)
     try:
         body = _json_body(request)
-        reason = body.get("reason", "")
-        if not isinstance(reason, str) or len(reason) > 500:
-            raise LoupeError("reason must be text of at most 500 characters.", field="reason")
-        storable(reason, "reason")
-        task_release(associate=request.user, task_id=task.pk, reason=reason.strip(), token=_token(body))
+        task_release(associate=request.user, task_id=task.pk, reason=body.get("reason", ""), token=_token(body))
     except LoupeError as exc:
         return _error(exc)
-    return _render_screen(request, _claim_next(request.user, task.queue), notice="Task skipped.")
+    return _render_screen(request, task_claim_next(associate=request.user, after=task), notice="Task skipped.")
 
 
 @require_GET

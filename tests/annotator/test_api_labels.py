@@ -248,8 +248,8 @@ def test_a_label_draws_its_seq_only_once_it_holds_the_feed_lock(s001_queue, alic
     """The watermark is only sound if a writer's `seq` comes after its shared lock: a seq
     drawn before it could fall below a watermark read in between. While a reader holds the
     lock exclusively, a writer waits, and a seq drawn meanwhile is below the writer's. The
-    writer: `label_record` in a transaction, or a snippet submit, whose one statement
-    records the label itself."""
+    writer: `label_record` in a transaction, or a snippet submit, which records its label
+    through it."""
     (first,) = annotate(alice, s001_queue, 1)
     add_tasks(s001_queue, 1)
     lease = task_claim(associate=alice, queue=s001_queue)

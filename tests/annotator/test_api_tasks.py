@@ -175,7 +175,7 @@ def test_submit_without_the_lease_is_409_and_stores_nothing(alice, queue):
 
 @pytest.mark.parametrize("next_", [False, True])
 def test_a_submit_whose_lease_ran_out_is_409_even_if_nobody_took_it(alice, queue, next_):
-    """API.md: no live lease → 409 `lease_lost` (on the one-statement and the `next` path);
+    """API.md: no live lease → 409 `lease_lost` (with and without `next`);
     a heartbeat revives the lease while nobody has taken it, and the same body then goes
     through."""
     client = token_client(alice)

@@ -12,7 +12,8 @@ from django.db import connections, transaction
 from django.db.models.functions import Now
 
 from annotator.models import Annotation, Slot, Task
-from annotator.services.work import claimable_slots, task_claim, task_reassign, task_submit
+from annotator.services.control import task_reassign
+from annotator.services.work import claimable_slots, task_claim, task_submit
 from infra.errors import Conflict
 from tests.annotator.work import add_tasks, associates, expire_leases, none_result, work_queue
 from tests.conftest import session_client
@@ -205,8 +206,9 @@ def test_one_associate_in_two_tabs_gets_one_task_and_stores_one_annotation(s001,
 
 
 def test_one_associate_claiming_from_eight_tabs_at_once_holds_one_task(s001, alice):
-    """The usual claim takes no lock on the associate: racing tabs may lease a slot each,
-    and the unique `slot_one_held_per_queue` turns all but the first back into a resume."""
+    """Racing tabs of one associate: the claim's user lock makes them take turns, and each
+    later tab resumes the first one's task (the unique `slot_one_held_per_queue` is the
+    backstop that would turn a second lease back into a resume)."""
     queue = work_queue(s001, alice)
     add_tasks(queue, 6)  # the last rounds have fewer open slots than tabs: locked ones are skipped
     for _ in range(5):
@@ -222,8 +224,8 @@ def test_one_associate_claiming_from_eight_tabs_at_once_holds_one_task(s001, ali
 
 def test_a_tab_claiming_while_another_tab_leases_the_last_task_gets_that_task(s001, alice):
     """One open slot; one tab of alice's has leased it, not yet committed, when another tab
-    claims. That claim's statement skips the locked slot and leases nothing; the long way
-    waits for the first tab's claim (`CLAIM_LOCK`) and resumes its task instead of 204."""
+    claims. The second claim waits for the first tab's user lock and then resumes its task
+    instead of answering 204."""
     queue = work_queue(s001, alice)
     (task,) = add_tasks(queue, 1)
     with left_uncommitted(lambda: task_claim(associate=alice)) as first_tab:
@@ -235,9 +237,9 @@ def test_a_tab_claiming_while_another_tab_leases_the_last_task_gets_that_task(s0
 
 def test_a_held_slot_taken_by_someone_else_mid_claim_leaves_the_claim_a_new_task(s001, alice):
     """Alice's lease expired; bea's claim of that slot is leased but not yet committed when
-    alice claims. Alice's statement still sees the slot as hers, waits for bea's row lock,
-    then finds it bea's: it leases nothing, and the claim's long way gives alice another
-    task instead of a 204."""
+    alice claims. Alice's claim still sees the slot as hers, waits for bea's row lock, then
+    finds it bea's: the resume leases nothing, and the claim gives alice another task
+    instead of a 204."""
     (bea,) = associates(s001, 1, "w")
     queue = work_queue(s001, alice, bea)
     first, second = add_tasks(queue, 2)
@@ -252,9 +254,9 @@ def test_a_held_slot_taken_by_someone_else_mid_claim_leaves_the_claim_a_new_task
 
 
 def test_a_reassign_racing_the_associates_own_claim_is_refused_and_changes_nothing(s001, alice, carol):
-    """The claim takes no lock on the associate, so a supervisor's reassign may miss a slot
-    their claim is leasing right now: the unique `slot_one_held_per_queue` makes the
-    reassign wait for that claim and fail; it answers 409 `associate_busy`, not a 500."""
+    """A supervisor's reassign while the associate's own claim is leasing a slot of the
+    queue: it waits for that claim (the user lock; the unique `slot_one_held_per_queue` is
+    the backstop) and answers 409 `associate_busy`, not a 500."""
     queue = work_queue(s001, alice)
     _, other = add_tasks(queue, 2)
     with left_uncommitted(lambda: task_claim(associate=alice)), pytest.raises(Conflict) as error:

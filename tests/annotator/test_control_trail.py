@@ -30,10 +30,10 @@ def test_every_control_action_reads_as_words(carol, alice, s001, s002, queue):
     short = f"task {str(task.pk)[:8]}…"
     control.queue_pause_set(supervisor=carol, queue=queue, paused=True)
     control.queue_pause_set(supervisor=carol, queue=queue, paused=False)
-    control.task_priority_change(supervisor=carol, task_id=task.pk, priority=7)
+    control.task_priority_set(supervisor=carol, task_id=task.pk, priority=7)
     lease = task_claim(associate=alice)
-    control.lease_force_release(supervisor=carol, slot_id=lease.slot_id)
-    control.task_assign(supervisor=carol, task_id=task.pk, associate=alice)
+    control.lease_release(supervisor=carol, slot_id=lease.slot_id)
+    control.task_reassign(supervisor=carol, task_id=task.pk, associate=alice)
     dave = UserFactory(username="dave", role="associate", stores=[s001])
     control.queue_member_set(supervisor=carol, queue=queue, associate=dave, member=False)  # not a member: no-op
     control.queue_member_set(supervisor=carol, queue=queue, associate=alice, member=False)

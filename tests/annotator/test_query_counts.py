@@ -1,26 +1,18 @@
-"""Round trips of the hot work endpoints, pinned, and the shortcuts that saved them.
+"""Round trips of the hot work endpoints, pinned.
 
 Counted with a token alice_api, as the claim benchmark drives the API. Inside a test, each
-transaction shows up as a SAVEPOINT and a RELEASE (in production: BEGIN and COMMIT). On
-PostgreSQL (the numbers below, per request):
+transaction shows up as a SAVEPOINT and a RELEASE (in production: BEGIN and COMMIT). Per
+request, the same on PostgreSQL and SQLite (one engine, in the ORM; SQLite takes no feed lock):
 
-- next: token + user + roles (1), then one statement that finds the associate's only queue,
-  probes for a held slot, resumes it or claims one, and reads its task (1), as a transaction
-  of its own: in production 2, no BEGIN or COMMIT; inside a test's transaction, in a
-  savepoint: 4. Resuming a held task: the same.
-- heartbeat: token (1), one fenced UPDATE … RETURNING (1), no transaction: 2.
-- submit of a snippet (a kind that only records one label, `TaskKind.submit_labels`): token
-  (1), the task's read within the caller's stores (1), then one statement that locks the
-  task, finishes the fenced slot, stores the annotation, counts it and records the label
-  under the feed's lock (1), as a transaction of its own: in production 3; inside a test's
-  transaction, in a savepoint: 5.
-- submit of a kind with an on_submit hook (here one that does nothing): token (1), the
-  task's read (1, which tells the kind), savepoint, task lock (1), the fenced slot UPDATE,
-  the annotation and the task counter in one statement (1), release: 6, plus the hook's own.
-  With `next`: + 3 (the claim's statement in a savepoint).
-
-The hot statements are compiled once per process (`catalog.prepared`), so these round trips
-are most of a request's cost.
+- next: token + user + roles (1), then in a transaction: the associate's user lock with
+  their queues and held slots (1), the SKIP LOCKED select of the head slot with its task (1)
+  and the conditional UPDATE that leases it (1): 6. Resuming a held task: the same, the
+  select being of their held slot.
+- heartbeat: token (1), in a transaction: their slot locked (1), the fenced UPDATE (1): 5.
+- submit of a kind with an on_submit hook (here one that does nothing): token (1), in a
+  transaction: the task locked with their slot's state (1), the fenced slot UPDATE (1), the
+  annotation (1), the task's count (1): 7, plus the hook's own. A snippet's hook records its
+  label: the feed lock (1) and the INSERT (1): 9. With `next`: + 5 (a claim).
 """
 
 import datetime as dt
@@ -45,20 +37,11 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 NEXT = "/api/v1/tasks/next/"
-POSTGRES = connection.vendor == "postgresql"
-# (PostgreSQL, SQLite): SQLite has no UPDATE … RETURNING path, so it reads rows back.
-LIMITS = {
-    "next": (4, 8),
-    "resume": (4, 7),
-    "heartbeat": (2, 6),
-    "submit": (6, 8),
-    "submit_next": (9, 15),
-    "snippet_submit": (5, 9),
-}
+LIMITS = {"next": 6, "resume": 6, "heartbeat": 5, "submit": 7, "submit_next": 12, "snippet_submit": 9}
 
 
 def limit(name: str) -> int:
-    return LIMITS[name][0 if POSTGRES else 1]
+    return LIMITS[name]
 
 
 def url(task_id, action: str) -> str:
@@ -144,41 +127,39 @@ def test_submit_with_next_in_pinned_round_trips(alice_probe_api, django_assert_m
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("resuming", [False, True], ids=["claim", "resume"])
-def test_next_for_one_queue_is_two_statements_without_a_transaction(alice_api, resuming):
-    """As in production (no test transaction around it): the token, and the statement that
-    finds the queue and resumes or claims, which is its own transaction: no BEGIN, COMMIT
-    or lock."""
+def test_next_for_one_queue_is_one_short_transaction(alice_api, resuming):
+    """As in production (no test transaction around it): the token, then BEGIN, the user
+    lock with the queues, the slot's locking select, its UPDATE, COMMIT."""
     if resuming:
         alice_api.post(NEXT, {}, format="json")
     with CaptureQueriesContext(connection) as queries:
         response = alice_api.post(NEXT, {}, format="json")
     assert response.status_code == 200
-    assert len(queries) == 2, [query["sql"][:60] for query in queries]
+    statements = [query["sql"].split(" ", 1)[0] for query in queries]
+    assert statements == ["SELECT", "BEGIN", "SELECT", "SELECT", "UPDATE", "COMMIT"], statements
     assert Slot.objects.filter(holder__isnull=False).count() == 1
 
 
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_a_snippet_submit_is_three_statements_without_a_transaction(alice_api):
-    """As in production: the token, the task's read, and the statement that writes the
-    whole submit, which is its own transaction: no BEGIN or COMMIT."""
+def test_a_snippet_submit_is_one_transaction(alice_api):
+    """As in production: the token, then one transaction that locks the task, finishes the
+    fenced slot, stores the annotation, counts it and records the label under the feed's lock."""
     lease = alice_api.post(NEXT, {}, format="json").json()
     with CaptureQueriesContext(connection) as queries:
         response = alice_api.post(url(lease["task"]["id"], "submit"), submit_body(token=lease["token"]), format="json")
     assert response.status_code == 200
-    assert len(queries) == 3, [query["sql"][:60] for query in queries]
+    statements = [query["sql"].split(" ", 1)[0] for query in queries]
+    assert statements == ["SELECT", "BEGIN", "SELECT", "UPDATE", "INSERT", "UPDATE", "SELECT", "INSERT", "COMMIT"]
     annotation = Annotation.objects.get(pk=response.json()["annotation"])
     assert annotation.labels.count() == 1 and annotation.slot.state == Slot.State.DONE
 
 
-# What the shortcuts must not change ------------------------------------------------------------
+# What the engine must answer ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("server_side", [True, False])
-def test_the_work_cycle_answers_alike_with_statements_prepared_on_the_server_or_not(settings, s001, alice, server_side):
-    """`DATABASE_PREPARED_STATEMENTS=0` (PgBouncer in transaction mode) runs the same SQL
-    without PREPARE: claim, heartbeat, resume, submit with its label, and a retry."""
-    settings.DATABASE_PREPARED_STATEMENTS = server_side
+def test_the_work_cycle_through_the_api(s001, alice):
+    """Claim, resume, heartbeat, submit with its label, and a retry."""
     queue = work_queue(s001, alice)
     add_tasks(queue, 2)
     api = token_client(alice)
@@ -300,8 +281,8 @@ def test_one_associate_in_several_queues_claims_the_best_head(s001, alice):
 
 
 def test_a_superuser_working_a_queue_claims_heartbeats_and_submits_in_any_store(s002):
-    """Superusers see every store: the hot statements have a shape of their own for them
-    (no store grant in the filter), which must claim, extend and finish as the others do."""
+    """Superusers see every store (no store grant in the filters): they claim, extend and
+    finish as the others do."""
     admin = UserFactory(username="root", is_superuser=True)
     queue = work_queue(s002, admin)  # a store the admin holds no grant to
     (task,) = add_tasks(queue, 1)

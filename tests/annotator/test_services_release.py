@@ -4,15 +4,8 @@ import pytest
 from django.http import Http404
 
 from annotator.models import Slot, Task, TaskExclusion
-from annotator.services.work import (
-    lease_release,
-    task_claim,
-    task_heartbeat,
-    task_reassign,
-    task_release,
-    task_set_priority,
-    task_submit,
-)
+from annotator.services.control import lease_release, task_priority_set, task_reassign
+from annotator.services.work import task_claim, task_heartbeat, task_release, task_submit
 from infra.errors import Conflict, LoupeError
 from tests.annotator.work import add_tasks, associates, expire_leases, none_result, work_queue
 
@@ -75,7 +68,7 @@ def test_supervisor_actions_need_the_store_and_the_role(team, alice, sam):
     with pytest.raises(Http404):
         lease_release(supervisor=sam, slot_id=lease.slot_id)
     with pytest.raises(Http404):
-        task_set_priority(supervisor=sam, task_id=task.pk, priority=5)
+        task_priority_set(supervisor=sam, task_id=task.pk, priority=5)
     with pytest.raises(LoupeError) as error:
         lease_release(supervisor=bea, slot_id=lease.slot_id)
     assert error.value.status_code == 403
@@ -147,7 +140,7 @@ def test_reassign_gives_back_an_expired_lease_of_theirs_elsewhere_in_the_queue(t
 def test_set_priority_reorders_the_queue(team, alice, carol):
     queue, *_ = team
     _first, second = add_tasks(queue, 2)
-    task_set_priority(supervisor=carol, task_id=second.pk, priority=10)
+    task_priority_set(supervisor=carol, task_id=second.pk, priority=10)
     assert Task.objects.get(pk=second.pk).priority == 10
     assert set(Slot.objects.filter(task=second).values_list("priority", flat=True)) == {10}
     assert task_claim(associate=alice).task == second
