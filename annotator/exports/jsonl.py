@@ -63,6 +63,7 @@ def example(row: Row, pseudonym: Pseudonyms) -> tuple[dict, bool]:
         value["frames"] = _frames(row, [])
         value["action"], value["sku"], value["quantity"] = final["action"], final["sku"], final["quantity"]
         value["boxes"] = []
+        value["tracks"] = []
         value["predicted"] = predicted if row.predicted is not None else None
         value["provenance"] = provenance
         return value, row.plain_json and orjson_plain(predicted) and orjson_plain(final)
@@ -70,7 +71,8 @@ def example(row: Row, pseudonym: Pseudonyms) -> tuple[dict, bool]:
     provenance["occurred_at"] = None
     value["frames"] = _frames(row, result["boxes"])
     value["action"], value["sku"], value["quantity"] = result["action"], result["sku"], None
-    value["boxes"] = result["boxes"]
+    value["boxes"] = result["boxes"]  # tracks included, one box per frame
+    value["tracks"] = result["tracks"]  # and their keyframes, as drawn
     value["predicted"] = _predicted_boxes(row.predicted)
     value["provenance"] = provenance
     return value, row.plain_json and orjson_plain(result) and orjson_plain(value["predicted"])

@@ -15,7 +15,9 @@ from typing import IO, Any
 
 from django.conf import settings
 
+from annotator.exports.rows import snippet_tracks
 from annotator.models import Dataset, DatasetItem
+from annotator.tracks import track_boxes
 
 _FIELDS = (
     "position",
@@ -169,7 +171,10 @@ def snippet_result(row: Row) -> dict:
             boxes.append({key: int(box[key]) for key in ("frame", "x", "y", "w", "h")} | {"label": str(box["label"])})
         except (KeyError, TypeError, ValueError):
             continue
-    return {"action": human.get("action"), "sku": human.get("sku"), "boxes": boxes}
+    tracks = snippet_tracks(human.get("tracks"))
+    frame_count = row.snippet_frame_count or max((k["frame"] + 1 for t in tracks for k in t["keyframes"]), default=0)
+    boxes += track_boxes(tracks, frame_count)
+    return {"action": human.get("action"), "sku": human.get("sku"), "boxes": boxes, "tracks": tracks}
 
 
 def snippet_reference(row: Row) -> dict | None:
@@ -228,6 +233,7 @@ def example(row: Row, pseudonym: Pseudonyms) -> dict:
             "sku": final["sku"],
             "quantity": final["quantity"],
             "boxes": [],
+            "tracks": [],
             "predicted": values["predicted"] if row.predicted is not None else None,
             "provenance": provenance | {"occurred_at": values["occurred_at"]},
         }
@@ -238,6 +244,7 @@ def example(row: Row, pseudonym: Pseudonyms) -> dict:
         "sku": result["sku"],
         "quantity": None,
         "boxes": result["boxes"],
+        "tracks": result["tracks"],
         "predicted": _predicted_boxes(row.predicted),
         "provenance": provenance | {"occurred_at": None},
     }
