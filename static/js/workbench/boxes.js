@@ -312,6 +312,7 @@ export function create({ canvas, width, height, frames = Infinity, boxes = [], t
     const geometry = clampBox(view);
     const object = objectOf(view.id);
     if (object.kind === "track") {
+      object.predicted = false;
       object.keyframes = withKeyframe(object.keyframes, { frame: next, x: geometry.x, y: geometry.y, w: geometry.w, h: geometry.h, outside: false });
     } else {
       const copy = { id: state.nextId++, kind: "box", frame: next, label: object.label, x: geometry.x, y: geometry.y, w: geometry.w, h: geometry.h };
@@ -371,6 +372,7 @@ export function create({ canvas, width, height, frames = Infinity, boxes = [], t
     const object = objectOf(id);
     if (!object || object.label === label) return false;
     object.label = label;
+    object.predicted = false; // the associate's now
     changed();
     return true;
   }
