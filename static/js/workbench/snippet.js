@@ -101,8 +101,8 @@ export function snippetScreen(root) {
     };
     if (b.kind !== "track") remove("delete-box", "Delete", `Delete ${b.label} box`);
     else {
-      if (b.keyframe) remove("delete-keyframe", "Keyframe", `Delete this keyframe of the ${b.label} track`);
-      remove("delete-track", "Track", `Delete the whole ${b.label} track`);
+      if (b.keyframe) remove("delete-keyframe", "Delete keyframe", `Delete this keyframe of the ${b.label} track`);
+      remove("delete-track", "Delete track", `Delete the whole ${b.label} track`);
     }
     return li;
   }
@@ -112,7 +112,7 @@ export function snippetScreen(root) {
     const items = editor.onFrame().map(boxItem);
     for (const track of editor.endingHere()) {
       const li = Object.assign(document.createElement("li"), { className: `box ${track.label} track outside`, textContent: `${track.label} track · ends here (outside)` });
-      const r = button("small secondary danger", "delete-keyframe", "Keyframe");
+      const r = button("small secondary danger", "delete-keyframe", "Delete keyframe");
       r.dataset.id = String(track.id);
       r.setAttribute("aria-label", `Delete this outside keyframe of the ${track.label} track`);
       li.append(r);
