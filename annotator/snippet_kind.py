@@ -8,12 +8,15 @@ from annotator import kinds
 from annotator.models import Label, Snippet
 from annotator.results import as_choice, as_int, as_list, as_object, as_sku, invalid
 from annotator.services.labels import LabelIn, label_record
+from annotator.tracks import tracks_from_predictions
 from catalog.selectors import product_cards
 
 SNIPPET_ANNOTATION = "snippet_annotation"
 ACTIONS = ("take", "put_back", "none", "unsure")
 BOX_LABELS = ("hand", "product")
 MAX_BOXES = 5000
+MAX_TRACKS = 500
+MAX_KEYFRAMES = 5000  # per track; strictly increasing frames bound it by the clip anyway
 
 
 def _clip_geometry(task) -> tuple[int, int, int]:
@@ -24,10 +27,51 @@ def _clip_geometry(task) -> tuple[int, int, int]:
     return snippet.width, snippet.height, snippet.frame_count
 
 
+def _geometry(raw: dict, path: str, *, width: int, height: int, frame_count: int) -> dict:
+    """A box's frame and pixels: inside the clip and inside the frame."""
+    frame = as_int(raw, "frame", path, minimum=0, maximum=frame_count - 1)
+    x = as_int(raw, "x", path, minimum=0, maximum=width - 1)
+    y = as_int(raw, "y", path, minimum=0, maximum=height - 1)
+    w = as_int(raw, "w", path, minimum=1)
+    h = as_int(raw, "h", path, minimum=1)
+    if x + w > width:
+        raise invalid(f"{path}.w", f"The box leaves the frame ({width} px wide).")
+    if y + h > height:
+        raise invalid(f"{path}.h", f"The box leaves the frame ({height} px high).")
+    return {"frame": frame, "x": x, "y": y, "w": w, "h": h}
+
+
+def _tracks(result: dict, *, width: int, height: int, frame_count: int) -> list[dict]:
+    """`tracks: [{"label", "keyframes": [{"frame", "x", "y", "w", "h", "outside"}]}]`: at least
+    one keyframe each, frames strictly increasing (annotator.tracks interpolates between)."""
+    tracks = []
+    for index, raw in enumerate(as_list(result, "tracks", "", max_items=MAX_TRACKS, required=False)):
+        path = f"tracks[{index}]"
+        track = as_object(raw, path, ("label", "keyframes"))
+        label = as_choice(track, "label", path, BOX_LABELS)
+        raw_keyframes = as_list(track, "keyframes", path, max_items=MAX_KEYFRAMES)
+        if not raw_keyframes:
+            raise invalid(f"{path}.keyframes", "A track needs at least one keyframe.")
+        keyframes: list[dict] = []
+        for number, raw_key in enumerate(raw_keyframes):
+            key_path = f"{path}.keyframes[{number}]"
+            key = as_object(raw_key, key_path, ("frame", "x", "y", "w", "h", "outside"))
+            cleaned = _geometry(key, key_path, width=width, height=height, frame_count=frame_count)
+            outside = key.get("outside", False)
+            if not isinstance(outside, bool):
+                raise invalid(f"{key_path}.outside", "Expected true or false.")
+            if keyframes and cleaned["frame"] <= keyframes[-1]["frame"]:
+                raise invalid(f"{key_path}.frame", "Keyframes must be in strictly increasing frame order.")
+            keyframes.append(cleaned | {"outside": outside})
+        tracks.append({"label": label, "keyframes": keyframes})
+    return tracks
+
+
 def validate_result(task, result: Any) -> dict:
-    """`{"action", "sku" (unless action is none), "boxes": [{"frame", "label", "x", "y", "w", "h"}]}`,
-    boxes in clip pixels and inside the frame (API.md)."""
-    result = as_object(result, "", ("action", "sku", "boxes"))
+    """`{"action", "sku" (unless action is none), "boxes": [{"frame", "label", "x", "y", "w", "h"}],
+    "tracks" (optional): [{"label", "keyframes": [...]}]}`, boxes and keyframes in clip pixels,
+    inside the frame and the clip (API.md, contract v1.1 "Snippet tracks")."""
+    result = as_object(result, "", ("action", "sku", "boxes", "tracks"))
     action = as_choice(result, "action", "", ACTIONS)
     cleaned: dict = {"action": action, "sku": None}
     if action != "none" or result.get("sku") not in (None, ""):
@@ -37,18 +81,13 @@ def validate_result(task, result: Any) -> dict:
     for index, raw in enumerate(as_list(result, "boxes", "", max_items=MAX_BOXES, required=False)):
         path = f"boxes[{index}]"
         box = as_object(raw, path, ("frame", "label", "x", "y", "w", "h"))
-        frame = as_int(box, "frame", path, minimum=0, maximum=frame_count - 1)
+        as_int(box, "frame", path, minimum=0, maximum=frame_count - 1)  # checked first, as ever
         label = as_choice(box, "label", path, BOX_LABELS)
-        x = as_int(box, "x", path, minimum=0, maximum=width - 1)
-        y = as_int(box, "y", path, minimum=0, maximum=height - 1)
-        w = as_int(box, "w", path, minimum=1)
-        h = as_int(box, "h", path, minimum=1)
-        if x + w > width:
-            raise invalid(f"{path}.w", f"The box leaves the frame ({width} px wide).")
-        if y + h > height:
-            raise invalid(f"{path}.h", f"The box leaves the frame ({height} px high).")
-        boxes.append({"frame": frame, "label": label, "x": x, "y": y, "w": w, "h": h})
+        geometry = _geometry(box, path, width=width, height=height, frame_count=frame_count)
+        boxes.append({"frame": geometry.pop("frame"), "label": label, **geometry})
     cleaned["boxes"] = boxes
+    if "tracks" in result:  # results without tracks stay as they were (v1)
+        cleaned["tracks"] = _tracks(result, width=width, height=height, frame_count=frame_count)
     return cleaned
 
 
@@ -85,8 +124,9 @@ def on_submit(task, annotation) -> None:
 
 
 def task_context(task, user) -> dict:
-    """The snippet screen's context: the clip, the model's boxes (pre-filled, clip pixels)
-    and its products as candidates, best score first."""
+    """The snippet screen's context: the clip, the model's boxes (pre-filled, clip pixels;
+    a label boxed on consecutive frames as a track) and its products as candidates, best
+    score first."""
     snippet = Snippet.objects.only("pk", "store_id", "width", "height", "fps", "frame_count", "predictions").get(
         pk=task.subject_id, store_id=task.store_id
     )
@@ -97,6 +137,7 @@ def task_context(task, user) -> dict:
         if p.get("label") in BOX_LABELS and isinstance(p.get("box"), list) and len(p["box"]) == 4
         for x, y, w, h in [[round(v) for v in p["box"]]]
     ]
+    tracks, boxes = tracks_from_predictions(boxes, snippet.frame_count)
     best: dict[str, float] = {}
     for p in predictions:
         if isinstance(p.get("sku"), str):
@@ -109,6 +150,7 @@ def task_context(task, user) -> dict:
         "poster_url": reverse("annotator:snippet_poster", args=[snippet.pk]),
         "clip": {"width": snippet.width, "height": snippet.height, "fps": snippet.fps or 15.0},
         "predicted_boxes": boxes,
+        "predicted_tracks": tracks,
         "candidates": [{"key": n, "product": cards[sku], "score": best[sku]} for n, sku in enumerate(ranked, 1)],
         "predicted_product": cards[ranked[0]] if ranked else None,
         "actions": ACTIONS,

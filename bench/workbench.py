@@ -7,12 +7,17 @@ hashed names from the manifest) on PostgreSQL (BENCH_DATABASE_URL, default the l
 server). Creates a throwaway database (dropped at the end) and a temporary MEDIA_ROOT, loads a
 store with a 60-product catalog with packshots, real H.264 clips, visits of 12 events (4 of
 them unsure, with clips and three candidates each) and a 1280x720 snippet with ~30 predicted
-boxes, then times with Django's test client:
+boxes, and a 600-frame 1280x720 snippet boxed by the model on every frame (pre-filled as
+tracks), then times with Django's test client:
 
 - `visit_page`: GET of the visit-validation screen (full page), `--renders` times;
 - `snippet_page`: GET of the snippet-annotation screen (full page);
 - `submit_next`: POST submit of a visit → the next task's screen in the same answer;
-- `product_search`: the type-ahead (htmx partial).
+- `product_search`: the type-ahead (htmx partial);
+- `tracks_page`: GET of the snippet screen of the 600-frame clip (its tracks built from the
+  model's boxes at each render);
+- `tracks_submit_next`: POST submit of that clip's result with tracks (validated, stored as
+  a label) → the next task's screen in the same answer.
 
 Prints one JSON object with p50/p95 in milliseconds per measure. Target: task screens < 50 ms.
 """
@@ -158,6 +163,7 @@ def run(renders: int) -> dict:
     snippet_url = reverse("annotator:task", args=[snippet_task.pk])
     client.get(snippet_url)
     snippet_page = timed(lambda: client.get(snippet_url), renders)
+    tracks_page, tracks_submit, tracked = run_tracks(client, store, snippet_task, renders)
     return {
         "visit_events": 12,
         "snippet_predicted_boxes": len(predictions),
@@ -165,8 +171,78 @@ def run(renders: int) -> dict:
         "snippet_page": percentiles(snippet_page),
         "submit_next": percentiles(submit_next),
         "product_search": percentiles(search),
+        **tracked,
+        "tracks_page": percentiles(tracks_page),
+        "tracks_submit_next": percentiles(tracks_submit),
         "target_ms": 50,
     }
+
+
+def run_tracks(client, store, snippet_task, renders: int) -> tuple[list[float], list[float], dict]:
+    """The 600-frame clip: `renders + 1` tasks on it (the same snippet), the first claimed
+    through the submit of `snippet_task`, each submitted with the model's tracks accepted."""
+    import datetime as dt
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from annotator.services.queues import task_enqueue
+    from annotator.services.snippets import snippet_ingest
+    from annotator.synth import make_clip
+    from annotator.tracks import tracks_from_predictions
+
+    clip = make_clip(seconds=40, fps=15, width=1280, height=720, seed=600)
+    predictions = [
+        {"frame": b["frame"], "label": b["label"], "box": [b["x"], b["y"], b["w"], b["h"]], "score": 0.8}
+        for b in clip.boxes
+    ]
+    first = snippet_ingest(
+        store=store,
+        camera=store.cameras.get(code="C01"),
+        external_id="bench-tracks",
+        started_at=timezone.now() - dt.timedelta(minutes=3),
+        upload=SimpleUploadedFile(f"bench-tracks.{clip.container}", clip.data),
+        annotate=True,
+        predictions=predictions,
+    ).task
+    snippet = first.subject_id
+    tasks = [first] + [
+        task_enqueue(
+            queue=first.queue,
+            subject_id=snippet,
+            due_at=timezone.now() + dt.timedelta(minutes=30, seconds=n),
+            payload=first.payload,
+        )
+        for n in range(renders)
+    ]
+    boxes = [{"frame": b["frame"], "label": b["label"], **{k: b[k] for k in "xywh"}} for b in clip.boxes]
+    tracks, single = tracks_from_predictions(boxes, first.payload["frame_count"])
+    result = {"action": "take", "sku": "SKU-0003", "boxes": single, "tracks": tracks}
+    submit = reverse("annotator:submit", args=[snippet_task.pk])
+    body = {"result": {"action": "none", "boxes": []}, "submission_id": str(uuid.uuid4())}
+    response = client.post(submit, body, content_type="application/json", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and str(first.pk).encode() in response.content, response.content[:300]
+    url = reverse("annotator:task", args=[first.pk])
+    client.get(url)
+    page = timed(lambda: client.get(url), renders)
+    submits = []
+    for task in tasks[:renders]:
+        body = {"result": result, "submission_id": str(uuid.uuid4())}
+        start = time.perf_counter()
+        response = client.post(
+            reverse("annotator:submit", args=[task.pk]), body, content_type="application/json", HTTP_HX_REQUEST="true"
+        )
+        submits.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200, response.content[:300]
+    figures = {
+        "tracks_clip_frames": first.payload["frame_count"],
+        "tracks_predicted_boxes": len(predictions),
+        "tracks": len(tracks),
+        "tracks_keyframes": sum(len(t["keyframes"]) for t in tracks),
+        "tracks_single_boxes": len(single),
+    }
+    return page, submits, figures
 
 
 if __name__ == "__main__":

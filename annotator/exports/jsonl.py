@@ -156,6 +156,7 @@ def example(row: Row, pseudonym: Pseudonyms) -> tuple[dict, bool]:
             integer(final["quantity"]),
         )
         value["boxes"] = "[]"
+        value["tracks"] = "[]"
     else:
         result = snippet_result(row)
         predicted = {
@@ -168,7 +169,8 @@ def example(row: Row, pseudonym: Pseudonyms) -> tuple[dict, bool]:
         provenance["occurred_at"] = ""
         value["frames"] = _frames(row, result["boxes"])
         value["action"], value["sku"], value["quantity"] = text(result["action"]), text(result["sku"]), 0
-        value["boxes"] = _STDLIB.encode(result["boxes"])
+        value["boxes"] = _STDLIB.encode(result["boxes"])  # tracks included, one box per frame
+        value["tracks"] = _STDLIB.encode(result["tracks"])  # and their keyframes, as drawn
     value["predicted"] = predicted
     value["provenance"] = provenance
     return value, orjson_plain(predicted["confidence"]) and orjson_plain(snippet["fps"])

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import connection
 
 from annotator.models import Dataset, DatasetItem, Label, Snippet
+from annotator.tracks import track_boxes
 from catalog.models import Camera, Store
 
 
@@ -314,7 +315,8 @@ def event_values(row: Row) -> dict:
 
 
 def snippet_result(row: Row) -> dict:
-    """A snippet label's human result: action, sku and boxes in clip pixels."""
+    """A snippet label's human result: action, sku, boxes in clip pixels (its tracks
+    expanded to one box per frame, after its single-frame boxes) and the tracks' keyframes."""
     human = row.human if isinstance(row.human, dict) else {}
     boxes = []
     for box in human.get("boxes") or []:
@@ -324,4 +326,22 @@ def snippet_result(row: Row) -> dict:
             boxes.append({key: int(box[key]) for key in ("frame", "x", "y", "w", "h")} | {"label": str(box["label"])})
         except (KeyError, TypeError, ValueError):
             continue
-    return {"action": human.get("action"), "sku": human.get("sku"), "boxes": boxes}
+    tracks = snippet_tracks(human.get("tracks"))
+    frame_count = row.snippet_frame_count or max((k["frame"] + 1 for t in tracks for k in t["keyframes"]), default=0)
+    boxes += track_boxes(tracks, frame_count)
+    return {"action": human.get("action"), "sku": human.get("sku"), "boxes": boxes, "tracks": tracks}
+
+
+def snippet_tracks(value: Any) -> list[dict]:
+    """A label's tracks (validated when submitted) with only the keys the schema names."""
+    tracks = []
+    for track in value if isinstance(value, list) else []:
+        try:
+            keyframes = [
+                {key: int(k[key]) for key in ("frame", "x", "y", "w", "h")} | {"outside": bool(k.get("outside"))}
+                for k in track["keyframes"]
+            ]
+            tracks.append({"label": str(track["label"]), "keyframes": keyframes})
+        except (KeyError, TypeError, ValueError):
+            continue
+    return tracks

@@ -17,7 +17,9 @@ from typing import IO, Any
 
 from django.conf import settings
 
+from annotator.exports.rows import snippet_tracks
 from annotator.models import Dataset, DatasetItem
+from annotator.tracks import track_boxes
 
 _FIELDS = (
     "position",
@@ -171,7 +173,10 @@ def snippet_result(row: Row) -> dict:
             boxes.append({key: int(box[key]) for key in ("frame", "x", "y", "w", "h")} | {"label": str(box["label"])})
         except (KeyError, TypeError, ValueError):
             continue
-    return {"action": human.get("action"), "sku": human.get("sku"), "boxes": boxes}
+    tracks = snippet_tracks(human.get("tracks"))
+    frame_count = row.snippet_frame_count or max((k["frame"] + 1 for t in tracks for k in t["keyframes"]), default=0)
+    boxes += track_boxes(tracks, frame_count)
+    return {"action": human.get("action"), "sku": human.get("sku"), "boxes": boxes, "tracks": tracks}
 
 
 # jsonl ---
@@ -263,6 +268,7 @@ def example(row: Row, pseudonym: Pseudonyms) -> dict:
             "sku": _text(final["sku"]),
             "quantity": _int(final["quantity"]),
             "boxes": "[]",
+            "tracks": "[]",
             "predicted": {
                 "action": _text(predicted["action"]),
                 "sku": _text(predicted["sku"]),
@@ -279,6 +285,7 @@ def example(row: Row, pseudonym: Pseudonyms) -> dict:
         "sku": _text(result["sku"]),
         "quantity": 0,
         "boxes": _dumps(result["boxes"]),
+        "tracks": _dumps(result["tracks"]),
         "predicted": {
             "action": "",
             "sku": "",

@@ -32,6 +32,7 @@ PSEUDONYM = {prefix: re.compile(rf"^{prefix}_[0-9a-f]{{16}}$") for prefix in ("v
 JSONL_KEYS = {
     "action",
     "boxes",
+    "tracks",
     "frames",
     "kind",
     "label",

@@ -45,6 +45,7 @@ def test_a_box_drawn_on_a_scaled_down_player_is_stored_in_clip_pixels(page, alic
     drag(page, (x0 + 100, y0 + 80), (x0 + 300, y0 + 230))  # a hand box
     expect(page.locator("#wb-box-list li.hand")).to_have_count(1)
     drag(page, (x0 + 200, y0 + 150), (x0 + 230, y0 + 170))  # moved by (30, 20) display px
+    page.keyboard.press("Escape")  # nothing selected: b changes only the label drawn next
     page.keyboard.press("b")  # now drawing product boxes
     drag(page, (x0 + 400, y0 + 100), (x0 + 450, y0 + 160))
     expect(page.locator("#wb-box-list li.product")).to_have_count(1)

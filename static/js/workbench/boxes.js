@@ -4,6 +4,15 @@
 // positions are converted (display px -> clip px). The keyboard edits the same boxes
 // (handleKey): a keypress moves or resizes by one clip pixel, so keyboard-only work is as
 // exact as the mouse whatever the player's size on screen.
+//
+// Two kinds of object: a box (one frame) and a track (a box followed across frames, kept as
+// its keyframes; tracks.js says what it is on the frames between). On any frame the editor
+// shows views: a box is its own view, a track's view is its box there, a keyframe or an
+// interpolation (drawn dashed). Editing a track's view on a frame makes (or changes) the
+// keyframe there, so "move to another frame and adjust it" is how a track is made to follow.
+// Zoom and pan transform the canvas with the video: every position is read through the
+// canvas's on-screen rectangle, so boxes stay in clip pixels whatever the zoom.
+import { boxAt, keyIndexAt, withKeyframe } from "./tracks.js";
 
 const HANDLE_PX = 8; // grab distance for a corner, in display pixels
 const MIN_SIZE = 3; // smaller drags are clicks, not boxes (clip pixels)
@@ -12,9 +21,15 @@ const STEP = 1; // clip pixels per arrow press
 const BIG_STEP = 10; // with Shift
 const ARROWS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
 
-export function create({ canvas, width, height, boxes = [], onChange = () => {} }) {
+export function create({ canvas, width, height, frames = Infinity, boxes = [], tracks = [], onChange = () => {} }) {
   const ctx = canvas.getContext("2d");
-  const state = { boxes: boxes.map((b, i) => ({ ...b, id: i + 1 })), nextId: boxes.length + 1, frame: 0, label: "hand", selected: null, drag: null };
+  const objects = [
+    ...boxes.map((b) => ({ ...b, kind: "box" })),
+    ...tracks.map((t) => ({ ...t, kind: "track", keyframes: t.keyframes.map((k) => ({ ...k, outside: Boolean(k.outside) })) })),
+  ].map((o, i) => ({ ...o, id: i + 1 }));
+  // `boxes`: every object, single boxes and tracks alike (the name the editor grew up with).
+  const state = { boxes: objects, nextId: objects.length + 1, frame: 0, label: "hand", mode: "box", selected: null, drag: null };
+  const frameCount = Number.isFinite(frames) ? frames : Number.MAX_SAFE_INTEGER;
 
   const scale = () => {
     const rect = canvas.getBoundingClientRect();
@@ -27,7 +42,40 @@ export function create({ canvas, width, height, boxes = [], onChange = () => {} 
       y: Math.min(height, Math.max(0, (event.clientY - rect.top) * sy)),
     };
   };
-  const onFrame = () => state.boxes.filter((b) => b.frame === state.frame);
+  const objectOf = (id) => state.boxes.find((o) => o.id === id) || null;
+
+  // A track's view on the frame shown, or null where it is not in the clip there.
+  function trackView(track) {
+    const at = boxAt(track.keyframes, state.frame, frameCount);
+    return at && { id: track.id, kind: "track", label: track.label, predicted: track.predicted, frame: state.frame, ...at };
+  }
+
+  const onFrame = () =>
+    state.boxes.flatMap((o) => {
+      if (o.kind === "track") {
+        const view = trackView(o);
+        return view ? [view] : [];
+      }
+      return o.frame === state.frame ? [o] : [];
+    });
+
+  // What an edit of a view changes: a box is its own; a track's is its keyframe on this
+  // frame, made from the view when there is none (`inserted`).
+  function editable(view) {
+    if (view.kind !== "track") return { target: view, inserted: false };
+    const track = objectOf(view.id);
+    const index = keyIndexAt(track.keyframes, state.frame);
+    if (index >= 0 && track.keyframes[index].frame === state.frame && !track.keyframes[index].outside) {
+      return { target: track.keyframes[index], inserted: false };
+    }
+    const key = { frame: state.frame, x: view.x, y: view.y, w: view.w, h: view.h, outside: false };
+    track.keyframes = withKeyframe(track.keyframes, key);
+    return { target: key, inserted: true };
+  }
+
+  function dropKeyframe(track, key) {
+    track.keyframes = track.keyframes.filter((k) => k !== key);
+  }
 
   function clampBox(b) {
     let x = Math.round(Math.max(0, Math.min(b.x, width - 1)));
@@ -53,17 +101,25 @@ export function create({ canvas, width, height, boxes = [], onChange = () => {} 
         ctx.fillRect(b.x, b.y, b.w, b.h);
         ctx.globalAlpha = 1;
       }
-      ctx.setLineDash(b.predicted ? [6 * line, 3 * line] : []);
+      // Interpolated: short dashes and fainter, so keyframes (solid) stand out; the model's
+      // boxes: long dashes.
+      const between = b.kind === "track" && !b.keyframe;
+      ctx.setLineDash(between ? [2 * line, 3 * line] : b.predicted ? [6 * line, 3 * line] : []);
+      if (between) ctx.globalAlpha = 0.8;
       ctx.strokeRect(b.x, b.y, b.w, b.h);
       ctx.setLineDash([]);
       ctx.fillStyle = color;
-      ctx.fillText(`${b.label}${b.predicted ? " (model)" : ""}`, b.x + 2 * line, Math.max(10 * line, b.y - 3 * line));
+      ctx.fillText(describe(b), b.x + 2 * line, Math.max(10 * line, b.y - 3 * line));
+      ctx.globalAlpha = 1;
       if (b.id === state.selected) {
         const s = HANDLE_PX * 0.6 * sx;
         for (const [cx, cy] of corners(b)) ctx.fillRect(cx - s, cy - s, 2 * s, 2 * s);
       }
     }
   }
+
+  const describe = (b) =>
+    `${b.label}${b.kind === "track" ? " track" : ""}${b.predicted ? " (model)" : ""}${b.kind === "track" ? (b.keyframe ? " · keyframe" : " · interpolated") : ""}`;
 
   const corners = (b) => [[b.x, b.y], [b.x + b.w, b.y], [b.x, b.y + b.h], [b.x + b.w, b.y + b.h]];
 
@@ -90,19 +146,25 @@ export function create({ canvas, width, height, boxes = [], onChange = () => {} 
   }
 
   canvas.addEventListener("mousedown", (event) => {
-    if (event.button !== 0) return;
+    if (event.button !== 0 || event.ctrlKey || event.metaKey) return; // Ctrl+drag pans (zoom.js)
     event.preventDefault();
     const p = toClip(event);
     const found = hit(p);
     if (found) {
       state.selected = found.box.id;
-      found.box.predicted = false;
-      state.drag = { ...found, start: p, orig: { ...found.box } };
+      const { target, inserted } = editable(found.box);
+      state.drag = { ...found, box: target, object: objectOf(found.box.id), inserted, start: p, orig: { ...target } };
+    } else if (state.mode === "track") {
+      const key = { frame: state.frame, x: p.x, y: p.y, w: 0, h: 0, outside: false };
+      const track = { id: state.nextId++, kind: "track", label: state.label, keyframes: [key] };
+      state.boxes.push(track);
+      state.selected = track.id;
+      state.drag = { box: key, object: track, mode: "resize", ax: p.x, ay: p.y, fresh: true };
     } else {
-      const box = { id: state.nextId++, frame: state.frame, label: state.label, x: p.x, y: p.y, w: 0, h: 0 };
+      const box = { id: state.nextId++, kind: "box", frame: state.frame, label: state.label, x: p.x, y: p.y, w: 0, h: 0 };
       state.boxes.push(box);
       state.selected = box.id;
-      state.drag = { box, mode: "resize", ax: p.x, ay: p.y, fresh: true };
+      state.drag = { box, object: box, mode: "resize", ax: p.x, ay: p.y, fresh: true };
     }
     canvas.dispatchEvent(new CustomEvent("boxes:grab", { bubbles: true }));
     changed();
@@ -113,13 +175,15 @@ export function create({ canvas, width, height, boxes = [], onChange = () => {} 
   // The selected box if it is on the frame shown: keys never edit a box nobody can see.
   const current = () => onFrame().find((b) => b.id === state.selected) || null;
 
-  function grab(box) {
-    // Same as a mouse grab: the player stops so the frame being edited stays put.
+  // Same as a mouse grab: the player stops so the frame being edited stays put. Answers
+  // what the edit changes (see `editable`).
+  function grab(view) {
     canvas.dispatchEvent(new CustomEvent("boxes:grab", { bubbles: true }));
-    if (box) {
-      box.predicted = false;
-      Object.assign(box, clampBox(box));
-    }
+    if (!view) return null;
+    objectOf(view.id).predicted = false;
+    const { target } = editable(view);
+    Object.assign(target, clampBox(target));
+    return target;
   }
 
   function cycle(direction) {
@@ -134,9 +198,9 @@ export function create({ canvas, width, height, boxes = [], onChange = () => {} 
   }
 
   function nudge(dx, dy) {
-    const b = current();
-    if (!b) return false;
-    grab(b);
+    const view = current();
+    if (!view) return false;
+    const b = grab(view);
     b.x = Math.max(0, Math.min(width - b.w, b.x + dx));
     b.y = Math.max(0, Math.min(height - b.h, b.y + dy));
     changed();
@@ -145,9 +209,9 @@ export function create({ canvas, width, height, boxes = [], onChange = () => {} 
 
   // From the bottom-right corner: the top-left corner stays where it is.
   function stretch(dw, dh) {
-    const b = current();
-    if (!b) return false;
-    grab(b);
+    const view = current();
+    if (!view) return false;
+    const b = grab(view);
     b.w = Math.max(1, Math.min(width - b.x, b.w + dw));
     b.h = Math.max(1, Math.min(height - b.y, b.h + dh));
     changed();
@@ -158,7 +222,11 @@ export function create({ canvas, width, height, boxes = [], onChange = () => {} 
     // A square a quarter of the frame's short side, centred: big enough to see and grab,
     // small enough to nudge onto a hand or a product in a few presses.
     const side = Math.max(MIN_SIZE, Math.round(Math.min(width, height) / 4));
-    const box = { id: state.nextId++, frame: state.frame, label: state.label, x: Math.round((width - side) / 2), y: Math.round((height - side) / 2), w: side, h: side };
+    const geometry = { x: Math.round((width - side) / 2), y: Math.round((height - side) / 2), w: side, h: side };
+    const box =
+      state.mode === "track"
+        ? { id: state.nextId++, kind: "track", label: state.label, keyframes: [{ frame: state.frame, ...geometry, outside: false }] }
+        : { id: state.nextId++, kind: "box", frame: state.frame, label: state.label, ...geometry };
     grab(null);
     state.boxes.push(box);
     state.selected = box.id;
@@ -216,18 +284,100 @@ export function create({ canvas, width, height, boxes = [], onChange = () => {} 
     if (!drag) return;
     state.drag = null;
     const b = drag.box;
-    if (b.w < MIN_SIZE || b.h < MIN_SIZE) {
+    const same = !drag.fresh && ["x", "y", "w", "h"].every((k) => b[k] === drag.orig[k]);
+    if (b.w < MIN_SIZE || b.h < MIN_SIZE || same) {
       if (drag.fresh) {
-        state.boxes = state.boxes.filter((x) => x !== b);
+        state.boxes = state.boxes.filter((x) => x !== drag.object);
         state.selected = null;
+      } else if (drag.inserted) {
+        dropKeyframe(drag.object, b); // a click on an interpolated box: no keyframe made
       } else {
         Object.assign(b, drag.orig);
       }
     } else {
       Object.assign(b, clampBox(b));
+      drag.object.predicted = false;
     }
     changed();
   }, { signal: listening.signal });
+
+  // ---- tracks and labels -------------------------------------------------------------
+
+  // The selected object's box copied onto the next frame: a box as a new box there
+  // (selected), a track as its keyframe there. Answers the next frame, or null.
+  function copyForward() {
+    const view = current();
+    const next = state.frame + 1;
+    if (!view || next >= frameCount) return null;
+    const geometry = clampBox(view);
+    const object = objectOf(view.id);
+    if (object.kind === "track") {
+      object.predicted = false;
+      object.keyframes = withKeyframe(object.keyframes, { frame: next, x: geometry.x, y: geometry.y, w: geometry.w, h: geometry.h, outside: false });
+    } else {
+      const copy = { id: state.nextId++, kind: "box", frame: next, label: object.label, x: geometry.x, y: geometry.y, w: geometry.w, h: geometry.h };
+      state.boxes.push(copy);
+      state.selected = copy.id;
+    }
+    changed();
+    return next;
+  }
+
+  // The selected track leaves the picture on this frame: an `outside` keyframe here.
+  function outside() {
+    const view = current();
+    if (!view || view.kind !== "track") return false;
+    const track = objectOf(view.id);
+    const geometry = clampBox(view);
+    track.keyframes = withKeyframe(track.keyframes, { frame: state.frame, x: geometry.x, y: geometry.y, w: geometry.w, h: geometry.h, outside: true });
+    track.predicted = false;
+    state.selected = null;
+    changed();
+    return true;
+  }
+
+  // Tracks with an `outside` keyframe on this frame (they show no box here, so the list
+  // offers their keyframe for deletion).
+  const endingHere = () =>
+    state.boxes.filter((o) => o.kind === "track" && o.keyframes.some((k) => k.frame === state.frame && k.outside));
+
+  function removeObject(id) {
+    state.boxes = state.boxes.filter((b) => b.id !== id);
+    if (state.selected === id) state.selected = null;
+    changed();
+  }
+
+  // A track's keyframe on this frame goes (the track with it when none is left inside the
+  // picture); a box goes. False when a track has no keyframe here (an interpolated box).
+  function removeKeyframe(id) {
+    const object = objectOf(id);
+    if (!object) return false;
+    if (object.kind !== "track") {
+      removeObject(id);
+      return true;
+    }
+    const key = object.keyframes.find((k) => k.frame === state.frame);
+    if (!key) return false;
+    dropKeyframe(object, key);
+    if (!object.keyframes.some((k) => !k.outside)) {
+      removeObject(id);
+      return true;
+    }
+    if (state.selected === id && !current()) state.selected = null;
+    changed();
+    return true;
+  }
+
+  function relabel(id, label) {
+    const object = objectOf(id);
+    if (!object || object.label === label) return false;
+    object.label = label;
+    object.predicted = false; // the associate's now
+    changed();
+    return true;
+  }
+
+  const clampKey = (k) => ({ frame: k.frame, ...clampBox(k), outside: Boolean(k.outside) });
 
   const api = {
     get frame() { return state.frame; },
@@ -238,19 +388,42 @@ export function create({ canvas, width, height, boxes = [], onChange = () => {} 
     },
     get label() { return state.label; },
     set label(value) { state.label = value; },
+    // "box": new boxes are single-frame boxes; "track": they are tracks.
+    get mode() { return state.mode; },
+    set mode(value) { state.mode = value === "track" ? "track" : "box"; },
     get selected() { return state.selected; },
     select(id) { state.selected = id; changed(); },
     handleKey,
-    remove(id) {
-      state.boxes = state.boxes.filter((b) => b.id !== id);
-      if (state.selected === id) state.selected = null;
-      changed();
-    },
+    remove: (id) => (objectOf(id) && objectOf(id).kind === "track" ? removeKeyframe(id) : removeObject(id)),
+    removeTrack: removeObject,
+    removeKeyframe,
+    copyForward,
+    outside,
+    relabel,
+    endingHere,
+    current,
     onFrame,
     all: () => state.boxes.slice(),
-    frames: () => [...new Set(state.boxes.map((b) => b.frame))].sort((a, b) => a - b),
+    frames: () =>
+      [...new Set(state.boxes.flatMap((b) => (b.kind === "track" ? b.keyframes.map((k) => k.frame) : [b.frame])))].sort((a, b) => a - b),
     // The boxes as the result wants them: integers in clip pixels, inside the frame.
-    result: () => state.boxes.map((b) => clampBox(b)).map(({ frame, label, x, y, w, h }) => ({ frame, label, x, y, w, h })),
+    result: () =>
+      state.boxes.filter((b) => b.kind !== "track").map((b) => clampBox(b)).map(({ frame, label, x, y, w, h }) => ({ frame, label, x, y, w, h })),
+    // The tracks likewise: keyframes in frame order, integers, inside the frame.
+    tracks: () =>
+      state.boxes
+        .filter((b) => b.kind === "track" && b.keyframes.length)
+        .map((t) => ({ label: t.label, keyframes: t.keyframes.map(clampKey) })),
+    // What undo / redo keep (history.js): every object, not the selection.
+    snapshot: () => JSON.stringify([state.nextId, state.boxes]),
+    restore(text) {
+      const [nextId, boxes] = JSON.parse(text);
+      state.nextId = nextId;
+      state.boxes = boxes;
+      state.drag = null;
+      if (state.selected !== null && !current()) state.selected = null;
+      changed();
+    },
     draw,
     destroy() {
       listening.abort();

@@ -1,12 +1,16 @@
 // The snippet-annotation screen: one clip, the action seen in it (take, put back, none,
 // unsure), the product, and hand/product boxes per frame drawn with the box editor
-// (boxes.js), kept in the clip's own pixels. Enter submits once the action is set.
+// (boxes.js), kept in the clip's own pixels, and tracks: boxes followed across frames by
+// their keyframes (tracks.js). Every edit can be undone (history.js); the frame zooms and pans
+// (zoom.js). Enter submits once the action is set.
 import { create as createBoxEditor } from "./boxes.js";
 import { $, $$, productOf } from "./dom.js";
+import { createHistory, historyKey } from "./history.js";
 import { screenKey, snippetKeymap } from "./keys.js";
 import { setSpeed, shiftSpeed, stepFrame, togglePlay } from "./player.js";
 import { openSearch } from "./search.js";
 import { submitResult } from "./submit.js";
+import { createZoom } from "./zoom.js";
 
 export function snippetScreen(root) {
   const width = Number(root.dataset.width);
@@ -20,7 +24,31 @@ export function snippetScreen(root) {
   let action = null;
   let sku = product.dataset.sku || null;
   const predicted = JSON.parse($("#wb-predicted-boxes", root).textContent || "[]").map((b) => ({ ...b, predicted: true }));
-  const editor = createBoxEditor({ canvas, width, height, boxes: predicted, onChange: () => renderBoxes() });
+  const trackScript = $("#wb-predicted-tracks", root);
+  const predictedTracks = JSON.parse((trackScript && trackScript.textContent) || "[]").map((t) => ({ ...t, predicted: true }));
+  let history = null;
+  const editor = createBoxEditor({
+    canvas,
+    width,
+    height,
+    frames,
+    boxes: predicted,
+    tracks: predictedTracks,
+    onChange: () => {
+      renderBoxes();
+      if (history) history.commit();
+    },
+  });
+  // Undo / redo cover the boxes, the tracks and the action (not the selection, not the frame).
+  history = createHistory({
+    capture: () => JSON.stringify([editor.snapshot(), action]),
+    restore(text) {
+      const [shapes, was] = JSON.parse(text);
+      editor.restore(shapes);
+      setAction(was);
+    },
+  });
+  const zoom = createZoom({ viewport: $("#wb-player", root), layers: [video, canvas], onChange: () => editor.draw() });
   let frameLoop = null;
 
   const frameOf = () => Math.max(0, Math.min(frames - 1, Math.floor(video.currentTime * fps + 1e-3)));
@@ -52,24 +80,49 @@ export function snippetScreen(root) {
     return b;
   }
 
+  function describe(b) {
+    const geometry = `${Math.round(b.x)},${Math.round(b.y)} ${Math.round(b.w)}×${Math.round(b.h)}`;
+    if (b.kind !== "track") return `${b.label}${b.predicted ? " (model)" : ""} · ${geometry}`;
+    return `${b.label} track${b.predicted ? " (model)" : ""} · ${geometry} · ${b.keyframe ? "keyframe" : "interpolated"}`;
+  }
+
+  function boxItem(b) {
+    const li = document.createElement("li");
+    const kind = b.kind === "track" ? ` track ${b.keyframe ? "keyframe" : "interpolated"}` : "";
+    li.className = `box ${b.label}${kind}${b.id === editor.selected ? " on" : ""}`;
+    const select = button("link-ish", "select-box", describe(b));
+    select.dataset.id = String(b.id);
+    li.append(select);
+    const remove = (act, text, label) => {
+      const r = button("small secondary danger", act, text);
+      r.dataset.id = String(b.id);
+      r.setAttribute("aria-label", label);
+      li.append(r);
+    };
+    if (b.kind !== "track") remove("delete-box", "Delete", `Delete ${b.label} box`);
+    else {
+      if (b.keyframe) remove("delete-keyframe", "Delete keyframe", `Delete this keyframe of the ${b.label} track`);
+      remove("delete-track", "Delete track", `Delete the whole ${b.label} track`);
+    }
+    return li;
+  }
+
   function renderBoxes() {
     $("#wb-box-frame", root).textContent = String(editor.frame);
-    const items = editor.onFrame().map((b) => {
-      const li = document.createElement("li");
-      li.className = `box ${b.label}${b.id === editor.selected ? " on" : ""}`;
-      const select = button("link-ish", "select-box", `${b.label}${b.predicted ? " (model)" : ""} · ${Math.round(b.x)},${Math.round(b.y)} ${Math.round(b.w)}×${Math.round(b.h)}`);
-      select.dataset.id = String(b.id);
-      const remove = button("small secondary danger", "delete-box", "Delete");
-      remove.dataset.id = String(b.id);
-      remove.setAttribute("aria-label", `Delete ${b.label} box`);
-      li.append(select, remove);
-      return li;
-    });
+    const items = editor.onFrame().map(boxItem);
+    for (const track of editor.endingHere()) {
+      const li = Object.assign(document.createElement("li"), { className: `box ${track.label} track outside`, textContent: `${track.label} track · ends here (outside)` });
+      const r = button("small secondary danger", "delete-keyframe", "Delete keyframe");
+      r.dataset.id = String(track.id);
+      r.setAttribute("aria-label", `Delete this outside keyframe of the ${track.label} track`);
+      li.append(r);
+      items.push(li);
+    }
     if (!items.length) items.push(Object.assign(document.createElement("li"), { className: "empty", textContent: "No box on this frame." }));
     $("#wb-box-list", root).replaceChildren(...items);
     const withBoxes = editor.frames();
     const holder = $("#wb-box-frames", root);
-    holder.replaceChildren(document.createTextNode(withBoxes.length ? "Frames with boxes: " : "No boxes yet."));
+    holder.replaceChildren(document.createTextNode(withBoxes.length ? "Frames with boxes or keyframes: " : "No boxes yet."));
     for (const frame of withBoxes.slice(0, 60)) {
       const chip = button("chip", "seek", String(frame));
       chip.dataset.frame = String(frame);
@@ -83,6 +136,7 @@ export function snippetScreen(root) {
     $$("[data-act=set-action]", root).forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.value === value)));
     $("#wb-actions", root).classList.remove("needed");
     status();
+    history.commit();
   }
 
   function setProduct(p) {
@@ -103,6 +157,64 @@ export function snippetScreen(root) {
     $$("[data-act=label]", root).forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.value === value)));
   }
 
+  // `b`: the selected box (or track) changes label, and new boxes follow; with nothing
+  // selected only new boxes change.
+  function switchLabel() {
+    const view = editor.current();
+    const next = (view ? view.label : editor.label) === "hand" ? "product" : "hand";
+    if (view) editor.relabel(view.id, next);
+    setLabel(next);
+  }
+
+  function setMode(value) {
+    editor.mode = value;
+    $$("[data-act=mode]", root).forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.value === editor.mode)));
+  }
+
+  function copyForward() {
+    const next = editor.copyForward();
+    if (next === null) return status("Select a box first ([ and ]), then f copies it to the next frame.");
+    editor.frame = next; // at once, so that f f f walks on before the video has seeked
+    seekFrame(next);
+    renderBoxes();
+  }
+
+  function markOutside() {
+    if (!editor.outside()) status("Select a track's box first: o ends the track on this frame.");
+  }
+
+  function deleteSelected(whole) {
+    const id = editor.selected;
+    if (id === null) return;
+    const object = editor.all().find((o) => o.id === id);
+    if (object && object.kind === "track" && whole) editor.removeTrack(id);
+    else if (!editor.remove(id)) status("No keyframe of this track here: Shift+Delete deletes the whole track.");
+  }
+
+  const undo = () => history.undo();
+  const redo = () => history.redo();
+
+  // The screen's own keys beyond the shared keymap (keys.js): tracks, zoom, and Shift+Delete.
+  function trackKey(event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return false;
+    const acts = {
+      k: () => setMode(editor.mode === "track" ? "box" : "track"),
+      f: copyForward,
+      o: markOutside,
+      "+": zoom.zoomIn,
+      "=": zoom.zoomIn,
+      "-": zoom.zoomOut,
+      _: zoom.zoomOut,
+      0: zoom.reset,
+    };
+    let act = acts[event.key];
+    if (event.shiftKey && (event.key === "Delete" || event.key === "Backspace")) act = () => deleteSelected(true);
+    if (!act) return false;
+    event.preventDefault();
+    act();
+    return true;
+  }
+
   function status(message) {
     $("#wb-status", root).textContent =
       message || (action ? `Action: ${action.replace("_", " ")}. Enter submits.` : "Set the action (t, p, n, u), then Enter submits.");
@@ -120,7 +232,7 @@ export function snippetScreen(root) {
       status("Pick the product first: 1–9 or / to search.");
       return;
     }
-    const result = { action, boxes: editor.result() };
+    const result = { action, boxes: editor.result(), tracks: editor.tracks() };
     if (sku) result.sku = sku;
     submitResult(result);
   }
@@ -135,8 +247,16 @@ export function snippetScreen(root) {
     else if (act === "pick") setProduct(productOf(target));
     else if (act === "search") search();
     else if (act === "label") setLabel(target.dataset.value);
+    else if (act === "mode") setMode(target.dataset.value);
     else if (act === "select-box") editor.select(Number(target.dataset.id));
-    else if (act === "delete-box") editor.remove(Number(target.dataset.id));
+    else if (act === "delete-box" || act === "delete-keyframe") editor.removeKeyframe(Number(target.dataset.id));
+    else if (act === "delete-track") editor.removeTrack(Number(target.dataset.id));
+    else if (act === "copy-forward") copyForward();
+    else if (act === "outside") markOutside();
+    else if (act === "undo") undo();
+    else if (act === "redo") redo();
+    else if (act === "zoom") zoom.zoomBy(Number(target.dataset.factor));
+    else if (act === "zoom-reset") zoom.reset();
     else if (act === "seek") seekFrame(Number(target.dataset.frame));
     else if (act === "step") stepFrame(video, fps, Number(target.dataset.dir));
     else if (act === "play") togglePlay(video);
@@ -150,11 +270,11 @@ export function snippetScreen(root) {
     submit,
     play: () => togglePlay(video),
     setAction,
-    switchLabel: () => setLabel(editor.label === "hand" ? "product" : "hand"),
+    switchLabel,
     search,
     step: (direction) => stepFrame(video, fps, direction),
     speed: (direction) => shiftSpeed(video, bar, direction),
-    deleteBox: () => editor.selected && editor.remove(editor.selected),
+    deleteBox: () => deleteSelected(false),
   });
 
   function digit(n) {
@@ -170,10 +290,18 @@ export function snippetScreen(root) {
   status();
   root.focus({ preventScroll: true });
   return {
-    onKey: (event) => screenKey(event, { submit, first: (e) => editor.handleKey && editor.handleKey(e), keymap, digit }),
+    onKey(event) {
+      if (historyKey(event, { undo, redo })) return; // until the shared keymap binds undo / redo
+      if (trackKey(event)) return;
+      screenKey(event, { submit, first: (e) => editor.handleKey && editor.handleKey(e), keymap, digit });
+    },
+    undo,
+    redo,
     editor,
+    zoom,
     destroy() {
       video.pause();
+      zoom.destroy();
       if (frameLoop && video.cancelVideoFrameCallback) video.cancelVideoFrameCallback(frameLoop);
       if (editor.destroy) editor.destroy();
     },

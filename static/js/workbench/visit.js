@@ -1,8 +1,10 @@
 // The visit-validation screen: the associate walks the visit's events (the low-confidence
 // ones first), confirms, rejects or corrects each, adds what the model missed, and submits
 // the verdicts. This module moves between the items (visit-items.js) and acts on the current
-// one; after each change it redraws the item, the live cart and the status line.
+// one; after each change it redraws the item, the live cart and the status line. Every
+// verdict change can be undone and redone (history.js).
 import { $, $$, productOf } from "./dom.js";
+import { createHistory, historyKey } from "./history.js";
 import { screenKey, visitKeymap } from "./keys.js";
 import { moneyFormatter } from "./money.js";
 import { quiet, setSpeed, shiftSpeed, stepFrame, togglePlay } from "./player.js";
@@ -15,7 +17,9 @@ import { cartOf, drawItem, eventItems, missedItem, resultOf } from "./visit-item
 export function visitScreen(root) {
   const money = moneyFormatter(root.dataset.currency || "EUR");
   const items = eventItems(root);
+  const everItems = items.slice(); // and each missed item once added: undo may bring it back
   let current = null;
+  let history = null;
 
   const video = (item) => (item ? $("video", item.el) : null);
   const fps = (item) => {
@@ -54,6 +58,26 @@ export function visitScreen(root) {
     drawItem(item);
     drawCart();
     renderStatus();
+    if (history) history.commit();
+  }
+
+  // What undo / redo keep: which items there are (the missed ones come and go) and each
+  // one's verdict so far; not which one is open.
+  const capture = () => JSON.stringify(items.map((i) => [everItems.indexOf(i), i.decided, i.rejected, i.cur]));
+
+  function restore(text) {
+    const before = new Map(items.map((i) => [i, JSON.stringify([i.decided, i.rejected, i.cur])]));
+    const wanted = JSON.parse(text).map(([index, decided, rejected, cur]) => Object.assign(everItems[index], { decided, rejected, cur: { ...cur } }));
+    for (const item of items) if (item.type === "missed" && !wanted.includes(item)) item.el.remove();
+    items.splice(0, items.length, ...wanted);
+    const missedList = $("#wb-missed-list", root);
+    for (const item of items) if (item.type === "missed") missedList.append(item.el);
+    for (const item of items) drawItem(item);
+    drawCart();
+    renderStatus();
+    // Back to what the step changed, so the associate sees it undone.
+    const touched = items.find((i) => before.get(i) !== JSON.stringify([i.decided, i.rejected, i.cur]));
+    setCurrent(touched || (items.includes(current) ? current : items[0]));
   }
 
   function renderStatus() {
@@ -97,6 +121,8 @@ export function visitScreen(root) {
       items.splice(index, 1);
       current = null;
       drawCart();
+      renderStatus();
+      history.commit();
       setCurrent(items[Math.min(index, items.length - 1)]);
       return;
     }
@@ -131,6 +157,7 @@ export function visitScreen(root) {
 
   function addMissed(product) {
     const item = missedItem(root, product);
+    everItems.push(item);
     items.push(item);
     render(item);
     setCurrent(item);
@@ -232,10 +259,18 @@ export function visitScreen(root) {
   root.addEventListener("click", onClick);
   for (const item of items) render(item);
   drawCart();
+  history = createHistory({ capture, restore });
   setCurrent(undecided()[0] || items[0] || null);
   if (!items.length) $("#wb-submit", root).focus();
+  const undo = () => history.undo();
+  const redo = () => history.redo();
   return {
-    onKey: (event) => screenKey(event, { submit, keymap, digit }),
+    onKey(event) {
+      if (historyKey(event, { undo, redo })) return; // until the shared keymap binds undo / redo
+      screenKey(event, { submit, keymap, digit });
+    },
+    undo,
+    redo,
     resume() {
       const v = video(current);
       if (v) quiet(v.play());
