@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Now
 from django.http import Http404
 
@@ -311,16 +311,18 @@ def task_heartbeat(*, associate, task_id: uuid.UUID, token: int | None = None) -
 def _lock_own_task(*, associate, task_id: uuid.UUID) -> Task:
     """The task, locked, if it is in one of the associate's stores (404 otherwise), with
     their open slot of it (`held_slot_id`, `held_active_seconds`, `held_heartbeat_at`, None if
-    none) and the database's time (`now`)."""
-    held = Slot.objects.filter(task_id=OuterRef("pk"), holder_id=associate.pk, state=OPEN)
+    none) and the database's time (`now`). The slot comes in by one LEFT JOIN on the unique
+    (task, holder), not locked (FOR UPDATE OF the task only): the fenced UPDATE checks it."""
+    held = FilteredRelation("slots", condition=Q(slots__holder_id=associate.pk, slots__state=OPEN))
     task = (
         tasks_for_user(associate)
         .select_for_update(of=("self",))
         .filter(pk=task_id)
         .annotate(
-            held_slot_id=Subquery(held.values("pk")[:1]),
-            held_active_seconds=Subquery(held.values("active_seconds")[:1]),
-            held_heartbeat_at=Subquery(held.values("last_heartbeat_at")[:1]),
+            held=held,
+            held_slot_id=F("held__id"),
+            held_active_seconds=F("held__active_seconds"),
+            held_heartbeat_at=F("held__last_heartbeat_at"),
             now=Now(),
         )
         .first()
