@@ -71,7 +71,9 @@ def test_other_stores_products_are_never_found(store):
 @pytest.mark.postgres_only
 def test_on_20000_products_the_search_uses_the_trigram_index(store):
     Product.objects.bulk_create(
-        Product(store=store, sku=f"GEN-{n:05d}", name=f"Generic item {n} flavour {n % 97}", price_minor=100, currency="EUR")
+        Product(
+            store=store, sku=f"GEN-{n:05d}", name=f"Generic item {n} flavour {n % 97}", price_minor=100, currency="EUR"
+        )
         for n in range(20_000)
     )
     with connection.cursor() as cursor:
