@@ -1,6 +1,6 @@
 // The snippet-annotation screen: one clip, the action seen in it (take, put back, none,
 // unsure), the product, and hand/product boxes per frame drawn with the box editor
-// (boxes.js), kept in the clip's own pixels. Enter submits once the action is set.
+// (boxes.js), kept in the clip's own pixels. Ctrl+Enter submits once the action is set.
 import { create as createBoxEditor } from "./boxes.js";
 import { $, $$, productOf } from "./dom.js";
 import { screenKey, snippetKeymap } from "./keys.js";
@@ -105,7 +105,7 @@ export function snippetScreen(root) {
 
   function status(message) {
     $("#wb-status", root).textContent =
-      message || (action ? `Action: ${action.replace("_", " ")}. Enter submits.` : "Set the action (t, p, n, u), then Enter submits.");
+      message || (action ? `Action: ${action.replace("_", " ")}. Ctrl+Enter submits.` : "Set the action (t, p, n, u), then Ctrl+Enter submits.");
   }
 
   function submit() {
