@@ -16,23 +16,27 @@ export function openSearch(label, pick, preferSkus = null) {
   $("#wb-search-for").textContent = label;
   const input = $("#wb-search-q");
   input.value = "";
-  $("#wb-search-results").replaceChildren(Object.assign(document.createElement("li"), { className: "empty", textContent: "Type a name or SKU." }));
+  const hint = Object.assign(document.createElement("li"), { className: "empty", textContent: "Type a name or SKU." });
+  hint.setAttribute("role", "option"); // a listbox holds options only: this one, disabled, says why it is empty
+  hint.setAttribute("aria-disabled", "true");
+  hint.setAttribute("aria-selected", "false");
+  $("#wb-search-results").replaceChildren(hint);
   dialog.showModal();
   input.focus();
 }
 
-const options = () => $$("#wb-search-results button.pick");
+const options = () => $$("#wb-search-results .pick");
 const activeIndex = () => options().findIndex((o) => o.classList.contains("active"));
 
 function activate(index) {
   const all = options();
   all.forEach((o, i) => {
     o.classList.toggle("active", i === index);
-    o.parentElement.setAttribute("aria-selected", String(i === index));
+    o.setAttribute("aria-selected", String(i === index));
   });
   if (all[index]) {
     all[index].scrollIntoView({ block: "nearest" });
-    $("#wb-search-q").setAttribute("aria-activedescendant", all[index].parentElement.id);
+    $("#wb-search-q").setAttribute("aria-activedescendant", all[index].id);
   }
 }
 
@@ -66,7 +70,7 @@ document.addEventListener("htmx:afterSwap", (event) => {
 });
 
 document.addEventListener("click", (event) => {
-  const button = event.target.closest("#wb-search-results button.pick");
+  const button = event.target.closest("#wb-search-results .pick");
   if (button) pick(button);
 });
 
