@@ -70,7 +70,8 @@ def _tokens(text: str) -> list[str]:
 
 def _token_score(token: str, words: list[str]) -> float:
     """How well one typed word matches a name's words: whole word, start of a word, inside
-    one, or close in spelling ("yogurt" for "yoghurt")."""
+    one, or, failing those, close in spelling ("yogurt" for "yoghurt"; words of about the
+    same length and first letter only, which keeps the slow comparison rare)."""
     best = 0.0
     for word in words:
         if word == token:
@@ -79,7 +80,10 @@ def _token_score(token: str, words: list[str]) -> float:
             best = max(best, 0.9)
         elif token in word:
             best = max(best, 0.6)
-        elif len(token) >= 4:
+    if best or len(token) < 4:
+        return best
+    for word in words:
+        if word[0] == token[0] and abs(len(word) - len(token)) <= 2:
             ratio = SequenceMatcher(None, token, word).ratio()
             if ratio >= 0.75:
                 best = max(best, ratio * 0.8)
