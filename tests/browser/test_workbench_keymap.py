@@ -112,15 +112,24 @@ def test_the_same_keys_mean_the_same_on_both_screens(page, s001, alice, visit_ta
 
     # One table behind both helps: every key both list means the same.
     shared = visit_help.keys() & snippet_help.keys()
-    assert {"Space", ",", ".", "<", ">", "Ctrl+Enter", "s", "Ctrl+z", "?", "/", "t", "p", "u", "1–9"} <= shared
+    assert {"Space", ",", ".", "<", ">", "Ctrl+Enter", "s", "?", "/", "t", "p", "u", "1–9"} <= shared
     assert all(visit_help[key] == snippet_help[key] for key in shared)
     assert "Enter" in visit_help and "Enter" not in snippet_help
     assert "Ctrl+Enter" not in [k for k, v in visit_help.items() if "Confirm" in v]
     assert_clean(page)
 
 
-def test_skip_takes_two_keys(page, s001, alice, visit_task):
+def test_undo_and_redo_call_the_screens_own_and_skip_takes_two_keys(page, s001, alice, visit_task):
     start(page, alice, visit_task)
+    assert "Ctrl+z" not in help_lines(page)  # no undo on this screen yet: not offered
+    page.evaluate(
+        """() => { const s = window.LoupeWorkbench.screen; window.calls = [];
+                   s.undo = () => calls.push("undo"); s.redo = () => calls.push("redo"); }"""
+    )
+    assert help_lines(page)["Ctrl+z"] == "Undo"
+    for key in ["Control+z", "Control+Shift+Z", "Control+y"]:
+        page.keyboard.press(key)
+    assert page.evaluate("() => window.calls") == ["undo", "redo", "redo"]
     page.keyboard.press("s")
     expect(page.locator("#wb-release")).to_be_visible()
     page.keyboard.press("Enter")

@@ -15,7 +15,8 @@ const TYPING = "input, textarea, select, [contenteditable]";
 // (`has` says whether the screen has the action; the help lists only those it has).
 // `editor: true` lines are read by the box editor itself (boxes.js); listed for the help.
 const call = (name, ...args) => ({ run: (a) => a[name](...args), has: (a) => typeof a[name] === "function" });
-const screenCall = (name) => ({ run: () => state.screen?.[name]?.(), has: () => true });
+// Undo and redo are the screen controller's own (when it has them), listed once it does.
+const screenCall = (name) => ({ run: () => state.screen?.[name]?.(), has: () => typeof state.screen?.[name] === "function" });
 
 export const KEYMAP = [
   { section: "Review" },
