@@ -2,8 +2,9 @@
 // server renders each task screen (#workbench); this entry mounts the screen's controller on
 // it when the page loads and whenever htmx swaps in another (swap.js), and tears the old one
 // down. While a screen is mounted its lease is kept alive (lease.js), its SLA counts down
-// (status.js) and the next task is prefetched (preview.js). Native ES modules, no build
-// step, no inline code (CSP: script-src 'self').
+// (status.js), its work is kept as a draft (drafts.js) and the next task is prefetched
+// (preview.js); keys typed on that preview are played on the screen once mounted (keys.js).
+// Native ES modules, no build step, no inline code (CSP: script-src 'self').
 import { $ } from "./dom.js";
 import { create as createBoxEditor } from "./boxes.js";
 import { restoreDraft, saveDraft, withSnippetDraft } from "./drafts.js";
