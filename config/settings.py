@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # pg_trgm lookups for the product search (inert on SQLite)
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",

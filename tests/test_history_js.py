@@ -15,7 +15,7 @@ HISTORY_JS = Path(__file__).resolve().parent.parent / "static" / "js" / "workben
 HARNESS = """
 import { readFileSync } from "node:fs";
 const source = readFileSync(process.argv.at(-1), "utf8");
-const { createHistory, historyKey } = await import("data:text/javascript," + encodeURIComponent(source));
+const { createHistory } = await import("data:text/javascript," + encodeURIComponent(source));
 let value = 0;
 const seen = [];
 const history = createHistory({
@@ -33,14 +33,6 @@ history.undo(); history.undo(); history.undo(); seen.push(value, history.undo(),
 value = 5;                                   // a change not committed yet is kept by undo
 history.undo(); seen.push(value);            // 0 (still the first state), then redo reaches 5
 while (history.redo()); seen.push(value);
-const key = (k, mods) => {
-  let done = "";
-  const e = { key: k, ctrlKey: false, metaKey: false, altKey: false, shiftKey: false, preventDefault() {}, ...mods };
-  const taken = historyKey(e, { undo: () => (done = "undo"), redo: () => (done = "redo") });
-  return [taken, done];
-};
-seen.push(key("z", { ctrlKey: true }), key("Z", { ctrlKey: true, shiftKey: true }), key("y", { metaKey: true }));
-seen.push(key("z", {}), key("z", { ctrlKey: true, altKey: true }));
 process.stdout.write(JSON.stringify(seen));
 """
 
@@ -68,9 +60,4 @@ def test_history_steps_back_and_forth_by_committed_changes_only():
         True,
         0,
         5,
-        [True, "undo"],
-        [True, "redo"],
-        [True, "redo"],
-        [False, ""],
-        [False, ""],
     ]

@@ -61,6 +61,11 @@ def _float(value, default: float = 0.0) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
 
 
+def _by_score(candidates: list[dict]) -> list[dict]:
+    """Highest score first, so key 1 is the model's best guess; unscored last, in payload order."""
+    return sorted(candidates, key=lambda c: -_float(c.get("score"), -1.0))
+
+
 def _snippets(task, ids: set[str]) -> dict[str, ScreenSnippet]:
     if not ids:
         return {}
@@ -96,9 +101,9 @@ def visit_task_context(task, user) -> dict:
         candidates = [
             Candidate(key=key, score=c.get("score"), product=card(c.get("sku")))
             for key, c in enumerate(
-                [c for c in raw.get("candidates") or [] if isinstance(c, dict) and c.get("sku") != raw.get("sku")][
-                    :MAX_CANDIDATES
-                ],
+                _by_score(
+                    [c for c in raw.get("candidates") or [] if isinstance(c, dict) and c.get("sku") != raw.get("sku")]
+                )[:MAX_CANDIDATES],
                 start=1,
             )
         ]

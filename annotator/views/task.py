@@ -185,12 +185,14 @@ def release(request: HttpRequest, task_id) -> HttpResponse:
 @require_GET
 @associate_required
 def product_search(request: HttpRequest) -> HttpResponse:
-    """Type-ahead over the catalog of the store of a task the associate holds (`?task=&q=`)."""
+    """Type-ahead over the catalog of the store of a task the associate holds (`?task=&q=&prefer=`)."""
     task = task_for_associate(request.user, request.GET.get("task", ""))
     if not Slot.objects.filter(
         task=task, holder=request.user, state=Slot.State.OPEN, lease_expires_at__gte=Now()
     ).exists():
         raise Http404("You do not hold this task.")
     query = request.GET.get("q", "")
-    results = search_products(store_id=task.store_id, query=query)
+    # The products the model predicted or considered for the item being corrected come first.
+    prefer = [sku for sku in request.GET.get("prefer", "").split(",")[:20] if sku]
+    results = search_products(store_id=task.store_id, query=query, prefer_skus=prefer)
     return render(request, "annotator/_product_results.html", {"results": results, "query": query.strip()})

@@ -385,3 +385,12 @@ def test_views_need_an_associate(s001, carol, alice, queue):
     assert client.get(reverse("annotator:task", args=[task.pk])).status_code == 403
     assert client.post(reverse("annotator:claim")).status_code == 403
     assert Client().post(reverse("annotator:heartbeat", args=[task.pk])).status_code == 302
+
+
+def test_product_search_puts_the_products_the_model_considered_first(s001, alice, queue):
+    task = ingest_visit(s001).task
+    client = browser(alice)
+    claim(client)
+    url = reverse("annotator:product_search")
+    html = client.get(url, {"task": task.pk, "q": "product", "prefer": "SKU-0004,NOPE"}).content.decode()
+    assert html.index('data-sku="SKU-0004"') < html.index('data-sku="SKU-0001"')

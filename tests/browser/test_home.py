@@ -40,7 +40,7 @@ def alice_queue(alice, s001):
     return queue
 
 
-def test_associate_signs_in_and_home_leads_to_work(page, alice):
+def test_associate_signs_in_and_lands_on_the_work_home(page, alice):
     page.goto("/")
     expect(page).to_have_url("/accounts/login/?next=/")
     expect(page.get_by_role("heading", name="Sign in to Loupe")).to_be_visible()
@@ -50,11 +50,10 @@ def test_associate_signs_in_and_home_leads_to_work(page, alice):
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#login-error")).to_be_visible()
     login(page, alice)
-    expect(page.get_by_role("heading", name="Welcome, alice")).to_be_visible()
-    expect(page.locator("#go-work")).to_be_visible()
-    expect(page.locator("#go-supervise")).to_have_count(0)
+    expect(page).to_have_url("/work/")  # an associate lands on their work, not a welcome page
+    expect(page.get_by_role("link", name="Queues", exact=True)).to_have_count(0)
     screenshot(page, "home")
-    page.locator("#go-work").click()
+    page.get_by_role("link", name="Home").click()
     expect(page).to_have_url("/work/")
     assert_clean(page)
 

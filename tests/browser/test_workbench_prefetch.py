@@ -88,7 +88,7 @@ def test_the_next_visit_shows_at_once_and_the_real_screen_replaces_it(page, alic
     expect(preview.locator("#wb-lease")).to_have_text("claiming…")
     expect(preview.locator("#wb-total-predicted")).to_have_text(re.compile(r"^€\d+\.\d\d$"))  # money, not cents
     screenshot(page, "workbench-visit-preview")
-    page.keyboard.press("Enter")  # dropped: keys do nothing on a preview
+    page.keyboard.press("Enter")  # queued: applied to this task once its real screen is mounted
     assert len(held) == 1, "the submit left the browser"
     assert not Annotation.objects.filter(task=first).exists()  # the server has not seen it yet
     assert shown_after < HOLD_S / 3
@@ -102,9 +102,9 @@ def test_the_next_visit_shows_at_once_and_the_real_screen_replaces_it(page, alic
     expect(real.locator("#wb-items > li.ev.low video.clip")).to_have_count(2)
     expect(real.locator("#wb-items > li.ev.current")).to_be_focused()
     expect(real.locator("#wb-lease")).to_have_text("held")
-    expect(real.locator("li.ev.decided")).to_have_count(0)  # the Enter on the preview went nowhere
+    expect(real.locator("li.ev.decided")).to_have_count(1)  # the Enter typed on its preview
     page.keyboard.press("Enter")
-    expect(real.locator("li.ev.decided")).to_have_count(1)
+    expect(real.locator("li.ev.decided")).to_have_count(2)
 
     annotation = Annotation.objects.get(task=first, associate=alice)
     assert [e["verdict"] for e in annotation.result["events"]] == ["confirm"] * 3

@@ -53,7 +53,7 @@ def test_a_box_drawn_on_a_scaled_down_player_is_stored_in_clip_pixels(page, alic
     expect(page.locator("#wb-box-list li.product")).to_have_count(0)
     page.keyboard.press("t")
     screenshot(page, "workbench-snippet")
-    page.keyboard.press("Enter")
+    page.keyboard.press("Control+Enter")
     expect(page.locator("#wb-done")).to_be_visible()
 
     result = Annotation.objects.get(task=task).result

@@ -105,7 +105,7 @@ def test_boxes_are_edited_with_the_keyboard_only_in_clip_pixels(page, alice, sni
     expect(page.locator("#wb-box-list li")).to_have_count(2)
 
     press(page, "t")
-    press(page, "Enter")
+    press(page, "Control+Enter")
     expect(page.locator("#wb-done")).to_be_visible()
 
     result = Annotation.objects.get(task=task).result
@@ -232,12 +232,13 @@ def test_a_destroyed_box_editor_stops_listening_to_the_window(page, alice, snipp
     assert_clean(page)
 
 
-def test_enter_before_the_action_points_at_it_and_the_next_enter_submits_what_was_picked(page, alice, snippet_task):
-    """Enter with no action says to pick one, without focusing a button: `n` then Enter
-    submits "none", not a click on a focused Take."""
+def test_submit_before_the_action_points_at_it_and_the_next_submits_what_was_picked(page, alice, snippet_task):
+    """Ctrl+Enter with no action says to pick one, without focusing a button: `n` then
+    Ctrl+Enter submits "none", not a click on a focused Take. Enter alone never submits a
+    clip (on the visit screen it confirms one event)."""
     task, _ = snippet_task
     open_snippet(page, alice, task)
-    press(page, "Enter")
+    press(page, "Control+Enter")
     expect(page.locator("#wb-status")).to_contain_text("Pick the action first")
     expect(page.locator("#wb-actions")).to_have_class("seg wide needed")
     assert page.evaluate("document.activeElement.dataset.act") != "set-action"
@@ -245,6 +246,9 @@ def test_enter_before_the_action_points_at_it_and_the_next_enter_submits_what_wa
     expect(page.locator("#wb-status")).to_contain_text("Action: none")
     expect(page.locator("#wb-actions")).not_to_have_class("seg wide needed")
     press(page, "Enter")
+    page.wait_for_timeout(300)
+    assert not Annotation.objects.filter(task=task).exists()
+    press(page, "Control+Enter")
     expect(page.locator("#wb-done")).to_be_visible()
     assert Annotation.objects.get(task=task).result["action"] == "none"
     assert_clean(page)

@@ -64,7 +64,7 @@ def test_a_track_drawn_keyframed_ended_copied_relabelled_undone_and_submitted(pa
     assert sx > 1.3, "the player must be shown smaller than the clip"
     x0, y0 = canvas["x"], canvas["y"]
 
-    press(page, "k")  # new boxes are tracks
+    press(page, "r")  # new boxes are tracks
     expect(page.locator("[data-act=mode][data-value=track]")).to_have_attribute("aria-pressed", "true")
     drag(page, (x0 + 100, y0 + 80), (x0 + 200, y0 + 180))
     (first,) = tracks(page)
@@ -140,7 +140,7 @@ def test_a_track_drawn_keyframed_ended_copied_relabelled_undone_and_submitted(pa
 def test_deleting_a_keyframe_then_the_track_and_undoing_the_action(page, alice, snippet_task):
     task, _ = snippet_task
     open_snippet(page, alice, task)
-    press(page, "k")
+    press(page, "r")
     press(page, "a")  # a track keyframed on frame 0, in the middle of the frame
     press(page, ".", 2)
     at_frame(page, 2)
@@ -173,7 +173,7 @@ def test_zoomed_in_a_box_is_still_stored_in_clip_pixels(page, alice, snippet_tas
     open_snippet(page, alice, task)
     viewport = page.locator("#wb-player").bounding_box()
     before = page.evaluate("() => window.LoupeWorkbench.screen.editor.result()")
-    press(page, "+", 3)  # 1.25³ ≈ 1.95×, around the centre
+    press(page, "z", 3)  # 1.25³ ≈ 1.95×, around the centre
     expect(page.locator("#wb-player")).to_have_attribute("data-zoom", "1.95")
     canvas = page.locator("#wb-canvas").bounding_box()  # the scaled, shifted frame on screen
     sx, sy = WIDTH / canvas["width"], HEIGHT / canvas["height"]

@@ -48,7 +48,7 @@ def test_every_verdict_change_is_undone_and_redone(page, alice, visit_task):
     page.keyboard.type("SKU-0012")
     expect(page.locator("#wb-search-results button.pick.active")).to_have_attribute("data-sku", "SKU-0012")
     page.keyboard.press("Enter")
-    page.keyboard.press("+")
+    page.keyboard.press("z")
     expect(page.locator("#wb-missed-list li [data-field=qty]")).to_have_text("2")
 
     page.keyboard.press("Control+z")  # the quantity

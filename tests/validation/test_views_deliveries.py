@@ -333,7 +333,7 @@ def test_a_superuser_disables_and_enables_an_endpoint(admin_client, endpoint):
 
 def test_the_nav_links_deliveries_for_supervisors_and_webhooks_for_superusers(carol, alice, admin_client):
     supervisor_page = client_for(carol).get(reverse("home")).content.decode()
-    associate_page = client_for(alice).get(reverse("home")).content.decode()
+    associate_page = client_for(alice).get(reverse("annotator:work")).content.decode()
     admin_page = admin_client.get(reverse("home")).content.decode()
 
     assert reverse("validation:deliveries") in supervisor_page

@@ -46,23 +46,3 @@ export function createHistory({ capture, restore, limit = 500 }) {
     },
   };
 }
-
-// Ctrl+Z / Cmd+Z undoes, with Shift (or Ctrl+Y) redoes: true when the key was one of them.
-// (The page-wide keymap may call the screen's undo()/redo() itself; this is the screens' own
-// binding until it does.)
-export function historyKey(event, { undo, redo }) {
-  if (!(event.ctrlKey || event.metaKey) || event.altKey) return false;
-  const key = event.key.toLowerCase();
-  if (key === "z") {
-    event.preventDefault();
-    if (event.shiftKey) redo();
-    else undo();
-    return true;
-  }
-  if (key === "y" && !event.shiftKey) {
-    event.preventDefault();
-    redo();
-    return true;
-  }
-  return false;
-}

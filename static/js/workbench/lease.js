@@ -1,9 +1,11 @@
 // The lease on the task on screen: heartbeats keep it alive while the page is visible (a
 // hidden page lets it run out, so the task goes back to the queue); when it is lost the
-// screen stops its clips and htmx swaps in the associate's next task.
+// screen stops its clips and htmx swaps in the associate's next task: at once, or, when work
+// was done on the lost one, once the associate has seen it and moves on.
 //
 // Heartbeats use fetch (net.js): a JSON call whose answer is data, not HTML to swap.
 import { $, $$ } from "./dom.js";
+import { clearDraft } from "./drafts.js";
 import { errorOf, postJSON } from "./net.js";
 import { state } from "./state.js";
 import { showAlert } from "./status.js";
@@ -80,6 +82,23 @@ export function leaseLost(detail) {
     v.load();
   });
   showLease("lost", "lease lost");
+  const root = document.getElementById("workbench");
+  if (root && screen.dirty && screen.dirty()) {
+    // Work was done on it: leave it on screen as context (what was decided, to tell the
+    // supervisor or to redo on the next task) until the associate moves on.
+    root.classList.add("lost");
+    showAlert(`${detail || "You no longer hold this task."} Nothing of it was saved; your work stays here for reference.`);
+    const next = Object.assign(document.createElement("button"), { type: "button", className: "primary small", textContent: "Go to my next task" });
+    next.addEventListener("click", () => {
+      clearDraft(root);
+      next.disabled = true;
+      moveOn("You lost the previous task: a supervisor released or reassigned it, its lease ran out, or it was finished. Here is your next task.");
+    });
+    $("#wb-alert").append(" ", next);
+    next.focus();
+    return;
+  }
+  clearDraft(root);
   showAlert(`${detail || "You no longer hold this task."} Loading your next task…`);
   moveOn(
     "You lost the previous task: its lease ran out, a supervisor released or reassigned it, or it was finished. Nothing of it was saved. Here is your next task.",

@@ -2,17 +2,19 @@
 // server renders each task screen (#workbench); this entry mounts the screen's controller on
 // it when the page loads and whenever htmx swaps in another (swap.js), and tears the old one
 // down. While a screen is mounted its lease is kept alive (lease.js), its SLA counts down
-// (status.js) and the next task is prefetched (preview.js). Native ES modules, no build
-// step, no inline code (CSP: script-src 'self').
+// (status.js), its work is kept as a draft (drafts.js) and the next task is prefetched
+// (preview.js); keys typed on that preview are played on the screen once mounted (keys.js).
+// Native ES modules, no build step, no inline code (CSP: script-src 'self').
 import { $ } from "./dom.js";
 import { create as createBoxEditor } from "./boxes.js";
-import { listenForKeys } from "./keys.js";
+import { restoreDraft, saveDraft, withSnippetDraft } from "./drafts.js";
+import { drawHelp, listenForKeys, replayKeys } from "./keys.js";
 import { heartbeat, startHeartbeat, stopHeartbeat } from "./lease.js";
 import { uuid4 } from "./net.js";
 import { dropPreview, previewTask, schedulePreview } from "./preview.js";
 import { snippetScreen } from "./snippet.js";
 import { state } from "./state.js";
-import { startSla, stopSla } from "./status.js";
+import { showAlert, startSla, stopSla } from "./status.js";
 import { openRelease } from "./submit.js";
 import { visitScreen } from "./visit.js";
 
@@ -33,12 +35,15 @@ function mount() {
   if (!root || !root.dataset.kind) return; // nothing left to do: the "all done" screen
   const build = SCREENS[root.dataset.kind] || visitScreen;
   const screen = build(root);
+  if (root.dataset.kind === "snippet_annotation") withSnippetDraft(screen, root);
   screen.submissionId = uuid4();
   screen.task = root.dataset.task;
   state.screen = screen;
+  if (restoreDraft(screen, root)) showAlert("Your unsaved work on this task is back as you left it.");
   startSla();
   startHeartbeat();
   schedulePreview();
+  replayKeys(root.dataset.task, root); // typed on its preview, meant for it
   root.dispatchEvent(new CustomEvent("workbench:ready", { bubbles: true, detail: { task: root.dataset.task } }));
 }
 
@@ -52,8 +57,30 @@ document.addEventListener("htmx:load", (event) => {
 
 function openHelp() {
   const help = $("#wb-help");
-  if (help && !help.open) help.showModal();
+  if (!help || help.open) return;
+  drawHelp($("#wb-help-keys", help));
+  help.showModal();
 }
+
+// Every key and click may change the work on screen: keep its draft (after the screen acted).
+const keepDraft = () =>
+  window.setTimeout(() => {
+    const root = document.getElementById("workbench");
+    if (state.screen && !state.previewing && root) saveDraft(state.screen, root);
+  }, 0);
+document.addEventListener("keydown", keepDraft);
+document.addEventListener("click", keepDraft);
+
+// Leaving (Leave, a reload, closing the tab) with work not submitted: the draft is kept, but
+// the lease runs out while nobody is on the page, and the work with it. Ask first.
+window.addEventListener("beforeunload", (event) => {
+  const screen = state.screen;
+  const root = document.getElementById("workbench");
+  if (!screen || !root || screen.lost || state.previewing || !screen.dirty || !screen.dirty()) return;
+  saveDraft(screen, root);
+  event.preventDefault();
+  event.returnValue = "";
+});
 
 listenForKeys({ openHelp });
 

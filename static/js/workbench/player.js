@@ -18,7 +18,11 @@ export function stepFrame(video, fps, direction) {
 export function setSpeed(video, speed, bar) {
   if (!video) return;
   video.playbackRate = speed;
-  if (bar) $$("[data-act=speed]", bar).forEach((b) => b.classList.toggle("on", Number(b.dataset.speed) === speed));
+  if (!bar) return;
+  for (const b of $$("[data-act=speed]", bar)) {
+    b.classList.toggle("on", Number(b.dataset.speed) === speed);
+    b.setAttribute("aria-pressed", String(Number(b.dataset.speed) === speed));
+  }
 }
 
 export function shiftSpeed(video, bar, direction) {

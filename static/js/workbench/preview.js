@@ -4,9 +4,10 @@
 // submit. A preview leases nothing and has no media: it stays dimmed and inert, its clips
 // marked "loading…", until the submit's answer replaces it with the real screen (the same
 // task in the common case, another one if someone took the previewed task meanwhile). Keys
-// pressed while it shows are dropped, not buffered (main.js): the real screen may be another
-// task, and a key meant for one visit must never land on another. If the submit fails, the
-// preview goes and the screen the associate was working on comes back as it was.
+// pressed while it shows are queued for the previewed task and played once its real screen
+// is mounted (keys.js); if another task comes instead they are dropped, for a key meant for
+// one visit must never land on another. If the submit fails, the preview goes, its keys
+// with it, and the screen the associate was working on comes back as it was.
 //
 // fetch, not htmx: the answer is parsed and held off the page, perhaps for a minute, and may
 // never be shown; htmx swaps into the page at once. The screen kept aside while the preview
@@ -49,7 +50,7 @@ function markPreview(next) {
     if (/^-?\d+$/.test(cell.textContent.trim())) cell.textContent = money(Number(cell.textContent.trim()));
   }
   const status = $("#wb-status", next);
-  if (status) status.textContent = "Loading this task… keys work again in a moment.";
+  if (status) status.textContent = "Loading this task… keys you type now apply once it is ready.";
   return next;
 }
 
@@ -110,6 +111,7 @@ export function showPreview(root) {
   return {
     restore() {
       state.previewing = false;
+      state.queuedKeys = null; // meant for the next task, which is not coming
       if (!next.isConnected) return;
       next.replaceWith(root);
       window.scrollTo(0, scrolled);

@@ -1,34 +1,42 @@
 // The product search dialog both screens open with "/": htmx serves the type-ahead results
 // (hx-get on its input, see _search_dialog.html); this module opens the dialog for one
 // purpose, moves through the results with the arrows and hands the picked product back.
+// The products the model predicted or considered for the item (`prefer`; by default every
+// product the screen offers as a candidate) come first in the results.
 import { $, $$, productOf } from "./dom.js";
 
 let onPick = null;
+let prefer = [];
 
-export function openSearch(label, pick) {
+export function openSearch(label, pick, preferSkus = null) {
   const dialog = $("#wb-search");
   if (!dialog) return;
   onPick = pick;
+  prefer = preferSkus || [$("#wb-product"), ...$$("#workbench button.cand")].map((el) => el && el.dataset.sku).filter(Boolean);
   $("#wb-search-for").textContent = label;
   const input = $("#wb-search-q");
   input.value = "";
-  $("#wb-search-results").replaceChildren(Object.assign(document.createElement("li"), { className: "empty", textContent: "Type a name or SKU." }));
+  const hint = Object.assign(document.createElement("li"), { className: "empty", textContent: "Type a name or SKU." });
+  hint.setAttribute("role", "option"); // a listbox holds options only: this one, disabled, says why it is empty
+  hint.setAttribute("aria-disabled", "true");
+  hint.setAttribute("aria-selected", "false");
+  $("#wb-search-results").replaceChildren(hint);
   dialog.showModal();
   input.focus();
 }
 
-const options = () => $$("#wb-search-results button.pick");
+const options = () => $$("#wb-search-results .pick");
 const activeIndex = () => options().findIndex((o) => o.classList.contains("active"));
 
 function activate(index) {
   const all = options();
   all.forEach((o, i) => {
     o.classList.toggle("active", i === index);
-    o.parentElement.setAttribute("aria-selected", String(i === index));
+    o.setAttribute("aria-selected", String(i === index));
   });
   if (all[index]) {
     all[index].scrollIntoView({ block: "nearest" });
-    $("#wb-search-q").setAttribute("aria-activedescendant", all[index].parentElement.id);
+    $("#wb-search-q").setAttribute("aria-activedescendant", all[index].id);
   }
 }
 
@@ -62,6 +70,17 @@ document.addEventListener("htmx:afterSwap", (event) => {
 });
 
 document.addEventListener("click", (event) => {
-  const button = event.target.closest("#wb-search-results button.pick");
+  const button = event.target.closest("#wb-search-results .pick");
   if (button) pick(button);
+});
+
+// A type-ahead still waiting out its delay when the dialog closed (Escape, then a quick
+// submit) is not sent: its task may be gone by then, and nobody would see its answer.
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const dialog = $("#wb-search");
+  if (event.target && event.target.id === "wb-search-q" && dialog && !dialog.open) event.preventDefault();
+});
+
+document.addEventListener("htmx:configRequest", (event) => {
+  if (event.target && event.target.id === "wb-search-q" && prefer.length) event.detail.parameters.prefer = [...new Set(prefer)].slice(0, 20).join(",");
 });

@@ -2,10 +2,10 @@
 // unsure), the product, and hand/product boxes per frame drawn with the box editor
 // (boxes.js), kept in the clip's own pixels, and tracks: boxes followed across frames by
 // their keyframes (tracks.js). Every edit can be undone (history.js); the frame zooms and pans
-// (zoom.js). Enter submits once the action is set.
+// (zoom.js). Ctrl+Enter submits once the action is set.
 import { create as createBoxEditor } from "./boxes.js";
 import { $, $$, productOf } from "./dom.js";
-import { createHistory, historyKey } from "./history.js";
+import { createHistory } from "./history.js";
 import { screenKey, snippetKeymap } from "./keys.js";
 import { setSpeed, shiftSpeed, stepFrame, togglePlay } from "./player.js";
 import { openSearch } from "./search.js";
@@ -197,14 +197,13 @@ export function snippetScreen(root) {
   // The screen's own keys beyond the shared keymap (keys.js): tracks, zoom, and Shift+Delete.
   function trackKey(event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return false;
+    // Keys the visit screen does not use (keys.js lists them under "Tracks and zoom").
     const acts = {
-      k: () => setMode(editor.mode === "track" ? "box" : "track"),
+      r: () => setMode(editor.mode === "track" ? "box" : "track"),
       f: copyForward,
       o: markOutside,
-      "+": zoom.zoomIn,
-      "=": zoom.zoomIn,
-      "-": zoom.zoomOut,
-      _: zoom.zoomOut,
+      z: zoom.zoomIn,
+      Z: zoom.zoomOut,
       0: zoom.reset,
     };
     let act = acts[event.key];
@@ -217,7 +216,7 @@ export function snippetScreen(root) {
 
   function status(message) {
     $("#wb-status", root).textContent =
-      message || (action ? `Action: ${action.replace("_", " ")}. Enter submits.` : "Set the action (t, p, n, u), then Enter submits.");
+      message || (action ? `Action: ${action.replace("_", " ")}. Ctrl+Enter submits.` : "Set the action (t, p, n, u), then Ctrl+Enter submits.");
   }
 
   function submit() {
@@ -291,7 +290,6 @@ export function snippetScreen(root) {
   root.focus({ preventScroll: true });
   return {
     onKey(event) {
-      if (historyKey(event, { undo, redo })) return; // until the shared keymap binds undo / redo
       if (trackKey(event)) return;
       screenKey(event, { submit, first: (e) => editor.handleKey && editor.handleKey(e), keymap, digit });
     },

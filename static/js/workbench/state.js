@@ -5,4 +5,5 @@
 export const state = {
   screen: null, // { onKey, destroy, resume?, editor?, task, submissionId, busy, lost, prefetching }
   previewing: false, // a preview is on screen, the submit still in flight
+  queuedKeys: null, // { task, keys }: typed on the preview of `task`, played when it mounts (keys.js)
 };

@@ -6,6 +6,7 @@
 // same submission resent, which the server stores once (idempotent on submission_id). The
 // release view also takes JSON (reason and numeric token).
 import { $ } from "./dom.js";
+import { clearDraft } from "./drafts.js";
 import { leaseLost, renewLease } from "./lease.js";
 import { errorOf, postJSON } from "./net.js";
 import { showPreview } from "./preview.js";
@@ -33,6 +34,7 @@ export async function submitResult(result) {
       error = response.ok ? null : await errorOf(response);
     }
     if (response.ok) {
+      clearDraft(root);
       swapScreen(await response.text());
       return;
     }
@@ -51,7 +53,8 @@ export async function submitResult(result) {
   }
 }
 
-// The Skip… dialog: on "Skip task", give the task back with the reason chosen.
+// The Skip… dialog (Skip…, or s): on "Skip task", or Enter on the reason, give the task back
+// with the reason chosen. s Enter skips with the first reason.
 export function openRelease() {
   const dialog = $("#wb-release");
   if (!dialog) return;
@@ -64,10 +67,18 @@ export function openRelease() {
       if (dialog.returnValue !== "skip") return;
       const root = document.getElementById("workbench");
       const response = await postJSON(root.dataset.urlRelease, { reason: $("#wb-release-reason").value, token: Number(root.dataset.token) });
-      if (response.ok) swapScreen(await response.text());
-      else if (response.status === 409) leaseLost((await errorOf(response)).detail);
+      if (response.ok) {
+        clearDraft(root);
+        swapScreen(await response.text());
+      } else if (response.status === 409) leaseLost((await errorOf(response)).detail);
       else showAlert((await errorOf(response)).detail);
     },
     { once: true },
   );
 }
+
+document.addEventListener("keydown", (event) => {
+  if (event.target.id !== "wb-release-reason" || event.key !== "Enter" || event.defaultPrevented) return;
+  event.preventDefault();
+  $("#wb-release").close("skip");
+});

@@ -4,7 +4,7 @@
 // one; after each change it redraws the item, the live cart and the status line. Every
 // verdict change can be undone and redone (history.js).
 import { $, $$, productOf } from "./dom.js";
-import { createHistory, historyKey } from "./history.js";
+import { createHistory } from "./history.js";
 import { screenKey, visitKeymap } from "./keys.js";
 import { moneyFormatter } from "./money.js";
 import { quiet, setSpeed, shiftSpeed, stepFrame, togglePlay } from "./player.js";
@@ -12,7 +12,7 @@ import { openSearch } from "./search.js";
 import { showAlert } from "./status.js";
 import { submitResult } from "./submit.js";
 import { renderCart } from "./visit-cart.js";
-import { cartOf, drawItem, eventItems, missedItem, resultOf } from "./visit-items.js";
+import { cartOf, changed, drawItem, eventItems, missedItem, resultOf } from "./visit-items.js";
 
 export function visitScreen(root) {
   const money = moneyFormatter(root.dataset.currency || "EUR");
@@ -142,7 +142,7 @@ export function visitScreen(root) {
   }
 
   function setAction(action) {
-    if (!current) return;
+    if (!current || !["take", "put_back"].includes(action)) return;
     current.cur.action = action;
     current.rejected = false;
     render(current);
@@ -182,14 +182,19 @@ export function visitScreen(root) {
   function searchFor() {
     if (!current) return;
     const target = current;
-    openSearch(`Correct the product of ${target.type === "event" ? "this event" : "this missed item"} (now: ${target.cur.name}).`, (product) => {
-      setCurrent(target);
-      pick(product);
-    });
+    const considered = [target.pred?.sku, ...$$("button.cand", target.el).map((b) => b.dataset.sku)].filter(Boolean);
+    openSearch(
+      `Correct the product of ${target.type === "event" ? "this event" : "this missed item"} (now: ${target.cur.name}).`,
+      (product) => {
+        setCurrent(target);
+        pick(product);
+      },
+      considered,
+    );
   }
 
   function searchMissed() {
-    openSearch("Add an item the model did not see (taken, quantity 1; adjust with t/p and +/-).", addMissed);
+    openSearch("Add an item the model did not see (taken, quantity 1; adjust with t/p and +/-).", addMissed, []);
   }
 
   function onClick(event) {
@@ -241,6 +246,9 @@ export function visitScreen(root) {
 
   const keymap = visitKeymap({
     confirm,
+    submit,
+    play: () => togglePlay(video(current)),
+    unsure: () => showAlert("Unsure is not recorded on a visit yet: if you cannot tell, skip the task (s)."),
     reject,
     setAction,
     changeQuantity,
@@ -256,6 +264,33 @@ export function visitScreen(root) {
     if (button) pick(productOf(button));
   }
 
+  // What a reload or a Leave must not lose (drafts.js keeps it per task and lease).
+  function draft() {
+    return {
+      events: items.filter((i) => i.type === "event").map((i) => ({ id: i.id, cur: i.cur, decided: i.decided, rejected: i.rejected })),
+      missed: items.filter((i) => i.type === "missed").map((i) => i.cur),
+    };
+  }
+
+  function restoreDraft(saved) {
+    for (const kept of saved.events || []) {
+      const item = items.find((i) => i.type === "event" && i.id === kept.id);
+      if (item) Object.assign(item, { cur: { ...item.cur, ...kept.cur }, decided: !!kept.decided, rejected: !!kept.rejected });
+    }
+    for (const cur of saved.missed || []) {
+      const item = missedItem(root, cur);
+      Object.assign(item.cur, { action: cur.action, quantity: cur.quantity });
+      items.push(item);
+    }
+    for (const item of items) {
+      render(item);
+      if (item.type === "event" && item.low && item.decided) setOpen(item, false);
+    }
+    setCurrent(undecided()[0] || items[0] || null);
+  }
+
+  const dirty = () => items.some((i) => i.type === "missed" || i.decided || changed(i));
+
   root.addEventListener("click", onClick);
   for (const item of items) render(item);
   drawCart();
@@ -265,12 +300,12 @@ export function visitScreen(root) {
   const undo = () => history.undo();
   const redo = () => history.redo();
   return {
-    onKey(event) {
-      if (historyKey(event, { undo, redo })) return; // until the shared keymap binds undo / redo
-      screenKey(event, { submit, keymap, digit });
-    },
+    onKey: (event) => screenKey(event, { submit, keymap, digit }),
     undo,
     redo,
+    draft,
+    restoreDraft,
+    dirty,
     resume() {
       const v = video(current);
       if (v) quiet(v.play());
