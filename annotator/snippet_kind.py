@@ -1,5 +1,6 @@
 """The `snippet_annotation` task kind: label what happens in one video snippet."""
 
+import json
 from typing import Any
 
 from django.urls import reverse
@@ -149,8 +150,8 @@ def task_context(task, user) -> dict:
         "video_url": reverse("annotator:snippet_video", args=[snippet.pk]),
         "poster_url": reverse("annotator:snippet_poster", args=[snippet.pk]),
         "clip": {"width": snippet.width, "height": snippet.height, "fps": snippet.fps or 15.0},
-        "predicted_boxes": boxes,
-        "predicted_tracks": tracks,
+        "predicted_boxes_json": json.dumps(boxes),
+        "predicted_tracks_json": json.dumps(tracks),
         "candidates": [{"key": n, "product": cards[sku], "score": best[sku]} for n, sku in enumerate(ranked, 1)],
         "predicted_product": cards[ranked[0]] if ranked else None,
         "actions": ACTIONS,

@@ -90,3 +90,27 @@ def test_seeking_the_clip_uses_range_requests(page, alice, snippet_task):
     expect(page.locator("#wb-frame")).to_have_text("12")
     assert 206 in statuses, statuses
     assert_clean(page)
+
+
+def test_a_snippet_screen_swapped_in_after_a_submit_has_the_models_boxes(page, s001, alice):
+    # htmx drops <script> from what it swaps in (allowScriptTags off): the screen's data
+    # must come in a form that survives the swap, not only on a page load.
+    first, _ = snippet_task_with_model_boxes(s001, alice, "clip-one", width=320, height=240)
+    second, _ = snippet_task_with_model_boxes(s001, alice, "clip-two", width=320, height=240)
+    login(page, alice)
+    page.goto("/work/")
+    page.keyboard.press("s")
+    shown = page.locator("#workbench")
+    expect(shown).to_have_attribute("data-kind", "snippet_annotation")
+    claimed = shown.get_attribute("data-task")
+    expect(page.locator("#wb-box-list li")).not_to_have_count(0)
+    page.keyboard.press("t")
+    page.keyboard.press("Control+Enter")
+    other = str(second.pk) if claimed == str(first.pk) else str(first.pk)
+    wait_for_task(page, other)
+    expect(page.locator("#wb-box-list li")).not_to_have_count(0)
+    page.keyboard.press("n")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#wb-done")).to_be_visible()
+    assert Annotation.objects.filter(task__in=[first, second]).count() == 2
+    assert_clean(page)

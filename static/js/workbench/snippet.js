@@ -23,9 +23,10 @@ export function snippetScreen(root) {
   const product = $("#wb-product", root);
   let action = null;
   let sku = product.dataset.sku || null;
-  const predicted = JSON.parse($("#wb-predicted-boxes", root).textContent || "[]").map((b) => ({ ...b, predicted: true }));
-  const trackScript = $("#wb-predicted-tracks", root);
-  const predictedTracks = JSON.parse((trackScript && trackScript.textContent) || "[]").map((t) => ({ ...t, predicted: true }));
+  // <template> holds the model's boxes and tracks as JSON text (its content is inert).
+  const data = (id) => JSON.parse($(id, root)?.content.textContent || "[]");
+  const predicted = data("#wb-predicted-boxes").map((b) => ({ ...b, predicted: true }));
+  const predictedTracks = data("#wb-predicted-tracks").map((t) => ({ ...t, predicted: true }));
   let history = null;
   const editor = createBoxEditor({
     canvas,
