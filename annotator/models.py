@@ -291,6 +291,9 @@ class Label(models.Model):
     # A validation.Event id; no foreign key, the annotator app knows nothing about visits.
     event_id = models.UUIDField(null=True, blank=True)
     provenance = models.JSONField(default=dict)
+    # Set when the shopper of the label's visit asked to be erased: it leaves the feed and
+    # every dataset built afterwards (versions already frozen keep it).
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["seq"]
