@@ -14,6 +14,7 @@ blocks across, scaled back and Gaussian-blurred: what remains of the original is
 block means, blurred and scaled back smoothly. The clip is re-encoded as H.264 in MP4 whatever came in.
 """
 
+import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ import cv2
 import numpy as np
 from django.conf import settings
 
-from annotator.media import VideoInfo, _container_of, _Deadline, _open, _video_stream, invalid_video, video_too_large
+from annotator.media import VideoInfo, _container_of, _open, _video_stream, invalid_video, video_too_large
 from infra.errors import LoupeError
 
 MAX_REGIONS = 1000
@@ -184,7 +185,7 @@ def redact_video(*, source: Path | str, target: Path | str, info: VideoInfo, reg
     source = Path(source)
     container = _container_of(source)
     timeout = settings.SNIPPET_REDACT_TIMEOUT_S
-    deadline = _Deadline(timeout)
+    ends = time.monotonic() + timeout
     stride = max(1, round(info.fps / DETECT_HZ))
     last_frame = info.frame_count - 1
     requested = sorted(regions, key=lambda r: r.first)
@@ -197,7 +198,10 @@ def redact_video(*, source: Path | str, target: Path | str, info: VideoInfo, reg
     written = [0, None]  # frames, last pts
 
     try:
-        with _open(source, container, timeout) as src, av.open(str(target), "w", format="mp4") as dst:
+        with (
+            _open(source, container, settings.SNIPPET_PROBE_TIMEOUT_S) as src,
+            av.open(str(target), "w", format="mp4") as dst,
+        ):
             stream, _ = _video_stream(src, container)
             stream.thread_type = "AUTO"
             rate = stream.average_rate or stream.guessed_rate or round(info.fps)
@@ -226,7 +230,8 @@ def redact_video(*, source: Path | str, target: Path | str, info: VideoInfo, reg
 
             index = -1
             for frame in src.decode(stream):
-                deadline.check()
+                if time.monotonic() > ends:
+                    raise video_too_large(f"The video could not be redacted within {timeout:g} s.")
                 index += 1
                 if index > last_frame:
                     break
@@ -245,9 +250,7 @@ def redact_video(*, source: Path | str, target: Path | str, info: VideoInfo, reg
                 emit(*buffer.popleft())
             for packet in out.encode(None):
                 dst.mux(packet)
-    except LoupeError as exc:
-        if exc.code == "invalid_video" and "within" in exc.detail:
-            raise video_too_large(f"The video could not be redacted within {timeout:g} s.") from None
+    except LoupeError:
         raise
     except (av.error.FFmpegError, OSError, ValueError) as exc:
         raise invalid_video(f"The file is not a decodable video ({type(exc).__name__}).") from None

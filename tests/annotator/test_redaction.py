@@ -173,3 +173,13 @@ def test_bad_redact_input_is_refused_and_nothing_is_stored(cv, s001, media, reda
     assert Snippet.objects.count() == 0
     assert Task.objects.count() == 0
     assert files_under(media) == []
+
+
+def test_a_clip_that_cannot_be_redacted_in_time_is_413_and_nothing_is_stored(cv, s001, media, settings):
+    settings.SNIPPET_REDACT_TIMEOUT_S = 0
+    data, _ = checker_clip()
+    response = post(cv, data)
+    assert response.status_code == 413, response.content
+    assert response.json()["error"]["code"] == "video_too_large"
+    assert Snippet.objects.count() == 0
+    assert files_under(media) == []
