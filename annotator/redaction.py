@@ -31,7 +31,7 @@ from infra.errors import LoupeError
 
 MAX_REGIONS = 1000
 DETECT_HZ = 3
-DETECT_WIDTH = 640
+DETECT_WIDTH = 800
 # Extra room around a box, as a share of its size on each side (faces: hair, ears, chin).
 FACE_MARGIN = 0.25
 REQUEST_MARGIN = 0.05

@@ -517,6 +517,7 @@ _LABEL_VALUES = {
     "verdict": "%(verdict)s",
     "snippet": "%(snippet_id)s::uuid",
     "event_id": "%(event_id)s::uuid",
+    "erased_at": "NULL",  # a new label is never erased (annotator.services.retention)
     # As `labels.label_record` writes it: the submit's provenance, its active time and time
     # (ISO 8601 with microseconds, UTC), then the label's own.
     "provenance": "(%(provenance_json)s::jsonb || jsonb_build_object('active_seconds', recorded.active_seconds, "
