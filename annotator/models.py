@@ -38,6 +38,10 @@ class Snippet(models.Model):
     poster = models.ImageField(upload_to="snippets/posters/%Y/%m/%d/", blank=True)
     thumbnail = models.ImageField(upload_to="snippets/thumbs/%Y/%m/%d/", blank=True)
     predictions = models.JSONField(default=list, blank=True)
+    # What was obscured before the clip was stored: [{"frames", "box", "source"}] (annotator.redaction).
+    redactions = models.JSONField(default=list, blank=True)
+    # Set when retention or an erasure deleted the files; the media URLs then answer 410.
+    media_purged_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -287,6 +291,9 @@ class Label(models.Model):
     # A validation.Event id; no foreign key, the annotator app knows nothing about visits.
     event_id = models.UUIDField(null=True, blank=True)
     provenance = models.JSONField(default=dict)
+    # Set when the shopper of the label's visit asked to be erased: it leaves the feed and
+    # every dataset built afterwards (versions already frozen keep it).
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["seq"]

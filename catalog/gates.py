@@ -91,6 +91,11 @@ class IsIntegration(RolePermission):
     message = "Only integration clients may do this."
 
 
+class IsSupervisor(RolePermission):
+    roles = (SUPERVISOR,)
+    message = "Only supervisors may do this."
+
+
 class IsSupervisorOrIntegration(RolePermission):
     roles = (SUPERVISOR, INTEGRATION)
     message = "Only supervisors and integration clients may do this."

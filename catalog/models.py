@@ -32,6 +32,10 @@ class Store(models.Model):
     auto_accept_threshold = models.FloatField(default=0.90, validators=unit_interval)
     sla_minutes = models.PositiveIntegerField(default=15, validators=[MinValueValidator(1)])
     audit_rate = models.FloatField(default=0.02, validators=unit_interval)
+    # Shopper privacy: snippet media is purged this many days after its visits' final receipts.
+    media_retention_days = models.PositiveIntegerField(
+        default=30, validators=[MinValueValidator(1), MaxValueValidator(3650)]
+    )
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="StoreAccess", related_name="stores")
 
     class Meta:

@@ -172,6 +172,8 @@ URL_KWARGS: dict[str, Callable[[World], dict[str, Any]]] = {
     "validation:webhooks": lambda w: {},  # superusers only: every swept role is refused
     "validation:webhook_create": lambda w: {},
     "validation:webhook_toggle": lambda w: {"endpoint_id": WebhookEndpoint.objects.get().pk},
+    "api-shopper-erase": lambda w: {},
+    "api-media-views": lambda w: {},
 }
 
 
@@ -229,6 +231,7 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "validation:dispute_open": lambda w: {"reason": "charged for an item I put back", "sku": "SKU-0001"},
     "validation:webhook_create": lambda w: {"url": "https://billing.example.com/hooks", "events": "receipt.issued"},
     "validation:webhook_toggle": lambda w: {"active": "0"},
+    "api-shopper-erase": lambda w: {"store": "S001", "shopper": w.visit.shopper},
 }
 MULTIPART = {"api-snippet-create", "annotator:dataset_new"}
 QUERIES: dict[str, Callable[[World], dict[str, str]]] = {
@@ -237,6 +240,7 @@ QUERIES: dict[str, Callable[[World], dict[str, str]]] = {
     "validation:calibration": lambda w: {"store": "S001"},
     "annotator:product_search": lambda w: {"task": str(w.task.pk), "q": "S001"},
     "api-label-list": lambda w: {"store": "S001"},
+    "api-media-views": lambda w: {"visit": str(w.visit.pk)},
 }
 # Endpoints that answer 200 with one status per item: denied means every item was denied.
 PER_ITEM_STATUS: dict[str, Callable[[Any], list[int]]] = {

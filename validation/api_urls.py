@@ -1,6 +1,6 @@
 from django.urls import path
 
-from validation import api
+from validation import api, api_privacy
 from validation.metrics_api import MetricsApi
 
 urlpatterns = [
@@ -10,4 +10,6 @@ urlpatterns = [
     path("visits/<str:visit_id>/disputes/", api.VisitDisputeApi.as_view(), name="api-visit-dispute"),
     path("receipts/<str:receipt_id>/", api.ReceiptDetailApi.as_view(), name="api-receipt-detail"),
     path("metrics/", MetricsApi.as_view(), name="api-metrics"),
+    path("shoppers/erase/", api_privacy.ShopperEraseApi.as_view(), name="api-shopper-erase"),
+    path("media-views/", api_privacy.MediaViewListApi.as_view(), name="api-media-views"),
 ]

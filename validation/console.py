@@ -7,7 +7,10 @@ validation. The charts panel's data is `validation.views.console.charts_data`.
 from django.utils import timezone
 
 from annotator import console
+from catalog.models import ControlAction
 from validation import metrics
+
+PRIVACY_ACTIONS = ("media_purged", "shopper_erased")
 
 
 def turnaround_context(user, stores) -> dict:
@@ -19,6 +22,16 @@ def turnaround_context(user, stores) -> dict:
 def automation_context(user, stores) -> dict:
     now = timezone.now()
     return {"rows": metrics.automation_by_model(stores=stores, since=now - metrics.DAY)}
+
+
+def privacy_context(user, stores) -> dict:
+    """The latest retention purges and erasures of the stores (`validation.services.privacy`)."""
+    rows = (
+        ControlAction.objects.filter(store__in=stores, action__in=PRIVACY_ACTIONS)
+        .select_related("store")
+        .order_by("-created_at", "-id")[:10]
+    )
+    return {"rows": list(rows)}
 
 
 def charts_context(user, stores) -> dict:
@@ -37,5 +50,8 @@ def register_panels() -> None:
     )
     console.register(
         console.Panel("automation", "Automation", "validation/dashboard.html#automation", automation_context, 30)
+    )
+    console.register(
+        console.Panel("privacy", "Media purged", "validation/privacy.html#purges", privacy_context, 60, 60)
     )
     console.register(console.Panel("charts", "Charts", "validation/dashboard.html#charts", charts_context, 50, 0))

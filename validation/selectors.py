@@ -1,9 +1,10 @@
 """Reads of the validation app for the API and pages. No writes here."""
 
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Now
 
-from annotator.models import Slot, Task
-from validation.models import Receipt, Visit
+from annotator.models import MediaView, Slot, Task
+from validation.models import CartCorrection, Event, Receipt, Visit
 from validation.visit_kind import VISIT_VALIDATION
 
 
@@ -33,3 +34,12 @@ def visit_task_id(visit: Visit):
 
 def visit_latest_receipt(visit: Visit) -> Receipt | None:
     return visit.receipts.prefetch_related("lines").order_by("-issued_at").first()
+
+
+def visit_media_views(*, visit: Visit) -> QuerySet[MediaView]:
+    """Every view of media of the visit's snippets (its events' and its corrections'), oldest
+    first (by id, which grows with `viewed_at`)."""
+    snippets = Q(snippet__in=Event.objects.filter(visit=visit, snippet__isnull=False).values("snippet")) | Q(
+        snippet__in=CartCorrection.objects.filter(visit=visit, snippet__isnull=False).values("snippet")
+    )
+    return MediaView.objects.filter(snippets).select_related("user", "snippet").order_by("pk")

@@ -38,6 +38,14 @@ class SnippetOut(serializers.Serializer):
     poster_url = serializers.URLField(help_text="Works for the store's supervisors and the task's lease holder.")
     task_id = serializers.UUIDField(allow_null=True, help_text="The annotation task; null unless `annotate`.")
 
+    class RedactionOut(serializers.Serializer):
+        frames = serializers.ListField(child=serializers.IntegerField(), help_text="[from, to], inclusive.")
+        box = serializers.ListField(child=serializers.IntegerField(), help_text="[x, y, w, h] in clip pixels.")
+        source = serializers.ChoiceField(choices=["request", "face"])
+
+    redactions = RedactionOut(many=True, help_text="Regions obscured before the clip was stored.")
+    media_purged = serializers.BooleanField(help_text="The files were deleted (retention or erasure).")
+
 
 def snippet_body(request: Request, snippet: Snippet, task: Task | None) -> dict:
     return {
@@ -53,6 +61,8 @@ def snippet_body(request: Request, snippet: Snippet, task: Task | None) -> dict:
         "frame_count": snippet.frame_count,
         "poster_url": request.build_absolute_uri(snippet_media_urls(snippet.pk)["poster_url"]),
         "task_id": str(task.pk) if task else None,
+        "redactions": snippet.redactions,
+        "media_purged": snippet.media_purged_at is not None,
     }
 
 
@@ -78,6 +88,20 @@ class SnippetCreateApi(APIView):
             allow_blank=True,
             help_text='JSON list: [{"frame", "label": "hand"|"product", "sku"?, "box": [x, y, w, h], "score"}].',
         )
+
+        redact = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            help_text='JSON list of regions to blur: [{"frames": [from, to], "box": [x, y, w, h]}], at most 1,000.',
+        )
+
+        def validate_redact(self, value):
+            if not value:
+                return None
+            try:
+                return json.loads(value)
+            except (ValueError, RecursionError):
+                raise serializers.ValidationError("redact must be a JSON list.", code="invalid") from None
 
         def validate_started_at(self, value):
             parsed = parse_datetime(str(self.initial_data.get("started_at", "")))
@@ -126,6 +150,7 @@ class SnippetCreateApi(APIView):
             upload=fields["file"],
             annotate=fields["annotate"],
             predictions=fields.get("predictions"),
+            redact=fields.get("redact"),
         )
         return Response(
             snippet_body(request, result.snippet, result.task),

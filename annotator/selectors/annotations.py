@@ -5,7 +5,7 @@ import datetime as dt
 
 from django.db.models import QuerySet
 
-from annotator.models import Annotation, Slot
+from annotator.models import Annotation, MediaView, Slot, Task
 from catalog.access import store_ids
 
 
@@ -33,3 +33,16 @@ def annotations_for_review(*, stores, associate_id: int | None = None, limit: in
     if associate_id is not None:
         annotations = annotations.filter(associate_id=associate_id)
     return list(annotations.select_related("associate", "task__queue__store", "slot").order_by("-created_at")[:limit])
+
+
+MEDIA_VIEWS_SHOWN = 50
+
+
+def task_media_views(*, task: Task, limit: int = MEDIA_VIEWS_SHOWN) -> list[MediaView]:
+    """Who viewed the media of the task's snippets (for a visit's task: the visit's), latest
+    first; `GET /api/v1/media-views/?visit=` pages through all of them."""
+    return list(
+        MediaView.objects.filter(snippet__in=task.snippets.values("pk"))
+        .select_related("user", "snippet")
+        .order_by("-pk")[:limit]
+    )

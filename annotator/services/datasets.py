@@ -179,13 +179,16 @@ def dataset_filters_clean(*, format: str, filters: Any, by) -> DatasetFilters:
 
 
 def dataset_labels(*, filters: DatasetFilters) -> QuerySet[Label]:
-    """The labels the filters select, in dataset order (oldest label first).
+    """The labels the filters select, in dataset order (oldest label first); never the labels
+    of an erased shopper's visits.
 
     `reviewed_only`: the label's task has all its annotations (every reviewer is in).
     `agreed_only`: no other label of the same task about the same event (or snippet) has a
     different verdict or human value.
     """
-    labels = Label.objects.filter(store__in=[store.pk for store in filters.stores], kind__in=filters.kinds)
+    labels = Label.objects.filter(
+        store__in=[store.pk for store in filters.stores], kind__in=filters.kinds, erased_at__isnull=True
+    )
     if filters.since:
         labels = labels.filter(created_at__gte=filters.since)
     if filters.until:

@@ -169,7 +169,8 @@ def labels_page(*, stores: QuerySet, cursor: str | None = None, limit: int = MAX
     watermark = labels_watermark()
     if watermark is None or not store_ids:
         return LabelPage(labels=[], next=None, has_more=False)
-    labels = Label.objects.filter(store_id__in=store_ids, seq__gt=after, seq__lte=watermark)
+    # Labels of an erased shopper's visits leave the feed (annotator.services.retention).
+    labels = Label.objects.filter(store_id__in=store_ids, seq__gt=after, seq__lte=watermark, erased_at__isnull=True)
     rows = list(labels.select_related("store").order_by("seq")[: limit + 1])
     page, has_more = rows[:limit], len(rows) > limit
     return LabelPage(labels=page, next=cursor_encode(page[-1].seq) if page else None, has_more=has_more)

@@ -2,7 +2,9 @@
 
 `snippet_ingest` is the one door for snippets (the API and the demo seeder use it). Order:
 size (while spooling the upload to a private temporary file and hashing it), idempotency on
-store + external_id, probe (`annotator.media`), predictions, then files and rows. Files are
+store + external_id, probe (`annotator.media`), predictions and redact regions, redaction
+(`annotator.redaction`: requested regions and faces obscured, re-encoded into a second
+temporary file; the upload's own bytes are never stored), then files and rows. Files are
 written through Django's storage API under names Loupe generates; rows are written in one
 transaction, and files of a transaction that fails are deleted again.
 """
@@ -29,6 +31,7 @@ from django.utils import timezone
 
 from annotator.media import VideoInfo, make_poster, probe_video, video_too_large
 from annotator.models import Snippet, Task
+from annotator.redaction import redact_clean, redact_video
 from annotator.services.queues import queue_for, task_enqueue
 from annotator.snippet_kind import SNIPPET_ANNOTATION
 from catalog.models import Camera, Product, Store
@@ -70,6 +73,7 @@ def snippet_ingest(
     upload: IO[bytes] | File,
     annotate: bool = False,
     predictions: Any = None,
+    redact: Any = None,
 ) -> SnippetIngestResult:
     """Store a snippet whole or not at all.
 
@@ -78,7 +82,8 @@ def snippet_ingest(
     again return the stored snippet (`created` False), different bytes raise 409
     `duplicate_external_id`; a rejected clip leaves no row and no file. Locks nothing
     beyond the rows it inserts. Raises LoupeError (`invalid_video` 400, `video_too_large`
-    413, 400 with `field` for predictions).
+    413, 400 with `field` for predictions and redact). Only the redacted clip, and a poster and
+    thumbnail of it, are stored; `sha256` stays the upload's, for replays.
     """
     if camera.store_id != store.pk:
         raise LoupeError("The camera is not one of this store's.", code="unknown_camera", field="camera")
@@ -89,9 +94,15 @@ def snippet_ingest(
             return _replay(existing, sha256)
         info = probe_video(spool.name)
         cleaned = predictions_clean(store=store, info=info, predictions=predictions)
-        poster, thumbnail = make_poster(spool.name)
-        snippet_id = uuid.uuid4()
-        names = _write_files(snippet_id, info.container, Path(spool.name), poster, thumbnail)
+        regions = redact_clean(redact=redact, info=info)
+        with tempfile.NamedTemporaryFile(prefix="loupe-redacted-", suffix=".mp4") as redacted:
+            applied = redact_video(source=spool.name, target=redacted.name, info=info, regions=regions)
+            spool.close()  # the upload's bytes are not needed past this point
+            info = probe_video(redacted.name)
+            poster, thumbnail = make_poster(redacted.name)
+            snippet_id = uuid.uuid4()
+            names = _write_files(snippet_id, info.container, Path(redacted.name), poster, thumbnail)
+            size = Path(redacted.name).stat().st_size
     try:
         with transaction.atomic():
             snippet = Snippet.objects.create(
@@ -113,6 +124,7 @@ def snippet_ingest(
                 height=info.height,
                 frame_count=info.frame_count,
                 predictions=cleaned,
+                redactions=[region.as_json() for region in applied],
             )
             task = _enqueue_annotation(snippet) if annotate else None
     except IntegrityError:

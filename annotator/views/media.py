@@ -1,7 +1,8 @@
 """Snippet media (video, poster, thumbnail), served only to who may see it, and audited.
 
 Access is `annotator.access.snippet_for_viewer` (404 otherwise); every response that carries
-media writes a `MediaView` row. Video honours single HTTP byte ranges so browsers can seek;
+media writes a `MediaView` row; a snippet whose media retention or an erasure purged answers
+410 `media_purged`. Video honours single HTTP byte ranges so browsers can seek;
 nothing here is cacheable by shared caches.
 """
 
@@ -9,13 +10,14 @@ import re
 from collections.abc import Iterator
 
 from django.core.files.storage import default_storage
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_safe
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from annotator.access import snippet_for_viewer
 from annotator.models import MediaView, Snippet, Task
+from infra.errors import error_body
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _CHUNK = 64 * 1024
@@ -48,6 +50,9 @@ def _access(request: HttpRequest, snippet_id):
     if user is None:
         return None, None, _private(HttpResponse("Authentication required.", status=401, content_type="text/plain"))
     snippet, task = snippet_for_viewer(user, snippet_id)
+    if snippet.media_purged_at is not None:
+        gone = error_body("media_purged", "This snippet's media was deleted (retention or a shopper's erasure).")
+        return None, None, _private(JsonResponse(gone, status=410))
     return user, (snippet, task), None
 
 

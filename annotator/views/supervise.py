@@ -27,7 +27,7 @@ from annotator.access import (
 )
 from annotator.control_trail import control_trail
 from annotator.models import QueueMembership, Slot, TaskExclusion
-from annotator.selectors.annotations import annotations_for_review
+from annotator.selectors.annotations import annotations_for_review, task_media_views
 from annotator.selectors.associates import associate_figures, associates_of
 from annotator.selectors.console import leases_held, throughput
 from annotator.selectors.queues import open_tasks_page, queue_summaries, supervised_queues
@@ -150,6 +150,7 @@ def annotation_page(request: HttpRequest, annotation_id) -> HttpResponse:
         "task": annotation.task,
         "rejected": annotation.slot.state == Slot.State.CANCELLED,
         "exclusion": TaskExclusion.objects.filter(task=annotation.task, user=annotation.associate).first(),
+        "media_views": task_media_views(task=annotation.task),
     }
     return render(request, "annotator/supervise/annotation.html", context)
 

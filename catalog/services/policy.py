@@ -1,4 +1,5 @@
-"""A store's routing policy (auto-accept threshold, SLA minutes, audit rate) and its history.
+"""A store's policy (auto-accept threshold, SLA minutes, audit rate, media retention days) and
+its history.
 
 Every change is one `PolicyChange` row per field that actually changed, written in the same
 transaction as the change, so the history can never disagree with the store.
@@ -12,8 +13,9 @@ from django.db import transaction
 from catalog.models import ControlAction, PolicyChange, Store
 from infra.errors import LoupeError
 
-POLICY_FIELDS = ("auto_accept_threshold", "sla_minutes", "audit_rate")
+POLICY_FIELDS = ("auto_accept_threshold", "sla_minutes", "audit_rate", "media_retention_days")
 MAX_SLA_MINUTES = 24 * 60
+MAX_RETENTION_DAYS = 3650
 
 
 def _unit_interval(field: str, value: Any) -> float:
@@ -26,20 +28,22 @@ def _unit_interval(field: str, value: Any) -> float:
     return number
 
 
-def _sla_minutes(value: Any) -> int:
+def _whole(field: str, value: Any, highest: int, unit: str) -> int:
     if isinstance(value, bool):
         value = None
     try:
         number = int(str(value).strip()) if not isinstance(value, int) else value
     except (TypeError, ValueError):
         number = None
-    if number is None or not 1 <= number <= MAX_SLA_MINUTES:
+    if number is None or not 1 <= number <= highest:
         raise LoupeError(
-            f"sla_minutes must be a whole number of minutes from 1 to {MAX_SLA_MINUTES}.",
-            code="invalid_policy",
-            field="sla_minutes",
+            f"{field} must be a whole number of {unit} from 1 to {highest}.", code="invalid_policy", field=field
         )
     return number
+
+
+def _sla_minutes(value: Any) -> int:
+    return _whole("sla_minutes", value, MAX_SLA_MINUTES, "minutes")
 
 
 def policy_check(**changes: Any) -> dict[str, Any]:
@@ -48,7 +52,12 @@ def policy_check(**changes: Any) -> dict[str, Any]:
         raise LoupeError(f"Not a policy field: {', '.join(unknown)}.", code="invalid_policy", field=unknown[0])
     cleaned: dict[str, Any] = {}
     for field, value in changes.items():
-        cleaned[field] = _sla_minutes(value) if field == "sla_minutes" else _unit_interval(field, value)
+        if field == "sla_minutes":
+            cleaned[field] = _sla_minutes(value)
+        elif field == "media_retention_days":
+            cleaned[field] = _whole(field, value, MAX_RETENTION_DAYS, "days")
+        else:
+            cleaned[field] = _unit_interval(field, value)
     return cleaned
 
 
@@ -58,7 +67,8 @@ def store_policy_update(*, store: Store, by, reason: str = "", **changes: Any) -
     field whose value changed; none when nothing changed).
 
     Checks every value first (nothing is written if one is bad): the threshold and the audit
-    rate in [0, 1], `sla_minutes` a whole number from 1 to 1440. Locks the store row, so two
+    rate in [0, 1], `sla_minutes` a whole number from 1 to 1440, `media_retention_days` from 1
+    to 3650. Locks the store row, so two
     supervisors' changes serialize and each records the value it really replaced. The caller
     checks that `by` supervises the store.
     """

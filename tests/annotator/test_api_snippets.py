@@ -73,8 +73,9 @@ def test_a_clip_is_stored_with_its_metadata_poster_and_thumbnail(cv, s001, media
     body = response.json()
     assert set(body) == {
         "id", "external_id", "store", "camera", "started_at", "duration_s", "fps",
-        "width", "height", "frame_count", "poster_url", "task_id",
+        "width", "height", "frame_count", "poster_url", "task_id", "redactions", "media_purged",
     }  # fmt: skip
+    assert (body["redactions"], body["media_purged"]) == ([], False)
     assert body["external_id"] == "snip-1"
     assert (body["store"], body["camera"]) == ("S001", "C01")
     assert (body["width"], body["height"], body["fps"], body["frame_count"]) == (320, 240, 10.0, 10)
@@ -82,21 +83,22 @@ def test_a_clip_is_stored_with_its_metadata_poster_and_thumbnail(cv, s001, media
     assert body["poster_url"].endswith(f"/media/snippets/{body['id']}/poster")
     snippet = Snippet.objects.get(pk=body["id"])
     assert snippet.started_at.isoformat() == "2026-11-24T09:03:11+00:00"
-    assert snippet.size_bytes == len(CLIP.data)
     assert (snippet.container, snippet.codec) == ("mp4", "h264")
     assert snippet.file.name.startswith("snippets/") and snippet.file.name.endswith(f"/{snippet.pk}.mp4")
-    assert (media_root / snippet.file.name).read_bytes() == CLIP.data
+    # What is stored is the clip as redaction re-encoded it, never the upload's bytes.
+    assert snippet.size_bytes == (media_root / snippet.file.name).stat().st_size
+    assert (media_root / snippet.file.name).read_bytes() != CLIP.data
     assert (media_root / snippet.poster.name).stat().st_size > 0
     assert (media_root / snippet.thumbnail.name).stat().st_size > 0
     assert len(files_under(media_root)) == 3
 
 
-def test_a_webm_vp9_clip_is_accepted(cv, s001, media_root):
+def test_a_webm_vp9_clip_is_accepted_and_stored_redacted_as_h264(cv, s001, media_root):
     response = post(cv, data=WEBM.data, filename="clip.webm")
     assert response.status_code == 201, response.content
     snippet = Snippet.objects.get()
-    assert (snippet.container, snippet.codec, snippet.frame_count) == ("webm", "vp9", 10)
-    assert snippet.file.name.endswith(".webm")
+    assert (snippet.container, snippet.codec, snippet.frame_count) == ("mp4", "h264", 10)
+    assert snippet.file.name.endswith(".mp4")
 
 
 def test_the_same_clip_again_answers_200_with_the_same_body(cv, s001, media_root):

@@ -29,6 +29,10 @@ def test_each_changed_field_is_recorded(s001, carol):
         ({"sla_minutes": 100000}, "sla_minutes"),
         ({"sla_minutes": 30, "audit_rate": 2}, "audit_rate"),
         ({"name": "x"}, "name"),
+        ({"media_retention_days": 0}, "media_retention_days"),
+        ({"media_retention_days": "7.5"}, "media_retention_days"),
+        ({"media_retention_days": 3651}, "media_retention_days"),
+        ({"media_retention_days": True}, "media_retention_days"),
     ],
 )
 def test_bad_values_change_nothing(s001, carol, changes, field):
@@ -60,3 +64,15 @@ def test_only_the_store_supervisors_edit_its_policy(client, sam, alice, s001):
     client.force_login(alice)
     assert client.post(url, {"sla_minutes": "10"}).status_code == 403
     assert not PolicyChange.objects.exists()
+
+
+def test_media_retention_days_defaults_to_30_and_changes_are_recorded(client, carol, s001):
+    assert s001.media_retention_days == 30
+    client.force_login(carol)
+    url = reverse("validation:store_policy", kwargs={"code": "S001"})
+    assert client.post(url, {"media_retention_days": "7"}).status_code == 302
+    s001.refresh_from_db()
+    assert s001.media_retention_days == 7
+    change = PolicyChange.objects.get()
+    assert (change.field, change.old, change.new, change.changed_by) == ("media_retention_days", 30, 7, carol)
+    assert b'name="media_retention_days"' in client.get(reverse("validation:calibration"), {"store": "S001"}).content

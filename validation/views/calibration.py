@@ -15,7 +15,7 @@ from annotator.selectors.console import console_cached
 from catalog.access import store_for_user, stores_for_user
 from catalog.gates import supervisor_required
 from catalog.models import PolicyChange
-from catalog.services.policy import store_policy_update
+from catalog.services.policy import POLICY_FIELDS, store_policy_update
 from infra.errors import LoupeError
 from validation import calibration
 
@@ -93,7 +93,7 @@ def _refused(request: HttpRequest, error: LoupeError) -> HttpResponse:
 @require_POST
 @supervisor_required
 def store_policy(request: HttpRequest, code: str) -> HttpResponse:
-    """Edit a store's routing policy: any of auto_accept_threshold, sla_minutes, audit_rate."""
+    """Edit a store's policy: any of auto_accept_threshold, sla_minutes, audit_rate, media_retention_days."""
     store = store_for_user(request.user, code)
     try:
         written = store_policy_update(store=store, by=request.user, **_present(request))
@@ -104,11 +104,7 @@ def store_policy(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _present(request: HttpRequest) -> dict:
-    return {
-        field: request.POST[field]
-        for field in ("auto_accept_threshold", "sla_minutes", "audit_rate")
-        if request.POST.get(field, "").strip() != ""
-    }
+    return {field: request.POST[field] for field in POLICY_FIELDS if request.POST.get(field, "").strip() != ""}
 
 
 @require_POST
