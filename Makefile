@@ -59,11 +59,14 @@ run: $(STAMP)
 	# Re-queues webhook deliveries whose worker died mid-flight (django-tasks-db does not).
 	$(PY) manage.py webhooks_recover --every 60 &
 	recover=$$!
+	# Deletes media past each store's retention (media_retention_days), hourly.
+	$(PY) manage.py purge_media --every 3600 &
+	purger=$$!
 	# Samples every queue's depth once a minute for the supervisor's depth chart.
 	$(PY) manage.py queue_depth_sample --every 60 &
 	sampler=$$!
 	# Stop the helpers with the server, and wait for them, so nothing outlives `make run`.
-	trap 'kill $$worker $$exporter $$datasets $$recover $$sampler 2>/dev/null || true; wait $$worker $$exporter $$datasets $$recover $$sampler 2>/dev/null || true' EXIT INT TERM
+	trap 'kill $$worker $$exporter $$datasets $$purger $$recover $$sampler 2>/dev/null || true; wait $$worker $$exporter $$datasets $$purger $$recover $$sampler 2>/dev/null || true' EXIT INT TERM
 	$(PY) manage.py demo_logins --url "http://$(HOST):$(PORT)/"
 	# DEBUG=1: runserver serves static files (app and vendored assets) straight from the finders.
 	$(PY) manage.py runserver --noreload "$(HOST):$(PORT)"
