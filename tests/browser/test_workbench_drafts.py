@@ -1,4 +1,4 @@
-"""Drafts: the snippet screen's action and product survive a reload, and a lease a supervisor
+"""Drafts: the snippet screen's boxes, action and product survive a reload, and a lease a supervisor
 releases while work is on screen leaves that work visible as context until the associate
 moves on."""
 
@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from annotator.models import Annotation, Slot
-from annotator.services.control import lease_force_release
+from annotator.services.control import lease_release
 from tests.browser.conftest import assert_clean, login
 from tests.browser.workbench import (
     dress_catalog,
@@ -26,9 +26,15 @@ def start(page, user, task) -> None:
     wait_for_task(page, task.pk)
 
 
-def test_the_snippet_screen_keeps_its_action_and_product_across_a_reload(page, s001, alice):
+def test_the_snippet_screen_keeps_its_boxes_action_and_product_across_a_reload(page, s001, alice):
     task, _ = snippet_task_with_model_boxes(s001, alice, "draft-snippet")
     start(page, alice, task)
+    boxes = page.locator("#wb-box-list li")
+    expect(boxes).not_to_have_count(0)
+    before = boxes.count()
+    page.keyboard.press("a")  # a box of its own, in the middle of the frame
+    expect(boxes).to_have_count(before + 1)
+    page.keyboard.press("Escape")
     page.keyboard.press("p")
     page.keyboard.press("/")
     page.keyboard.type("SKU-0007")
@@ -40,6 +46,7 @@ def test_the_snippet_screen_keeps_its_action_and_product_across_a_reload(page, s
     wait_for_task(page, task.pk)
     expect(page.locator("#wb-product")).to_have_attribute("data-sku", "SKU-0007")
     expect(page.locator("[data-act=set-action][data-value=put_back]")).to_have_attribute("aria-pressed", "true")
+    expect(boxes).to_have_count(before + 1)
     page.keyboard.press("Control+Enter")
     expect(page.locator("#wb-done")).to_be_visible()
     result = Annotation.objects.get(task=task).result
@@ -57,7 +64,7 @@ def test_a_lease_released_by_a_supervisor_leaves_the_work_on_screen(page, s001, 
     page.keyboard.press("Enter")
     expect(page.locator("#wb-items > li.ev").first).to_have_attribute("data-verdict", "corrected")
 
-    lease_force_release(supervisor=carol, slot_id=Slot.objects.get(task=task, holder=alice).pk)
+    lease_release(supervisor=carol, slot_id=Slot.objects.get(task=task, holder=alice).pk)
     page.evaluate("window.LoupeWorkbench.heartbeat()")
     expect(page.locator("#wb-alert")).to_contain_text("your work stays here for reference")
     expect(page.locator("#wb-lease")).to_have_text("lost")

@@ -1,8 +1,8 @@
 // Drafts: the work done on a screen so far, kept in localStorage under the task and its lease
 // token, so that a reload or a Leave (and coming back while the lease lives) loses nothing.
 // Restored when the screen mounts; cleared when the task is submitted or skipped. A screen
-// offers draft() / restoreDraft(saved) / dirty(); the snippet screen's are read off its
-// controls here (its action and product), until it offers its own.
+// offers draft() / restoreDraft(saved) / dirty(); the snippet screen's are its product, read
+// off its controls here, and its boxes, tracks and action as its undo history snapshots them.
 import { $, $$ } from "./dom.js";
 
 const PREFIX = "loupe:draft:";
@@ -67,10 +67,12 @@ export function withSnippetDraft(screen, root) {
   const action = () => $$("[data-act=set-action][aria-pressed=true]", root)[0]?.dataset.value || null;
   const click = (el) => el && el.dispatchEvent(new MouseEvent("click", { bubbles: true }));
   screen.draft = () => ({
+    shapes: screen.snapshot ? screen.snapshot() : null,
     action: action(),
     product: product && { sku: product.dataset.sku || "", name: $(".pname", product)?.textContent || "", image: $("img", product)?.getAttribute("src") || "" },
   });
-  screen.dirty = () => !!action() || (product && (product.dataset.sku || "") !== initialSku);
+  screen.dirty = () =>
+    !!action() || (product && (product.dataset.sku || "") !== initialSku) || !!(screen.edited && screen.edited());
   screen.restoreDraft = (saved) => {
     if (saved.product && saved.product.sku && saved.product.sku !== initialSku) {
       // The screen picks products from buttons that carry them: lend it one for a moment.
@@ -80,7 +82,8 @@ export function withSnippetDraft(screen, root) {
       click(picker);
       picker.remove();
     }
-    if (saved.action) click($(`[data-act=set-action][data-value="${CSS.escape(saved.action)}"]`, root));
+    if (saved.shapes && screen.restoreSnapshot) screen.restoreSnapshot(saved.shapes);
+    else if (saved.action) click($(`[data-act=set-action][data-value="${CSS.escape(saved.action)}"]`, root));
   };
   return screen;
 }

@@ -41,14 +41,14 @@ export function snippetScreen(root) {
     },
   });
   // Undo / redo cover the boxes, the tracks and the action (not the selection, not the frame).
-  history = createHistory({
-    capture: () => JSON.stringify([editor.snapshot(), action]),
-    restore(text) {
-      const [shapes, was] = JSON.parse(text);
-      editor.restore(shapes);
-      setAction(was);
-    },
-  });
+  // Drafts (drafts.js) keep the same snapshot, so a reload brings the boxes back too.
+  const capture = () => JSON.stringify([editor.snapshot(), action]);
+  function restore(text) {
+    const [shapes, was] = JSON.parse(text);
+    editor.restore(shapes);
+    setAction(was);
+  }
+  history = createHistory({ capture, restore });
   const zoom = createZoom({ viewport: $("#wb-player", root), layers: [video, canvas], onChange: () => editor.draw() });
   let frameLoop = null;
 
@@ -296,6 +296,9 @@ export function snippetScreen(root) {
     },
     undo,
     redo,
+    snapshot: capture,
+    restoreSnapshot: restore,
+    edited: () => history.canUndo,
     editor,
     zoom,
     destroy() {
