@@ -86,9 +86,12 @@ def test_the_calibration_page_shows_and_applies_the_threshold(client, carol, jud
     assert page.status_code == 200
     assert b'data-kpi="threshold">0.850' in page.content
     assert b'id="calibration-data"' in page.content
-    response = client.post(
-        reverse("validation:calibration_apply", kwargs={"code": "S001"}), {"threshold": "0.85", "target": "1"}
-    )
+    url = reverse("validation:calibration_apply", kwargs={"code": "S001"})
+    asked = client.post(url, {"threshold": "0.85", "target": "1"})
+    assert asked.status_code == 200 and b'id="effect"' in asked.content
+    s001.refresh_from_db()
+    assert s001.auto_accept_threshold == 0.9 and not PolicyChange.objects.exists()
+    response = client.post(url, {"threshold": "0.85", "target": "1", "confirm": "1"})
     assert response.status_code == 302
     s001.refresh_from_db()
     assert s001.auto_accept_threshold == 0.85
