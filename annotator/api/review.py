@@ -12,6 +12,15 @@ from annotator.services.review import COMMENT_MAX, annotation_reject
 from catalog.gates import IsSupervisor
 
 
+class StrictText(serializers.CharField):
+    """A CharField that takes strings only (DRF's turns 12 into "12")."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class AnnotationRejectApi(APIView):
     """`POST /api/v1/annotations/{id}/reject/`: the task goes back to its queue for a different
     associate; the rejected associate and the next one read the comment."""
@@ -20,15 +29,13 @@ class AnnotationRejectApi(APIView):
 
     class RejectIn(serializers.Serializer):
         # Checked by the service (required, at most COMMENT_MAX characters, storable).
-        comment = serializers.CharField(
-            allow_blank=True, trim_whitespace=False, help_text=f"Why; 1 to {COMMENT_MAX} characters."
-        )
+        comment = StrictText(allow_blank=True, trim_whitespace=False, help_text=f"Why; 1 to {COMMENT_MAX} characters.")
 
     class RejectOut(serializers.Serializer):
         annotation = serializers.UUIDField()
         task = serializers.UUIDField()
         status = serializers.CharField(help_text="`rejected`.")
-        comment = serializers.CharField()
+        comment = StrictText()
 
     @extend_schema(
         operation_id="annotations_reject",
