@@ -12,7 +12,7 @@ from catalog.selectors import ProductCard, product_cards, unknown_card
 from validation.carts import SIGN, Cart
 from validation.visit_screen import ScreenEvent, visit_task_context
 
-VERDICT_WORDS = {"confirm": "confirmed", "correct": "corrected", "reject": "did not happen"}
+VERDICT_WORDS = {"confirm": "confirmed", "correct": "corrected", "reject": "did not happen", "unsure": "can't tell"}
 
 
 @dataclass(frozen=True)
@@ -85,10 +85,10 @@ def visit_review_context(task, annotation, user) -> dict:
         name = verdict.get("verdict")
         if name == "correct":
             action, quantity, product = verdict.get("action"), verdict.get("quantity"), card(verdict.get("sku"))
-        elif name == "reject":
-            action, quantity, product = None, None, None
-        else:
+        elif name == "confirm":
             action, quantity, product = event.action, event.quantity, event.product
+        else:  # reject (it did not happen), or a verdict that names no product
+            action, quantity, product = None, None, None
         reviewed.append(ReviewedEvent(event, str(name), action, quantity, product))
     predicted = Cart.from_events(_payload_events(task))
     human = _human_cart(task, annotation.result)
