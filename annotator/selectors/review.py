@@ -1,5 +1,6 @@
 """Reads of supervisors' rejections as the people they concern see them: the rejected
-associate's unread ones (work home) and the latest one of a task (its next associate's screen)."""
+associate's unread ones (work home) and the latest one of a task (its next associate's screen,
+from the task's payload)."""
 
 import datetime as dt
 from dataclasses import dataclass, field
@@ -85,6 +86,9 @@ def _compare(task: Task):
         return None
 
 
-def task_rejection(*, task: Task) -> Rejection | None:
-    """The latest rejection of work on this task: what its next associate reads with it."""
-    return Rejection.objects.filter(task=task).order_by("-created_at").first()
+def task_rejection(*, task: Task) -> dict | None:
+    """The latest rejection of work on this task as its payload carries it (`{"comment",
+    "rejected_at"}`, written by `annotation_reject`): what its next associate reads with it."""
+    payload = task.payload if isinstance(task.payload, dict) else {}
+    rejection = payload.get("rejection")
+    return rejection if isinstance(rejection, dict) and rejection.get("comment") else None

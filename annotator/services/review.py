@@ -40,7 +40,8 @@ def annotation_reject(*, supervisor, annotation: Annotation, comment: str) -> Sl
     a NUL or lone surrogate in it; 409 `already_rejected` the second time. The task is
     open again (done → open, one annotation fewer), its new slot keeps the task's place in
     the queue (same priority, due_at and created_at); the associate gets a TaskExclusion
-    (cause rejected, the comment as reason) and a Rejection to read.
+    (cause rejected, the comment as reason) and a Rejection to read; the task's payload gets
+    `rejection: {"comment", "rejected_at"}` (the latest), for whoever works it next.
     """
     if not isinstance(comment, str):
         raise LoupeError("comment must be a string.", code="invalid", field="comment")
@@ -64,8 +65,12 @@ def annotation_reject(*, supervisor, annotation: Annotation, comment: str) -> Sl
         due_at=task.due_at,
         created_at=task.created_at,
     )
+    # The comment travels with the task: whoever claims it next (workbench or API) reads it
+    # in the payload, with no query on the claim path.
+    payload = dict(task.payload) if isinstance(task.payload, dict) else {}
+    payload["rejection"] = {"comment": comment, "rejected_at": timezone.now().isoformat()}
     Task.objects.filter(pk=task.pk).update(
-        annotations_done=F("annotations_done") - 1, status=Task.Status.OPEN, done_at=None
+        annotations_done=F("annotations_done") - 1, status=Task.Status.OPEN, done_at=None, payload=payload
     )
     TaskExclusion.objects.update_or_create(
         task=task,

@@ -77,7 +77,7 @@ def screen_context(request: HttpRequest, task: Task, slot: Slot | None, *, notic
         "position": _position(request),
         "notice": notice,
         # Earlier work on this task a supervisor rejected: its comment is shown with the task.
-        "rejection": task_rejection(task=task) if slot is not None else None,
+        "rejection": task_rejection(task=task),
         "urls": {
             "task": reverse("annotator:task", args=[task.pk]),
             "submit": reverse("annotator:submit", args=[task.pk]),

@@ -165,3 +165,15 @@ def test_the_console_and_the_api_share_the_refusals(client, carol, annotation):
     assert client.post(page, {"comment": "fine"}).status_code == 302
     assert client.post(page, {"comment": "again"}).status_code == 409
     assert Rejection.objects.get().comment == "fine"
+
+
+def test_the_next_associate_reads_the_comment_in_the_claimed_tasks_payload(carol, dave, annotation):
+    token_client(carol).post(url(annotation), {"comment": "Two hands, not one."}, format="json")
+
+    claimed = token_client(dave).post(reverse("api-task-next"), {}, format="json")
+
+    assert claimed.status_code == 200
+    task = claimed.json()["task"]
+    assert task["id"] == str(annotation.task_id)
+    assert task["payload"]["rejection"]["comment"] == "Two hands, not one."
+    assert task["payload"]["snippet"] == str(Task.objects.get(pk=annotation.task_id).subject_id)
