@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotator.api import datasets, labels, snippets, tasks
+from annotator.api import datasets, labels, review, snippets, tasks
 
 urlpatterns: list = [
     path("tasks/next/", tasks.TaskNextApi.as_view(), name="api-task-next"),
@@ -8,6 +8,7 @@ urlpatterns: list = [
     path("tasks/<str:task_id>/heartbeat/", tasks.TaskHeartbeatApi.as_view(), name="api-task-heartbeat"),
     path("tasks/<str:task_id>/submit/", tasks.TaskSubmitApi.as_view(), name="api-task-submit"),
     path("tasks/<str:task_id>/release/", tasks.TaskReleaseApi.as_view(), name="api-task-release"),
+    path("annotations/<str:annotation_id>/reject/", review.AnnotationRejectApi.as_view(), name="api-annotation-reject"),
     path("snippets/", snippets.SnippetCreateApi.as_view(), name="api-snippet-create"),
     path("snippets/<str:snippet_id>/", snippets.SnippetDetailApi.as_view(), name="api-snippet-detail"),
     path("labels/", labels.LabelListApi.as_view(), name="api-label-list"),

@@ -31,6 +31,15 @@ class TaskKind:
     # Lets a kind load what its screen shows (products, snippets) without the annotator app
     # importing it.
     context: Callable[["Task", Any], dict] | None = None
+    # The supervisor's review of one submitted annotation (annotator/views/supervise.py):
+    # `review_template` is included in the review page with `review_context(task,
+    # annotation, user)`, so a kind shows its answer as its workbench does (media, products,
+    # model vs associate) without the annotator app knowing what a visit is.
+    review_template: str = ""
+    review_context: Callable[["Task", "Annotation", Any], dict] | None = None
+    # What a later answer changed against a rejected one, as short sentences for the rejected
+    # associate: (task, rejected result, later result) -> ["Cart: +1 Milk 1 l", ...].
+    compare: Callable[["Task", dict, dict], list[str]] | None = None
 
 
 _registry: dict[str, TaskKind] = {}

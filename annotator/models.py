@@ -238,6 +238,34 @@ class Annotation(models.Model):
         ]
 
 
+class Rejection(models.Model):
+    """A supervisor's rejection of a submitted annotation, and who has read it.
+
+    The rejected associate reads it on their work home until they dismiss it; whoever works
+    the task next reads its comment on the task screen. Written by
+    `annotator.services.review.annotation_reject`, one per annotation.
+    """
+
+    annotation = models.OneToOneField(Annotation, on_delete=models.CASCADE, related_name="rejection")
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="rejections")
+    associate = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    supervisor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    comment = models.TextField(max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # The work home: an associate's rejections not yet dismissed (a few rows).
+            models.Index(
+                fields=["associate", "created_at"],
+                name="rejection_unread",
+                condition=Q(dismissed_at__isnull=True),
+            ),
+        ]
+
+
 class MediaView(models.Model):
     """Audit log: every view of visit or snippet media (who, what, when)."""
 

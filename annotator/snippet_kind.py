@@ -9,6 +9,7 @@ from annotator import kinds
 from annotator.models import Label, Snippet
 from annotator.results import as_choice, as_int, as_list, as_object, as_sku, invalid
 from annotator.services.labels import LabelIn, label_record
+from annotator.snippet_review import snippet_compare, snippet_review_context
 from annotator.tracks import tracks_from_predictions
 from catalog.selectors import product_cards
 
@@ -167,5 +168,8 @@ def register() -> None:
             on_submit=on_submit,
             template="annotator/snippet_task.html",
             context=task_context,
+            review_template="annotator/supervise/_snippet_review.html",
+            review_context=snippet_review_context,
+            compare=snippet_compare,
         )
     )

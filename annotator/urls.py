@@ -6,6 +6,7 @@ app_name = "annotator"
 
 urlpatterns = [
     path("work/", work.work_home, name="work"),
+    path("work/rejections/<int:rejection_id>/read/", work.rejection_read, name="rejection_read"),
     path("work/claim/", task.claim, name="claim"),
     path("work/queues/<uuid:queue_id>/claim/", task.claim, name="claim_queue"),
     path("work/tasks/<uuid:task_id>/", task.task, name="task"),

@@ -86,14 +86,14 @@ class IsAssociate(RolePermission):
     message = "Only associates may do this."
 
 
-class IsIntegration(RolePermission):
-    roles = (INTEGRATION,)
-    message = "Only integration clients may do this."
-
-
 class IsSupervisor(RolePermission):
     roles = (SUPERVISOR,)
     message = "Only supervisors may do this."
+
+
+class IsIntegration(RolePermission):
+    roles = (INTEGRATION,)
+    message = "Only integration clients may do this."
 
 
 class IsSupervisorOrIntegration(RolePermission):

@@ -49,6 +49,7 @@ from annotator.models import (
     MediaView,
     Queue,
     QueueMembership,
+    Rejection,
     Slot,
     Snippet,
     Task,
@@ -161,6 +162,8 @@ URL_KWARGS: dict[str, Callable[[World], dict[str, Any]]] = {
     "annotator:associate_store": lambda w: {"username": "alice"},
     "annotator:annotation": lambda w: {"annotation_id": w.annotation.pk},
     "annotator:annotation_reject": lambda w: {"annotation_id": w.annotation.pk},
+    "api-annotation-reject": lambda w: {"annotation_id": w.annotation.pk},
+    "annotator:rejection_read": lambda w: {"rejection_id": Rejection.objects.get(annotation=w.annotation).pk},
     "validation:calibration": lambda w: {},
     "validation:calibration_apply": lambda w: {"code": "S001"},
     "validation:store_policy": lambda w: {"code": "S001"},
@@ -211,6 +214,12 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
         "submission_id": str(uuid.uuid4()),
     },
     "api-task-release": lambda w: {"reason": "sweep"},
+    "api-annotation-reject": lambda w: {"comment": "sweep"},
+    "annotator:annotation_reject": lambda w: {"comment": "sweep"},
+    "annotator:lease_release": lambda w: {"confirm": "1"},
+    "annotator:associate_store": lambda w: {"store": "S001", "granted": "0", "confirm": "1"},
+    "annotator:queue_member": lambda w: {"associate": "alice", "member": "0", "confirm": "1"},
+    "validation:calibration_apply": lambda w: {"threshold": "0.5", "target": "0.5", "confirm": "1"},
     "annotator:submit": lambda w: {
         "result": {"events": [{"event": str(w.event.pk), "verdict": "confirm"}], "missed": []},
         "submission_id": str(uuid.uuid4()),
@@ -266,6 +275,8 @@ REACHES_S001: dict[tuple[str, str], set[str]] = {
     ("api-task-heartbeat", "alice"): {"POST"},
     ("api-task-submit", "alice"): {"POST"},
     ("api-task-release", "alice"): {"POST"},
+    # alice's own rejection (of `world.annotation`): she may read it and dismiss it.
+    ("annotator:rejection_read", "alice"): {"POST"},
 }
 
 NOT_OBJECT_SCOPED: dict[str, str] = {
@@ -514,6 +525,10 @@ def world(settings, tmp_path, s001, s002, alice, bob, sam, s002_integration) -> 
         submission_id=uuid.uuid4(),
     )
     TaskExclusion.objects.create(task=snippet_task, user=User.objects.get(username="alice"), cause="released")
+    supervisor = User.objects.create_user("s001-sweep-supervisor")
+    Rejection.objects.create(
+        annotation=annotation, task=done_task, associate=alice, supervisor=supervisor, comment="s001-secret-comment"
+    )
     MediaView.objects.create(user=alice, snippet=snippet, task=task, what="poster")
     dataset = Dataset.objects.create(
         name="s001-secret-dataset",

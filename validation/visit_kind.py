@@ -5,6 +5,7 @@ from typing import Any
 
 from annotator import kinds
 from validation.visit_result import validate_visit_result
+from validation.visit_review import visit_compare, visit_review_context
 from validation.visit_screen import visit_task_context
 
 VISIT_VALIDATION = "visit_validation"
@@ -33,6 +34,9 @@ def register() -> None:
             on_submit=on_submit,
             template="validation/visit_task.html",
             context=visit_task_context,
+            review_template="validation/_visit_review.html",
+            review_context=visit_review_context,
+            compare=visit_compare,
         )
     )
 

@@ -6,6 +6,11 @@ every object named in a URL or a form is found through `annotator.access.*_for_s
 `annotator.services.control` / `.review`, which records it in the audit trail, then goes
 back to the page it came from (`next`, same host only). Bad input answers 400 with the
 error on a small page (or as text for htmx).
+
+An action that takes something away from a person (releasing their lease, revoking a store,
+removing them from a queue) is confirmed first: the POST without `confirm=1` changes nothing
+and answers a page saying what will be lost, whose form posts the same fields with
+`confirm=1` (`_confirm`).
 """
 
 import datetime as dt
@@ -17,7 +22,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from annotator import console
+from annotator import console, kinds
 from annotator.access import (
     annotation_for_supervisor,
     associate_for_supervisor,
@@ -26,12 +31,14 @@ from annotator.access import (
     task_for_supervisor,
 )
 from annotator.control_trail import control_trail
-from annotator.models import QueueMembership, Slot, TaskExclusion
+from annotator.models import QueueMembership, Rejection, Slot
 from annotator.selectors.annotations import annotations_for_review, task_media_views
 from annotator.selectors.associates import associate_figures, associates_of
+from annotator.selectors.consequences import lease_release_effect, member_remove_effect, store_revoke_effect
 from annotator.selectors.console import leases_held, throughput
 from annotator.selectors.queues import open_tasks_page, queue_summaries, supervised_queues
 from annotator.services import control
+from annotator.services.review import COMMENT_MAX
 from annotator.services.review import annotation_reject as annotation_reject_service
 from catalog.access import store_for_user, stores_for_user
 from catalog.gates import supervisor_required
@@ -53,6 +60,28 @@ def _refused(request: HttpRequest, error: LoupeError) -> HttpResponse:
         return HttpResponse(error.detail, status=status, content_type="text/plain; charset=utf-8")
     context = {"error": error, "back": request.POST.get("next") or request.META.get("HTTP_REFERER", "/supervise/")}
     return render(request, "annotator/supervise/refused.html", context, status=status)
+
+
+def _confirmed(request: HttpRequest) -> bool:
+    return request.POST.get("confirm") == "1"
+
+
+def _confirm(request: HttpRequest, *, title: str, consequences: list[str], verb: str, default: str) -> HttpResponse:
+    """The confirm step: what the action will take away, and a form posting the same fields
+    again with `confirm=1`. Nothing has changed yet."""
+    fields = [(k, v) for k, v in request.POST.items() if k not in ("csrfmiddlewaretoken", "confirm")]
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}) or not back.startswith("/"):
+        back = default
+    context = {
+        "title": title,
+        "consequences": consequences,
+        "verb": verb,
+        "action": request.path,
+        "fields": fields,
+        "back": back,
+    }
+    return render(request, "annotator/supervise/confirm.html", context)
 
 
 def _done(request: HttpRequest, message: str, default: str) -> HttpResponse:
@@ -143,15 +172,22 @@ def associates_page(request: HttpRequest) -> HttpResponse:
 @require_GET
 @supervisor_required
 def annotation_page(request: HttpRequest, annotation_id) -> HttpResponse:
-    """A submitted annotation, read-only, with the reject form."""
+    """A submitted annotation shown as its kind's workbench shows the task (through the kind's
+    `review_template` and `review_context`), with the reject form."""
     annotation = annotation_for_supervisor(request.user, annotation_id)
+    task = annotation.task
+    kind = kinds.get(task.kind)
     context = {
         "annotation": annotation,
-        "task": annotation.task,
+        "task": task,
+        "kind": kind,
         "rejected": annotation.slot.state == Slot.State.CANCELLED,
-        "exclusion": TaskExclusion.objects.filter(task=annotation.task, user=annotation.associate).first(),
+        "rejection": Rejection.objects.filter(annotation=annotation).select_related("supervisor").first(),
+        "comment_max": COMMENT_MAX,
         "media_views": task_media_views(task=annotation.task),
     }
+    if kind.review_context is not None:
+        context["review"] = kind.review_context(task, annotation, request.user)
     return render(request, "annotator/supervise/annotation.html", context)
 
 
@@ -192,6 +228,14 @@ def task_priority(request: HttpRequest, task_id) -> HttpResponse:
 @supervisor_required
 def lease_release(request: HttpRequest, slot_id: int) -> HttpResponse:
     slot = slot_for_supervisor(request.user, slot_id)
+    if not _confirmed(request):
+        return _confirm(
+            request,
+            title="Release this lease?",
+            consequences=lease_release_effect(slot=slot),
+            verb="Release the lease",
+            default="/supervise/",
+        )
     try:
         control.lease_release(supervisor=request.user, slot_id=slot.pk)
     except LoupeError as error:
@@ -218,6 +262,14 @@ def queue_member(request: HttpRequest, queue_id) -> HttpResponse:
     associate = associate_for_supervisor(request.user, request.POST.get("associate", "").strip())
     try:
         member = _flag(request, "member")
+        if not member and associate is not None and not _confirmed(request):
+            return _confirm(
+                request,
+                title=f"Take {associate.get_username()} out of {queue.name}?",
+                consequences=member_remove_effect(associate=associate, queue=queue),
+                verb="Remove from the queue",
+                default=f"/supervise/queues/{queue.pk}/",
+            )
         control.queue_member_set(supervisor=request.user, queue=queue, associate=associate, member=member)
     except LoupeError as error:
         return _refused(request, error)
@@ -233,6 +285,14 @@ def associate_store(request: HttpRequest, username: str) -> HttpResponse:
     store = store_for_user(request.user, request.POST.get("store", ""))
     try:
         granted = _flag(request, "granted")
+        if not granted and not _confirmed(request):
+            return _confirm(
+                request,
+                title=f"Take {store.code} away from {username}?",
+                consequences=store_revoke_effect(associate=associate, store=store),
+                verb=f"Revoke {store.code}",
+                default="/supervise/associates/",
+            )
         control.associate_store_set(supervisor=request.user, associate=associate, store=store, granted=granted)
     except LoupeError as error:
         return _refused(request, error)

@@ -21,6 +21,7 @@ from annotator import kinds
 from annotator.access import queue_for_associate, task_for_associate
 from annotator.models import Annotation, Slot, Task
 from annotator.selectors.queues import AT_RISK_WINDOW, sla_state
+from annotator.selectors.review import task_rejection
 from annotator.selectors.work import held_slot
 from annotator.services.work import Lease, task_claim, task_claim_next, task_heartbeat, task_release, task_submit
 from catalog.gates import associate_required
@@ -75,6 +76,8 @@ def screen_context(request: HttpRequest, task: Task, slot: Slot | None, *, notic
         "at_risk_seconds": int(AT_RISK_WINDOW.total_seconds()),
         "position": _position(request),
         "notice": notice,
+        # Earlier work on this task a supervisor rejected: its comment is shown with the task.
+        "rejection": task_rejection(task=task),
         "urls": {
             "task": reverse("annotator:task", args=[task.pk]),
             "submit": reverse("annotator:submit", args=[task.pk]),

@@ -2,11 +2,13 @@
 the supervisor's console in `annotator.views.supervise`."""
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
 
 from annotator.selectors.queues import queue_summaries, work_queues
+from annotator.selectors.review import rejections_unread
 from annotator.selectors.work import associate_today
+from annotator.services.review import rejection_dismiss
 from catalog.gates import associate_required
 
 
@@ -21,4 +23,17 @@ def work_home(request: HttpRequest) -> HttpResponse:
         "waiting": sum(s.depth for s in summaries),
         "today": associate_today(associate=request.user),
     }
+    if not request.htmx:
+        context["rejections"] = rejections_unread(associate=request.user)
     return render(request, template, context)
+
+
+@require_POST
+@associate_required
+def rejection_read(request: HttpRequest, rejection_id: int) -> HttpResponse:
+    """The associate dismisses a rejection of their work (404 for anyone else's). htmx: an
+    empty answer that removes the notice; a plain form: back to the work home."""
+    rejection_dismiss(associate=request.user, rejection_id=rejection_id)
+    if request.htmx:
+        return HttpResponse("")
+    return redirect("annotator:work")

@@ -94,8 +94,17 @@ def test_priority_must_be_a_whole_number_in_range(supervisor, task, value):
 
 def test_release_of_a_stuck_lease_is_recorded(supervisor, task, alice):
     lease = task_claim(associate=alice)
+    url = reverse("annotator:lease_release", kwargs={"slot_id": lease.slot_id})
 
-    response = supervisor.post(reverse("annotator:lease_release", kwargs={"slot_id": lease.slot_id}))
+    asked = supervisor.post(url)
+
+    assert asked.status_code == 200
+    assert "alice is working on" in asked.content.decode() and "will be lost" in asked.content.decode()
+    assert b'name="confirm" value="1"' in asked.content
+    assert Slot.objects.get(pk=lease.slot_id).holder == alice
+    assert not ControlAction.objects.exists()
+
+    response = supervisor.post(url, {"confirm": "1"})
 
     assert response.status_code == 302
     slot = Slot.objects.get(pk=lease.slot_id)
@@ -108,7 +117,7 @@ def test_release_of_a_stuck_lease_is_recorded(supervisor, task, alice):
 def test_releasing_a_free_slot_is_a_conflict(supervisor, task):
     slot = task.slots.get()
 
-    response = supervisor.post(reverse("annotator:lease_release", kwargs={"slot_id": slot.pk}))
+    response = supervisor.post(reverse("annotator:lease_release", kwargs={"slot_id": slot.pk}), {"confirm": "1"})
 
     assert response.status_code == 409
     assert not ControlAction.objects.exists()
@@ -154,7 +163,10 @@ def test_reassign_to_an_associate_busy_in_the_queue_is_refused_and_changes_nothi
 def test_membership_add_and_remove_are_recorded(supervisor, queue, alice):
     url = reverse("annotator:queue_member", kwargs={"queue_id": queue.pk})
 
-    supervisor.post(url, {"associate": "alice", "member": "0"})
+    asked = supervisor.post(url, {"associate": "alice", "member": "0"})
+    assert asked.status_code == 200 and b"will no longer be offered tasks" in asked.content
+    assert QueueMembership.objects.filter(queue=queue, user=alice).exists()
+    supervisor.post(url, {"associate": "alice", "member": "0", "confirm": "1"})
     assert not QueueMembership.objects.filter(queue=queue, user=alice).exists()
     assert last_action().action == "queue_member_remove"
     supervisor.post(url, {"associate": "alice", "member": "1"})
@@ -178,7 +190,10 @@ def test_granting_and_revoking_a_store_moves_queue_memberships(supervisor, carol
     assert QueueMembership.objects.filter(queue=s002_queue, user=alice).exists()
     assert (last_action().action, last_action().store) == ("store_grant", s002)
 
-    supervisor.post(url, {"store": "S002", "granted": "0"})
+    asked = supervisor.post(url, {"store": "S002", "granted": "0"})
+    assert asked.status_code == 200 and b"can no longer open S002" in asked.content
+    assert StoreAccess.objects.filter(store=s002, user=alice).exists()
+    supervisor.post(url, {"store": "S002", "granted": "0", "confirm": "1"})
     assert not StoreAccess.objects.filter(store=s002, user=alice).exists()
     assert not QueueMembership.objects.filter(queue=s002_queue, user=alice).exists()
     assert last_action().action == "store_revoke"
@@ -254,11 +269,17 @@ def test_the_submitted_task_opens_read_only_for_its_supervisor(supervisor, queue
 def control_requests(queue, task, slot_id, annotation):
     return [
         (reverse("annotator:queue_pause", kwargs={"queue_id": queue.pk}), {"paused": "1"}),
-        (reverse("annotator:queue_member", kwargs={"queue_id": queue.pk}), {"associate": "alice", "member": "0"}),
+        (
+            reverse("annotator:queue_member", kwargs={"queue_id": queue.pk}),
+            {"associate": "alice", "member": "0", "confirm": "1"},
+        ),
         (reverse("annotator:task_priority", kwargs={"task_id": task.pk}), {"priority": "5"}),
         (reverse("annotator:task_reassign", kwargs={"task_id": task.pk}), {"associate": "alice"}),
-        (reverse("annotator:lease_release", kwargs={"slot_id": slot_id}), {}),
-        (reverse("annotator:associate_store", kwargs={"username": "alice"}), {"store": "S001", "granted": "0"}),
+        (reverse("annotator:lease_release", kwargs={"slot_id": slot_id}), {"confirm": "1"}),
+        (
+            reverse("annotator:associate_store", kwargs={"username": "alice"}),
+            {"store": "S001", "granted": "0", "confirm": "1"},
+        ),
         (reverse("annotator:annotation_reject", kwargs={"annotation_id": annotation.pk}), {"comment": "no"}),
     ]
 

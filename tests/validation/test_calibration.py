@@ -86,9 +86,12 @@ def test_the_calibration_page_shows_and_applies_the_threshold(client, carol, jud
     assert page.status_code == 200
     assert b'data-kpi="threshold">0.850' in page.content
     assert b'id="calibration-data"' in page.content
-    response = client.post(
-        reverse("validation:calibration_apply", kwargs={"code": "S001"}), {"threshold": "0.85", "target": "1"}
-    )
+    url = reverse("validation:calibration_apply", kwargs={"code": "S001"})
+    asked = client.post(url, {"threshold": "0.85", "target": "1"})
+    assert asked.status_code == 200 and b'id="effect"' in asked.content
+    s001.refresh_from_db()
+    assert s001.auto_accept_threshold == 0.9 and not PolicyChange.objects.exists()
+    response = client.post(url, {"threshold": "0.85", "target": "1", "confirm": "1"})
     assert response.status_code == 302
     s001.refresh_from_db()
     assert s001.auto_accept_threshold == 0.85
@@ -124,3 +127,58 @@ def test_a_store_code_with_a_nul_is_404_not_a_database_error(client, carol, s001
     s001.refresh_from_db()
     assert (s001.auto_accept_threshold, s001.sla_minutes) == (0.9, 15)
     assert not PolicyChange.objects.exists()
+
+
+# The confirm step of applying a threshold ------------------------------------------------
+
+
+def ask(client, carol, threshold, target):
+    client.force_login(carol)
+    url = reverse("validation:calibration_apply", kwargs={"code": "S001"})
+    return client.post(url, {"threshold": threshold, "target": target})
+
+
+def test_applying_shows_the_effect_first_and_changes_nothing(client, carol, judged, s001):
+    asked = ask(client, carol, "0.75", "5")
+
+    page = asked.content.decode()
+    assert asked.status_code == 200
+    # At 0.75: 300 judged events, 10 wrong; 10 recent visits, none below 0.75.
+    assert 'data-kpi="auto_share">100.0 %' in page and "of 10" in page
+    assert 'data-kpi="error_rate">3.33 %' in page and "of 300 judged events" in page
+    assert 'name="confirm" value="1"' in page
+    s001.refresh_from_db()
+    assert s001.auto_accept_threshold == 0.9 and not PolicyChange.objects.exists()
+
+
+def test_a_threshold_whose_interval_passes_the_target_is_warned_about(client, carol, judged, s001):
+    # 0 errors in 200 events at 0.85: Wilson's upper bound is 1.9 %, above a 1 % target.
+    asked = ask(client, carol, "0.85", "1")
+
+    page = asked.content.decode()
+    assert 'id="above-target"' in page and "upper bound (1.88 %) is above the target (1.0 %)" in page
+    assert "Apply anyway" in page
+    s001.refresh_from_db()
+    assert s001.auto_accept_threshold == 0.9
+
+
+def test_a_threshold_whose_interval_stays_under_the_target_is_not_warned_about(client, carol, judged):
+    page = ask(client, carol, "0.85", "5").content.decode()
+
+    assert 'id="above-target"' not in page
+    assert "Apply 0.850" in page
+
+
+def test_a_threshold_without_judged_events_is_warned_about(client, carol, s001):
+    page = ask(client, carol, "0.5", "1").content.decode()
+
+    assert 'id="above-target"' in page and "its error rate is unknown" in page
+
+
+@pytest.mark.parametrize("threshold", ["", "abc", "1.5", "-0.1"])
+def test_a_bad_threshold_is_refused_before_the_confirm_step(client, carol, s001, threshold):
+    response = ask(client, carol, threshold, "1")
+
+    assert response.status_code == 400
+    s001.refresh_from_db()
+    assert s001.auto_accept_threshold == 0.9

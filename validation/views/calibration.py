@@ -18,6 +18,7 @@ from catalog.models import PolicyChange
 from catalog.services.policy import POLICY_FIELDS, store_policy_update
 from infra.errors import LoupeError
 from validation import calibration
+from validation.threshold_effect import threshold_effect, threshold_value
 
 CALIBRATION_WINDOW_DAYS = 30
 DEFAULT_TARGET = 0.005
@@ -110,10 +111,23 @@ def _present(request: HttpRequest) -> dict:
 @require_POST
 @supervisor_required
 def calibration_apply(request: HttpRequest, code: str) -> HttpResponse:
-    """One click: make the recommended threshold the store's (recorded as a PolicyChange)."""
+    """Make the recommended threshold the store's (recorded as a PolicyChange), in two steps:
+    without `confirm=1` nothing changes and the answer shows what the threshold would do (share
+    of visits auto-accepted, expected event error rate and its interval, a warning when the
+    interval reaches above the target), with the form that applies it."""
     store = store_for_user(request.user, code)
     try:
         target = _target(request.POST.get("target"))
+        if request.POST.get("confirm") != "1":
+            threshold = threshold_value(request.POST.get("threshold"))
+            since = timezone.now() - dt.timedelta(days=CALIBRATION_WINDOW_DAYS)
+            one = stores_for_user(request.user).filter(pk=store.pk)
+            effect = threshold_effect(
+                stores=one, since=since, threshold=threshold, current=store.auto_accept_threshold, target=target
+            )
+            context = {"store": store, "effect": effect, "target_percent": round(target * 100, 4)}
+            context["window_days"] = CALIBRATION_WINDOW_DAYS
+            return render(request, "validation/calibration_confirm.html", context)
         written = store_policy_update(
             store=store,
             by=request.user,
