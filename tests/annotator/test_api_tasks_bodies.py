@@ -82,7 +82,10 @@ def assert_one_field_reads_alike(serializer_class, name, field, value):
     assert got == expected
 
 
-@pytest.mark.parametrize("queue", [None, str(uuid.uuid4()), "nope", 5, "", {"a": 1}])
+# Fixed ids (the uuid is random): every xdist worker must collect the same tests.
+@pytest.mark.parametrize(
+    "queue", [None, str(uuid.uuid4()), "nope", 5, "", {"a": 1}], ids=["none", "uuid", "nope", "5", "empty", "dict"]
+)
 def test_a_claim_body_reads_as_its_serializer_reads_it(queue):
     assert_one_field_reads_alike(TaskNextApi.TaskNextInputSerializer, "queue", _UUID, queue)
 
