@@ -188,6 +188,8 @@ class Deployment:
                 str(workers),
                 "--timeout",
                 "60",
+                "--access-logfile",
+                "-",
                 # Its control socket's default path is per user, not per server: one machine
                 # running two servers (this test) gives each none.
                 "--no-control-socket",

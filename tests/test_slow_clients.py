@@ -93,7 +93,6 @@ def gunicorn(tmp_path):
 @pytest.fixture
 def nginx(gunicorn):
     if NGINX is None:
-        print("nginx is not installed (Debian: apt-get install nginx-light); slow-client test skipped")
         pytest.skip("nginx is not installed (Debian: apt-get install nginx-light)")
     # nginx's workers run as an unprivileged user when started by root: a world-readable
     # folder of their own rather than pytest's private tmp_path.
