@@ -60,7 +60,7 @@ def healthz_seconds(port: int, timeout: float) -> float | None:
     return time.monotonic() - began if head.startswith(b"HTTP/1.1 200") else None
 
 
-def under_trickle(port: int, *, probes: int = 4, timeout: float = 3.0) -> list[float | None]:
+def under_trickle(port: int, *, probes: int = 4, timeout: float = 5.0) -> list[float | None]:
     """/healthz timings on `port` while TRICKLERS connections trickle their bodies."""
     stop_at = time.monotonic() + probes * (timeout + 0.5) + 2
     started = [threading.Event() for _ in range(TRICKLERS)]
@@ -140,7 +140,10 @@ http {{
 def test_slow_clients_through_nginx_leave_the_workers_free_while_they_hold_a_bare_gunicorn(gunicorn, nginx):
     # Through nginx first (the workers are all free), then straight at gunicorn.
     proxied = under_trickle(nginx)
-    bare = under_trickle(gunicorn, probes=1)
+    bare = under_trickle(gunicorn, probes=1, timeout=3.0)
 
-    assert all(t is not None and t < 2.0 for t in proxied), f"/healthz through nginx: {proxied}"
+    # Every probe answered; most at once (a loaded machine may delay one by a second or two,
+    # which is no held worker: those hold until the trickle ends).
+    assert None not in proxied, f"/healthz through nginx: {proxied}"
+    assert sorted(proxied)[len(proxied) // 2] < 1.0, f"/healthz through nginx: {proxied}"
     assert bare == [None], f"without nginx the tricklers should hold every worker: {bare}"
