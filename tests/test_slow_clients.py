@@ -17,7 +17,8 @@ import pytest
 
 from tests.deployment import BASE_DIR, Deployment, free_port, production_environment, stop, wait_for_port
 
-pytestmark = pytest.mark.slow
+# No database of its own, but a deployment's test: once, in the PostgreSQL run (as a deployment).
+pytestmark = [pytest.mark.slow, pytest.mark.postgres_only]
 
 NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
 SITE = BASE_DIR / "deploy" / "nginx" / "loupe.conf"
