@@ -11,8 +11,11 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 TEST_PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
+# pytest-xdist processes of `make test` (0: one process, as before).
+TEST_PG_PROCESSES ?= 4
+TEST_SQLITE_PROCESSES ?= 2
 
-.PHONY: run test test-postgres test-sqlite test-browser lint bench venv chromium clean
+.PHONY: run test test-postgres test-sqlite test-browser lint bench venv chromium nginx clean
 
 $(PY):
 	@echo "==> creating virtualenv in $(VENV)"
@@ -38,6 +41,13 @@ chromium:
 	  echo "==> installing Debian's chromium for the browser tests"; \
 	  $(SUDO) apt-get update -qq; \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+nginx:
+	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then \
+	  echo "==> installing Debian's nginx-light for the slow-client test (deploy/nginx/loupe.conf)"; \
+	  $(SUDO) apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nginx-light >/dev/null; \
 	fi
 
 run: $(STAMP)
@@ -71,16 +81,21 @@ run: $(STAMP)
 	# DEBUG=1: runserver serves static files (app and vendored assets) straight from the finders.
 	$(PY) manage.py runserver --noreload "$(HOST):$(PORT)"
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium nginx
 	@mkdir -p var/static
+	# pytest rewrites every test module's asserts; let it keep them between runs (~10 s a process).
+	export PYTHONDONTWRITEBYTECODE=
 	echo "==> lint (ruff)"
 	$(VENV)/bin/ruff check .
 	echo "==> migrations match the models"
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run >/dev/null
 	echo "==> tests on PostgreSQL (including concurrency and browser tests)"
-	DEBUG=1 DATABASE_URL=$(TEST_PG_URL) TEST_DATABASE_NAME=test_loupe_$$$$ $(VENV)/bin/pytest $(PYTEST_ARGS)
+	# Several processes (pytest-xdist), each on its own test database; the browser tests stay
+	# together on one of them (conftest.py). Most of this run waits (browsers, subprocesses,
+	# PostgreSQL), so it has more processes than the machine has cores.
+	DEBUG=1 DATABASE_URL=$(TEST_PG_URL) TEST_DATABASE_NAME=test_loupe_$$$$ $(VENV)/bin/pytest -n $(TEST_PG_PROCESSES) --dist loadgroup $(PYTEST_ARGS)
 	echo "==> tests again on SQLite (PostgreSQL-only and browser tests skipped)"
-	DEBUG=1 DATABASE_URL=sqlite:///var/test.sqlite3 $(VENV)/bin/pytest -m "not postgres_only and not browser" $(PYTEST_ARGS)
+	DEBUG=1 DATABASE_URL=sqlite:///var/test.sqlite3 $(VENV)/bin/pytest -n $(TEST_SQLITE_PROCESSES) -m "not postgres_only and not browser" $(PYTEST_ARGS)
 
 test-postgres: $(STAMP)
 	@DEBUG=1 DATABASE_URL=$(TEST_PG_URL) TEST_DATABASE_NAME=test_loupe_$$$$ $(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -134,10 +134,14 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 
 # Media goes through Django's storage API: the filesystem by default, any S3-compatible
 # object store when AWS_STORAGE_BUCKET_NAME is set (required with more than one machine).
+# boto3 reads the rest from its usual variables: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+# (or an instance role), AWS_DEFAULT_REGION, and AWS_ENDPOINT_URL for a store other than AWS
+# (tests/test_several_machines.py runs on moto's server that way). A name already taken gets
+# a new one, as on the filesystem, instead of replacing the object (django-storages' default).
 _bucket = env_str("AWS_STORAGE_BUCKET_NAME")
 STORAGES = {
     "default": (
-        {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {"bucket_name": _bucket}}
+        {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {"bucket_name": _bucket, "file_overwrite": False}}
         if _bucket
         else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
     ),

@@ -34,6 +34,13 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "postgres_only" in item.keywords:
                 item.add_marker(skip)
+    # Under xdist (`make test`: --dist loadgroup) the browser tests run one after another on
+    # one worker: each drives a Chromium against a live server, and several at once on two
+    # cores made their timing-sensitive waits flaky. Everything else spreads over the workers.
+    browser = pytest.mark.xdist_group("browser")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(browser)
 
 
 # A seed whose first 200 draws are all above 0.028: under the default audit rate (2 %) no

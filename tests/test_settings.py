@@ -11,7 +11,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(code: str, tmp_path, **env: str) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    # Not DJANGO_ALLOW_ASYNC_UNSAFE either: the browser tests' session fixture sets it in this
+    # process, and `check --deploy` rightly fails a deployment that has it.
+    unset = {"DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    base = {k: v for k, v in os.environ.items() if k not in unset}
     base.update(DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}", DJANGO_SETTINGS_MODULE="config.settings", **env)
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=base, capture_output=True, text=True, timeout=60)
 
