@@ -3,6 +3,7 @@ release and the product type-ahead, through real URLs, checking the database aft
 
 import json
 import uuid
+from html import unescape as html_unescape
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -346,7 +347,8 @@ def test_snippet_task_screen_and_submit(s001, alice):
     assert page.status_code == 200
     html = page.content.decode()
     assert 'id="wb-canvas" width="320" height="240"' in html
-    assert '"x": 10, "y": 20, "w": 30, "h": 40' in html
+    # The model's boxes ride in a <template> as HTML-escaped JSON text (see snippet_task.html).
+    assert '"x": 10, "y": 20, "w": 30, "h": 40' in html_unescape(html)
     assert 'data-sku="SKU-0002"' in html
     bad = htmx(
         client,
