@@ -145,6 +145,9 @@ def test_submit_stores_the_result_and_returns_the_next_task_screen(s001, alice, 
         "sku": "SKU-0005",
         "action": "take",
         "quantity": 1,
+        # No evidence sent: all zero; a correction is checked all the same.
+        "evidence": {"opened": False, "watched_ms": 0, "frames_viewed": 0},
+        "checked": True,
     }
     assert annotation.result["missed"] == [{"sku": "SKU-0003", "action": "take", "quantity": 2, "snippet": None}]
     assert Visit.objects.get(pk=first.subject_id).status == Visit.Status.VALIDATED
