@@ -32,6 +32,7 @@ PSEUDONYM = {prefix: re.compile(rf"^{prefix}_[0-9a-f]{{16}}$") for prefix in ("v
 JSONL_KEYS = {
     "action",
     "boxes",
+    "checked",
     "frames",
     "kind",
     "label",
@@ -42,6 +43,7 @@ JSONL_KEYS = {
     "provenance",
     "quantity",
     "schema",
+    "source",
     "sku",
     "snippet",
     "store",
