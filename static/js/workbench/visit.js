@@ -3,6 +3,7 @@
 // the verdicts. This module moves between the items (visit-items.js) and acts on the current
 // one; after each change it redraws the item, the live cart and the status line.
 import { $, $$, productOf } from "./dom.js";
+import { noteOpened, noteStep, watchClips } from "./evidence.js";
 import { screenKey, visitKeymap } from "./keys.js";
 import { moneyFormatter } from "./money.js";
 import { quiet, setSpeed, shiftSpeed, stepFrame, togglePlay } from "./player.js";
@@ -15,6 +16,8 @@ import { cartOf, drawItem, eventItems, missedItem, resultOf } from "./visit-item
 export function visitScreen(root) {
   const money = moneyFormatter(root.dataset.currency || "EUR");
   const items = eventItems(root);
+  // An audit measures the model's errors: every event needs a look, confident ones too.
+  const audit = root.dataset.purpose === "audit";
   let current = null;
 
   const video = (item) => (item ? $("video", item.el) : null);
@@ -22,7 +25,7 @@ export function visitScreen(root) {
     const v = video(item);
     return v ? Number(v.dataset.fps || 15) : 15;
   };
-  const undecided = () => items.filter((i) => i.type === "event" && i.low && !i.decided);
+  const undecided = () => items.filter((i) => i.type === "event" && (i.low || audit) && !i.decided);
 
   function setOpen(item, open) {
     const body = $(".ev-body", item.el);
@@ -44,6 +47,7 @@ export function visitScreen(root) {
       if (v && !isCurrent) v.pause();
     }
     setOpen(item, true);
+    noteOpened(item);
     const v = video(item);
     if (v) quiet(v.play());
     if (focus) item.el.focus({ preventScroll: true });
@@ -59,7 +63,7 @@ export function visitScreen(root) {
   function renderStatus() {
     const left = undecided().length;
     $("#wb-status", root).textContent = left
-      ? `${left} event${left === 1 ? "" : "s"} left to check. Enter confirms, 1–9 picks, x rejects, ? shows every key.`
+      ? `${left} event${left === 1 ? "" : "s"} left to check. Enter confirms, 1–9 picks, x rejects, u can’t tell, ? shows every key.`
       : "Every event is checked. Ctrl+Enter submits and opens the next task.";
     $("#wb-submit", root).classList.toggle("ready", !left);
   }
@@ -83,6 +87,7 @@ export function visitScreen(root) {
     if (current.type === "event") {
       current.decided = true;
       current.rejected = false;
+      current.unsure = false;
       render(current);
       if (current.low) setOpen(current, false);
     }
@@ -101,10 +106,30 @@ export function visitScreen(root) {
       return;
     }
     current.rejected = true;
+    current.unsure = false;
     current.decided = true;
     render(current);
     if (current.low) setOpen(current, false);
     advance();
+  }
+
+  // "Can't tell": the visit goes to another associate (twice on one event: a supervisor).
+  function unsure() {
+    if (!current || current.type !== "event") return;
+    current.unsure = true;
+    current.rejected = false;
+    current.decided = true;
+    Object.assign(current.cur, { ...current.pred, name: current.predName, price: current.predPrice });
+    render(current);
+    if (current.low) setOpen(current, false);
+    advance();
+  }
+
+  function step(item, direction) {
+    const v = video(item);
+    if (!v) return;
+    stepFrame(v, fps(item), direction);
+    noteStep(item);
   }
 
   function pick(product) {
@@ -182,6 +207,8 @@ export function visitScreen(root) {
         return confirm();
       case "reject":
         return reject();
+      case "unsure":
+        return unsure();
       case "pick":
         return pick(productOf(button));
       case "action":
@@ -197,7 +224,7 @@ export function visitScreen(root) {
       case "submit":
         return submit();
       case "step":
-        stepFrame(video(item), fps(item), Number(button.dataset.dir));
+        step(item, Number(button.dataset.dir));
         break;
       case "play":
         togglePlay(video(item));
@@ -212,7 +239,7 @@ export function visitScreen(root) {
     if (current) current.el.focus({ preventScroll: true });
   }
 
-  const keymap = visitKeymap({
+  const keys = visitKeymap({
     confirm,
     reject,
     setAction,
@@ -220,9 +247,11 @@ export function visitScreen(root) {
     search: searchFor,
     missed: searchMissed,
     move,
-    step: (direction) => stepFrame(video(current), fps(current), direction),
+    step: (direction) => step(current, direction),
     speed: (direction) => shiftSpeed(video(current), current && $(".player-bar", current.el), direction),
   });
+  // `u` is this screen's own key until keys.js takes it into visitKeymap.
+  const keymap = { ...keys, u: unsure, U: unsure };
 
   function digit(n) {
     const button = current && $$("button.cand", current.el)[n - 1];
@@ -230,6 +259,7 @@ export function visitScreen(root) {
   }
 
   root.addEventListener("click", onClick);
+  const stopWatching = watchClips(items);
   for (const item of items) render(item);
   drawCart();
   setCurrent(undecided()[0] || items[0] || null);
@@ -241,6 +271,7 @@ export function visitScreen(root) {
       if (v) quiet(v.play());
     },
     destroy() {
+      stopWatching();
       $$("video", root).forEach((v) => v.pause());
     },
   };
