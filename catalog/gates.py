@@ -86,6 +86,13 @@ class IsAssociate(RolePermission):
     message = "Only associates may do this."
 
 
+class IsAssociateOrSupervisor(RolePermission):
+    """The work API: associates, and supervisors claiming their escalations."""
+
+    roles = (ASSOCIATE, SUPERVISOR)
+    message = "Only associates and supervisors may do this."
+
+
 class IsIntegration(RolePermission):
     roles = (INTEGRATION,)
     message = "Only integration clients may do this."

@@ -23,7 +23,7 @@ from annotator.models import Annotation, Slot, Task
 from annotator.selectors.queues import AT_RISK_WINDOW, sla_state
 from annotator.selectors.work import held_slot
 from annotator.services.work import Lease, task_claim, task_claim_next, task_heartbeat, task_release, task_submit
-from catalog.gates import associate_required
+from catalog.gates import associate_or_supervisor_required
 from catalog.selectors import product_search as search_products
 from infra.errors import LoupeError, error_body
 
@@ -102,7 +102,7 @@ def _render_screen(request: HttpRequest, lease: Lease | None, *, notice: str = "
 
 
 @require_POST
-@associate_required
+@associate_or_supervisor_required
 def claim(request: HttpRequest, queue_id=None) -> HttpResponse:
     """Lease the most urgent task (of one queue, or of all the associate's queues), or resume
     the one they hold. Plain POST (the Start button): open its page. htmx (the workbench,
@@ -120,7 +120,7 @@ def claim(request: HttpRequest, queue_id=None) -> HttpResponse:
 
 
 @require_GET
-@associate_required
+@associate_or_supervisor_required
 def task(request: HttpRequest, task_id) -> HttpResponse:
     """The screen of a task the associate holds a live lease on; 404 for anyone else."""
     task = task_for_associate(request.user, task_id)
@@ -133,7 +133,7 @@ def task(request: HttpRequest, task_id) -> HttpResponse:
 
 
 @require_POST
-@associate_required
+@associate_or_supervisor_required
 def submit(request: HttpRequest, task_id) -> HttpResponse:
     """Store the result (`{"result", "submission_id", "token"?}`), then lease the next task
     and answer with its screen: one round trip from "done" to the next task on screen.
@@ -158,7 +158,7 @@ def submit(request: HttpRequest, task_id) -> HttpResponse:
 
 
 @require_POST
-@associate_required
+@associate_or_supervisor_required
 def heartbeat(request: HttpRequest, task_id) -> HttpResponse:
     """Keep the lease alive while the page is open and visible; 409 `lease_lost` otherwise."""
     task = task_for_associate(request.user, task_id)
@@ -170,7 +170,7 @@ def heartbeat(request: HttpRequest, task_id) -> HttpResponse:
 
 
 @require_POST
-@associate_required
+@associate_or_supervisor_required
 def release(request: HttpRequest, task_id) -> HttpResponse:
     """Give the task back (`{"reason", "token"?}`) and answer with the next task's screen."""
     task = task_for_associate(request.user, task_id)
@@ -183,7 +183,7 @@ def release(request: HttpRequest, task_id) -> HttpResponse:
 
 
 @require_GET
-@associate_required
+@associate_or_supervisor_required
 def product_search(request: HttpRequest) -> HttpResponse:
     """Type-ahead over the catalog of the store of a task the associate holds (`?task=&q=`)."""
     task = task_for_associate(request.user, request.GET.get("task", ""))

@@ -7,11 +7,11 @@ from django.views.decorators.http import require_GET
 
 from annotator.selectors.queues import queue_summaries, work_queues
 from annotator.selectors.work import associate_today
-from catalog.gates import associate_required
+from catalog.gates import associate_or_supervisor_required
 
 
 @require_GET
-@associate_required
+@associate_or_supervisor_required
 def work_home(request: HttpRequest) -> HttpResponse:
     summaries = queue_summaries(user=request.user, queues=work_queues(user=request.user), for_work=True)
     # htmx polls the page every few seconds and swaps only its named region.
