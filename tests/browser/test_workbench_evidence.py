@@ -3,6 +3,7 @@ stored checked, the confident ones left closed unchecked, and calibration moves 
 checked one. `u` (can't tell) sends the visit to someone else."""
 
 import datetime as dt
+from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -14,6 +15,7 @@ from tests.browser.conftest import assert_clean, login
 from tests.browser.workbench import dress_catalog, ingest_clip, ingest_visit, join_queue, wait_for_task
 from validation import calibration
 from validation.models import Receipt
+from validation.services import routing
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -99,3 +101,27 @@ def test_u_marks_an_event_cant_tell_and_the_visit_goes_to_someone_else(page, s00
     start(page, dave, visit_task)
     expect(page.locator("#wb-earlier-note")).to_be_visible()
     expect(page.locator("#wb-items > li.ev").first.locator("[data-field=earlier]")).to_contain_text("can't tell")
+
+
+def test_an_audit_walks_every_event_and_says_what_to_verify(page, s001, alice, dave):
+    dress_catalog(s001)
+    join_queue(s001, "visit_validation", alice, dave)
+    clip = ingest_clip(s001, "clip-audit")[0].snippet
+    body = {"confidence": 0.99, "snippet": clip.external_id}
+    events = [{"sku": "SKU-0001", **body}, {"sku": "SKU-0002", **body}]
+    with mock.patch.object(routing.audit_rng, "random", return_value=0.0):
+        task = ingest_visit(s001, events, external_id="v-audit", exited_minutes_ago=2).task
+    assert task is not None and task.purpose == "audit"
+    start(page, alice, task)
+    expect(page.locator("#wb-audit-note")).to_contain_text("Open every event")
+    # Every event waits for a look, confident or not: a submit right away is stopped.
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#wb-items > li.ev.current")).to_have_attribute("data-sku", "SKU-0001")
+    assert not Annotation.objects.filter(task=task).exists()
+    page.keyboard.press("Enter")
+    expect(page.locator("#wb-items > li.ev.current")).to_have_attribute("data-sku", "SKU-0002")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_function(f"() => !document.querySelector('#workbench[data-task=\"{task.pk}\"]')")
+    labels = Label.objects.filter(task=task)
+    assert [label.checked for label in labels] == [True, True]
