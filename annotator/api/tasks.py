@@ -163,6 +163,12 @@ class TaskSubmitApi(APIView):
     @extend_schema(
         operation_id="tasks_submit",
         summary="Submit your result for a task you hold",
+        description="A `visit_validation` verdict is `confirm`, `correct`, `reject` or `unsure` (can't tell: "
+        "the task goes to another associate, after two unsure answers on one event to the store's "
+        "`escalation` queue, which supervisors claim here; no receipt until decided) and may carry "
+        '`"evidence": {"opened": bool, "watched_ms": int >= 0, "frames_viewed": int >= 0}`. A `confirm` '
+        "without `opened: true` is stored unchecked. 400 `not_checked` (`field` `events[i]`): an audit "
+        "task with an event that is not checked (opened, corrected or rejected).",
         request=TaskSubmitInputSerializer,
         responses={200: TaskSubmitOutputSerializer, 409: SUBMIT_LEASE_LOST, **ERRORS},
         tags=["work"],
