@@ -17,6 +17,7 @@ tell") sends the task to another associate (`validation.services.unsure`); a tas
 supervisors-only queue (an escalation) is where it gets decided, so it cannot be unsure there.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -101,9 +102,10 @@ def _missed_item(raw: Any, path: str, *, store_id: int) -> dict:
     return cleaned
 
 
-def validate_visit_result(task, result: Any, *, decides: bool = False) -> dict:
+def validate_visit_result(task, result: Any, *, decides: Callable[[], bool] = lambda: False) -> dict:
     """Check a visit-validation result against the task's events; return it cleaned.
-    `decides`: the task is an escalation, where `unsure` is no answer."""
+    `decides()`: the task is an escalation, where `unsure` is no answer (asked only when a
+    verdict is unsure: it costs a query)."""
     result = as_object(result, "", ("events", "missed"))
     predicted = {str(event["id"]): event for event in (task.payload or {}).get("events", [])}
     seen: set[str] = set()
@@ -120,7 +122,7 @@ def validate_visit_result(task, result: Any, *, decides: bool = False) -> dict:
                 "An audit checks every event: open it (watch or step through its clip) before confirming.",
                 code="not_checked",
             )
-        if decides and cleaned["verdict"] == "unsure":
+        if cleaned["verdict"] == "unsure" and decides():
             raise invalid(f"events[{index}].verdict", "An escalation is decided here: not unsure.", code="invalid")
         events.append(cleaned)
     if missing := [event_id for event_id in predicted if event_id not in seen]:
