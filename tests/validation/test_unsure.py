@@ -5,6 +5,7 @@ queue, and no receipt or label comes until someone decides."""
 import uuid
 
 import pytest
+from django.urls import reverse
 
 from annotator.models import Label, Queue, Task, TaskExclusion
 from annotator.selectors.escalations import escalations_waiting
@@ -133,3 +134,31 @@ def test_unsure_is_not_an_answer_in_a_visits_escalation_service_side(s001, carol
             associate=carol, task_id=task.pk, result={"events": unsure_first(visit)}, submission_id=uuid.uuid4()
         )
     assert caught.value.field == "events[0].verdict"
+
+
+def test_the_escalation_queue_shows_in_the_metrics_with_its_name(s001, carol):
+    ann, ben = associate(s001, "ann"), associate(s001, "ben")
+    visit, task = pending_visit(s001)
+    validate(ann, task, unsure_first(visit))
+    validate(ben, task, unsure_first(visit))
+    queues = token_client(carol).get("/api/v1/metrics/").json()["queues"]
+    escalation = next(queue for queue in queues if queue["name"] == "escalation")
+    assert (escalation["store"], escalation["kind"], escalation["depth"]) == ("S001", "visit_validation", 1)
+
+
+def test_a_supervisor_sees_the_escalation_on_the_console_and_decides_it_on_the_workbench(client, s001, carol):
+    ann, ben = associate(s001, "ann"), associate(s001, "ben")
+    visit, task = pending_visit(s001)
+    validate(ann, task, unsure_first(visit))
+    validate(ben, task, unsure_first(visit))
+    client.force_login(carol)
+    panel = client.get(reverse("annotator:supervise_panel"), {"name": "escalations"}).content.decode()
+    assert 'data-kpi="escalations_waiting">1<' in panel
+    assert 'id="escalation-claim"' in panel
+
+    claimed = client.post(reverse("annotator:claim"))
+    assert claimed.status_code == 302 and claimed.url == reverse("annotator:task", args=[task.pk])
+    screen = client.get(claimed.url).content.decode()
+    assert 'id="wb-escalated-note"' in screen
+    assert 'data-act="unsure"' not in screen
+    assert screen.count("Earlier: can&#x27;t tell; can&#x27;t tell") == 1
