@@ -116,6 +116,10 @@ export function visitScreen(root) {
   // "Can't tell": the visit goes to another associate (twice on one event: a supervisor).
   function unsure() {
     if (!current || current.type !== "event") return;
+    if (root.dataset.escalated === "1") {
+      showAlert("An escalation is decided here: confirm, correct or reject the event.");
+      return;
+    }
     current.unsure = true;
     current.rejected = false;
     current.decided = true;
