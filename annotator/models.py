@@ -62,6 +62,9 @@ class Queue(models.Model):
         default=300, validators=[MinValueValidator(30), MaxValueValidator(3600)]
     )
     overlap = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1), MaxValueValidator(10)])
+    # Claimed by the store's supervisors only (the `escalation` queue): associates never
+    # lease from it, whatever their memberships say.
+    supervisors_only = models.BooleanField(default=False)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="QueueMembership", related_name="queues")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -195,6 +198,8 @@ class TaskExclusion(models.Model):
         RELEASED = "released"
         REJECTED = "rejected"
         PREVIOUS_VALIDATOR = "previous_validator"
+        # Answered "can't tell": the task goes to someone else.
+        UNSURE = "unsure"
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="exclusions")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
@@ -298,6 +303,12 @@ class Label(models.Model):
         VISIT_EVENT = "visit_event"
         SNIPPET = "snippet"
 
+    class Source(models.TextChoices):
+        ASSOCIATE = "associate"
+        CONSENSUS = "consensus"
+        ADJUDICATION = "adjudication"
+        SUPERVISOR = "supervisor"
+
     seq = models.BigAutoField(primary_key=True)
     id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # The writing transaction's id on PostgreSQL (0 elsewhere): for diagnostics only.
@@ -322,6 +333,14 @@ class Label(models.Model):
     # Set when the shopper of the label's visit asked to be erased: it leaves the feed and
     # every dataset built afterwards (versions already frozen keep it).
     erased_at = models.DateTimeField(null=True, blank=True)
+    # A human judgement (API.md v1.1): the event was opened, or the verdict changed what the
+    # model said. A `confirm` of an event nobody opened is the model's word, not a person's:
+    # stored (it fed the receipt) but never counted as a judgement, nor exported by default.
+    checked = models.BooleanField(default=True)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.ASSOCIATE)
+    # What the person did with the event's media: {"opened", "watched_ms", "frames_viewed"};
+    # {} when the client sent nothing (a snippet annotation, a headless confirm).
+    evidence = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["seq"]

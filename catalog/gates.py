@@ -91,6 +91,13 @@ class IsSupervisor(RolePermission):
     message = "Only supervisors may do this."
 
 
+class IsAssociateOrSupervisor(RolePermission):
+    """The work API: associates, and supervisors claiming their escalations."""
+
+    roles = (ASSOCIATE, SUPERVISOR)
+    message = "Only associates and supervisors may do this."
+
+
 class IsIntegration(RolePermission):
     roles = (INTEGRATION,)
     message = "Only integration clients may do this."

@@ -6,6 +6,9 @@ event, the model version, and whether the model was right (verdict `confirm`) or
 (`correct`: another sku/action/quantity; `reject`: it did not happen). Events the model
 missed have no confidence and cannot move a threshold, so they are left out here (they show
 as errors of the visit, in the audit error rate). Labels of rejected annotations are left out.
+Only **checked** labels count (`Label.checked`): a `confirm` of an event nobody opened is the
+model's word repeated, and counting it as "right" would fill the top buckets and talk the
+threshold down; `unchecked_confirms` says how many were left out.
 
 - **Reliability**: accuracy per confidence bucket (tenths), per model version.
 - **Recommendation** for a target event error rate r: the lowest threshold t (a confidence
@@ -73,18 +76,27 @@ class Recommendation:
         return self.visits_to_review / self.visits if self.visits else None
 
 
+def _judged(*, stores: QuerySet[Store], since: dt.datetime) -> QuerySet[Label]:
+    return Label.objects.filter(
+        kind=Label.Kind.VISIT_EVENT,
+        store__in=stores,
+        created_at__gte=since,
+        event_id__isnull=False,
+        verdict__in=(RIGHT, *WRONG),
+    ).exclude(annotation__slot__state=Slot.State.CANCELLED)
+
+
+def unchecked_confirms(*, stores: QuerySet[Store], since: dt.datetime) -> int:
+    """Confirms of events nobody opened since `since`: left out of the observations."""
+    return _judged(stores=stores, since=since).filter(checked=False).count()
+
+
 def observations(*, stores: QuerySet[Store], since: dt.datetime) -> list[Observation]:
-    """Judged events of the stores' labels since `since` (at most OBSERVATION_LIMIT, newest)."""
+    """Checked judgements of the stores' labels since `since` (at most OBSERVATION_LIMIT, newest)."""
     confidence = Event.objects.filter(pk=OuterRef("event_id")).values("confidence")[:1]
     rows = (
-        Label.objects.filter(
-            kind=Label.Kind.VISIT_EVENT,
-            store__in=stores,
-            created_at__gte=since,
-            event_id__isnull=False,
-            verdict__in=(RIGHT, *WRONG),
-        )
-        .exclude(annotation__slot__state=Slot.State.CANCELLED)
+        _judged(stores=stores, since=since)
+        .filter(checked=True)
         .annotate(confidence=Subquery(confidence))
         .order_by("-created_at")
         .values_list("confidence", "model_version", "verdict")[:OBSERVATION_LIMIT]

@@ -1,5 +1,5 @@
-"""The visit panels of the supervisor's console (turnaround and SLA, automation and audit
-error rate, charts), registered with `annotator.console` from `ValidationConfig.ready`: the
+"""The visit panels of the supervisor's console (turnaround and SLA, escalations waiting,
+automation and audit error rate, charts), registered with `annotator.console` from `ValidationConfig.ready`: the
 console page is the annotator's (`/supervise/`), and the annotator app never imports
 validation. The charts panel's data is `validation.views.console.charts_data`.
 """
@@ -7,6 +7,7 @@ validation. The charts panel's data is `validation.views.console.charts_data`.
 from django.utils import timezone
 
 from annotator import console
+from annotator.selectors.escalations import escalations_waiting
 from catalog.models import ControlAction
 from validation import metrics
 
@@ -34,6 +35,11 @@ def privacy_context(user, stores) -> dict:
     return {"rows": list(rows)}
 
 
+def escalations_context(user, stores) -> dict:
+    """Visits two associates could not tell, waiting in the stores' escalation queues."""
+    return {"escalations": escalations_waiting(stores=stores)}
+
+
 def charts_context(user, stores) -> dict:
     return {"sla_minutes": sla_line(stores)}
 
@@ -53,5 +59,8 @@ def register_panels() -> None:
     )
     console.register(
         console.Panel("privacy", "Media purged", "validation/privacy.html#purges", privacy_context, 60, 60)
+    )
+    console.register(
+        console.Panel("escalations", "Escalations", "validation/dashboard.html#escalations", escalations_context, 25)
     )
     console.register(console.Panel("charts", "Charts", "validation/dashboard.html#charts", charts_context, 50, 0))

@@ -16,7 +16,10 @@ range of one covering index per store (`receipt_first_store_issued`), with no jo
 - **Automation rate**: auto-accepted visits / all visits that exited in the window.
 - **Error rate of auto-accepted visits**: audits that corrected the cart / audits finished,
   over auto-accepted visits with an audit outcome (`Visit.audit_outcome`), with its Wilson
-  95 % interval. By store and model version.
+  95 % interval. By store and model version. Fewer than `MIN_AUDITS` audits read "too few
+  audits": "0.0 % (0–79 %)" over three audits says nothing and looks like good news. Every
+  audit outcome is a checked judgement: an audit cannot be submitted with an event nobody
+  opened (`validation.visit_result`, `not_checked`).
 """
 
 import datetime as dt
@@ -36,6 +39,8 @@ HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
 # Audits are a small sample: the error rate is measured over a longer window.
 AUDIT_WINDOW = dt.timedelta(days=30)
+# Below this many audits an error rate is not shown as a number.
+MIN_AUDITS = 10
 
 
 # Written on each visit's first receipt by `receipt_issue` (see `receipt_turnaround`): the
@@ -194,6 +199,10 @@ class AutomationRow:
     def error_interval(self) -> tuple[float, float] | None:
         return wilson_interval(self.audit_errors, self.audits)
 
+    @property
+    def too_few_audits(self) -> bool:
+        return self.audits < MIN_AUDITS
+
     def as_dict(self) -> dict:
         interval = self.error_interval
         return {
@@ -206,6 +215,7 @@ class AutomationRow:
             "audit_errors": self.audit_errors,
             "error_rate": _round(self.error_rate, 4),
             "error_rate_ci95": [round(interval[0], 4), round(interval[1], 4)] if interval else None,
+            "too_few_audits": self.too_few_audits,
         }
 
 

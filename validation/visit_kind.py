@@ -12,7 +12,7 @@ VISIT_VALIDATION = "visit_validation"
 
 
 def validate_result(task, result: Any) -> dict:
-    return validate_visit_result(task, result)
+    return validate_visit_result(task, result, decides=lambda: task.queue.supervisors_only)
 
 
 def on_submit(task, annotation) -> None:

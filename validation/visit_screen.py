@@ -47,6 +47,8 @@ class ScreenEvent:
     product: ProductCard
     candidates: list[Candidate] = field(default_factory=list)
     snippet: ScreenSnippet | None = None
+    # What earlier associates said about this event (the task came back after "can't tell").
+    earlier: list[str] = field(default_factory=list)
 
     @property
     def sku(self) -> str:
@@ -83,6 +85,29 @@ def _snippets(task, ids: set[str]) -> dict[str, ScreenSnippet]:
     }
 
 
+EARLIER_WORDS = {
+    "confirm": "confirmed",
+    "correct": "corrected",
+    "reject": "did not happen",
+    "unsure": "can't tell",
+}
+
+
+def _earlier(payload: dict) -> dict[str, list[str]]:
+    """{event id: what each earlier answer said of it, in order}, from the payload's
+    `earlier` answers (`validation.services.unsure`)."""
+    said: dict[str, list[str]] = {}
+    for answer in payload.get("earlier") or []:
+        for item in answer.get("events") or [] if isinstance(answer, dict) else []:
+            if not isinstance(item, dict):
+                continue
+            word = EARLIER_WORDS.get(item.get("verdict"), str(item.get("verdict")))
+            if item.get("verdict") == "correct":
+                word += f" to {item.get('quantity')} × {item.get('sku')} ({item.get('action')})"
+            said.setdefault(str(item.get("event")), []).append(word)
+    return said
+
+
 def visit_task_context(task, user) -> dict:
     """Page context of one visit-validation task: three queries (store, products, snippets)."""
     payload = task.payload if isinstance(task.payload, dict) else {}
@@ -92,6 +117,7 @@ def visit_task_context(task, user) -> dict:
     skus |= {c.get("sku") for e in raw_events for c in e.get("candidates") or [] if isinstance(c, dict)}
     cards = product_cards(store_id=task.store_id, skus=skus)
     snippets = _snippets(task, {e["snippet"] for e in raw_events if e.get("snippet")})
+    earlier = _earlier(payload)
 
     def card(sku) -> ProductCard:
         return cards.get(sku) or unknown_card(str(sku))
@@ -121,6 +147,7 @@ def visit_task_context(task, user) -> dict:
                 product=card(raw.get("sku")),
                 candidates=candidates,
                 snippet=snippets.get(raw.get("snippet") or ""),
+                earlier=earlier.get(str(raw.get("id")), []),
             )
         )
     cart = Cart.from_events(events).lines(card)
@@ -131,4 +158,7 @@ def visit_task_context(task, user) -> dict:
         "predicted_cart": cart,
         "predicted_total_minor": sum(line.total_minor for line in cart),
         "currency": task.store.currency,
+        "audit": task.purpose == "audit",
+        "earlier_answers": len(payload.get("earlier") or []),
+        "escalated": task.queue.supervisors_only,
     }

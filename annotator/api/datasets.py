@@ -80,7 +80,8 @@ class DatasetCreateApi(APIView):
         filters = serializers.JSONField(
             required=False,
             help_text='{"store" or "stores": [codes], "since", "until" (ISO-8601 with offset), '
-            '"kinds": ["visit_event", "snippet"], "model_version", "reviewed_only", "agreed_only"}. '
+            '"kinds": ["visit_event", "snippet"], "model_version", "reviewed_only", "agreed_only", '
+            '"checked_only" (default true: no confirm of an event nobody opened)}. '
             "Without stores: every store you are granted.",
         )
 

@@ -36,6 +36,15 @@ class LabelOut(serializers.Serializer):
     snippet = serializers.UUIDField(allow_null=True)
     event = serializers.UUIDField(allow_null=True, help_text="The visit event (null for missed events and snippets).")
     provenance = serializers.JSONField(help_text="Queue, task purpose, overlap, visit, submission and timing.")
+    checked = serializers.BooleanField(
+        help_text="A human judgement: the event was opened, or the verdict is `correct`, `reject` or `missed` "
+        "(snippets: always). A `confirm` of an event nobody opened is false: the model's word, not a person's."
+    )
+    source = serializers.ChoiceField(choices=["associate", "consensus", "adjudication", "supervisor"])
+    evidence = serializers.JSONField(
+        help_text='What the person did with the media: `{"opened", "watched_ms", "frames_viewed"}`; '
+        "`{}` when nothing was measured."
+    )
 
 
 class LabelPageOut(serializers.Serializer):

@@ -24,7 +24,7 @@ from annotator.services.work import (
     task_release,
     task_submit,
 )
-from catalog.gates import IsAssociate
+from catalog.gates import IsAssociateOrSupervisor
 from infra.errors import Conflict, LoupeError
 
 
@@ -81,7 +81,7 @@ SUBMIT_LEASE_LOST = OpenApiResponse(
 class TaskNextApi(APIView):
     """`POST /api/v1/tasks/next/`: lease the next task, or resume the one you hold."""
 
-    permission_classes = [IsAssociate]
+    permission_classes = [IsAssociateOrSupervisor]
 
     class TaskNextInputSerializer(serializers.Serializer):
         queue = serializers.UUIDField(required=False, help_text="Claim from this queue only.")
@@ -111,7 +111,7 @@ class TaskNextApi(APIView):
 class TaskHeartbeatApi(APIView):
     """`POST /api/v1/tasks/{id}/heartbeat/`: extend your lease (the open page calls it)."""
 
-    permission_classes = [IsAssociate]
+    permission_classes = [IsAssociateOrSupervisor]
 
     class TaskHeartbeatInputSerializer(serializers.Serializer):
         token = serializers.IntegerField(required=False, min_value=0)
@@ -141,7 +141,7 @@ class TaskHeartbeatApi(APIView):
 class TaskSubmitApi(APIView):
     """`POST /api/v1/tasks/{id}/submit/`: store your result, once per `submission_id`."""
 
-    permission_classes = [IsAssociate]
+    permission_classes = [IsAssociateOrSupervisor]
 
     class TaskSubmitInputSerializer(serializers.Serializer):
         result = serializers.JSONField(help_text="The kind's result, an object (API.md).")
@@ -163,6 +163,12 @@ class TaskSubmitApi(APIView):
     @extend_schema(
         operation_id="tasks_submit",
         summary="Submit your result for a task you hold",
+        description="A `visit_validation` verdict is `confirm`, `correct`, `reject` or `unsure` (can't tell: "
+        "the task goes to another associate, after two unsure answers on one event to the store's "
+        "`escalation` queue, which supervisors claim here; no receipt until decided) and may carry "
+        '`"evidence": {"opened": bool, "watched_ms": int >= 0, "frames_viewed": int >= 0}`. A `confirm` '
+        "without `opened: true` is stored unchecked. 400 `not_checked` (`field` `events[i]`): an audit "
+        "task with an event that is not checked (opened, corrected or rejected).",
         request=TaskSubmitInputSerializer,
         responses={200: TaskSubmitOutputSerializer, 409: SUBMIT_LEASE_LOST, **ERRORS},
         tags=["work"],
@@ -188,7 +194,7 @@ class TaskSubmitApi(APIView):
 class TaskReleaseApi(APIView):
     """`POST /api/v1/tasks/{id}/release/`: give a task back; it is not offered to you again."""
 
-    permission_classes = [IsAssociate]
+    permission_classes = [IsAssociateOrSupervisor]
 
     class TaskReleaseInputSerializer(serializers.Serializer):
         reason = serializers.CharField(
@@ -213,7 +219,7 @@ class TaskReleaseApi(APIView):
 class TaskLookaheadApi(APIView):
     """`GET /api/v1/tasks/lookahead/`: preview what you would likely get next, without a lease."""
 
-    permission_classes = [IsAssociate]
+    permission_classes = [IsAssociateOrSupervisor]
 
     class TaskLookaheadOutputSerializer(serializers.Serializer):
         results = TaskPreviewOut(many=True)

@@ -37,6 +37,8 @@ COLUMNS = (
     "final_action",
     "final_quantity",
     "snippet",
+    "checked",
+    "source",
 )
 
 
@@ -73,6 +75,8 @@ def csv_row(row: Row, pseudonym: Pseudonyms) -> tuple:
         final["action"],
         final["quantity"],
         row.snippet_id,
+        "true" if row.checked else "false",
+        row.source,
     )
     return tuple(_inert(value) for value in cells)
 

@@ -131,6 +131,8 @@ def example(row: Row, pseudonym: Pseudonyms) -> tuple[dict, bool]:
         "labelled_at": _labelled_at(row.labelled_at),
         "model_version": text(row.model_version),
         "verdict": text(row.verdict),
+        "checked": bool(row.checked),
+        "source": text(row.source),
         "snippet": snippet,
     }
     provenance = {

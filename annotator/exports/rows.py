@@ -50,6 +50,8 @@ class Row(NamedTuple):
     snippet_width: int | None
     snippet_height: int | None
     snippet_frame_count: int | None
+    checked: bool  # SQLite answers 0/1: the writers take its truth
+    source: str
 
 
 # (column, its PostgreSQL expression when that differs). Ids as text, times as ISO text:
@@ -77,6 +79,8 @@ _COLUMNS = (
     ("sn.width", None),
     ("sn.height", None),
     ("sn.frame_count", None),
+    ("l.checked", None),
+    ("l.source", None),
 )
 
 

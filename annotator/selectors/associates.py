@@ -162,7 +162,8 @@ def _work(people: dict[int, AssociateFigures], *, stores, store_ids: list[int], 
 def _agreement(people: dict[int, AssociateFigures], *, store_ids: list[int], since: dt.datetime) -> None:
     """Pairs of labels on the same event by two people: same task (overlap) → agreement with
     others; the other from an audit or dispute task → agreement with audits. Two labels agree
-    when their verdict and the human's reading (`human`) are the same.
+    when their verdict and the human's reading (`human`) are the same. Only checked labels
+    compare: a confirm of an event nobody opened agrees with anything the model said.
 
     The events labelled more than once in the window come from `label_window_event` in one
     grouped query (run once, not once per parallel worker as a subquery would be); their
@@ -181,7 +182,7 @@ def _agreement(people: dict[int, AssociateFigures], *, store_ids: list[int], sin
         if len(rows) >= AGREEMENT_LABEL_LIMIT:
             break
         rows += (
-            Label.objects.filter(event_id__in=shared[start : start + AGREEMENT_EVENT_CHUNK])
+            Label.objects.filter(event_id__in=shared[start : start + AGREEMENT_EVENT_CHUNK], checked=True)
             .order_by("event_id", "seq")
             .values_list("event_id", "task_id", "task__purpose", "associate_id", "verdict", "human")[
                 : AGREEMENT_LABEL_LIMIT - len(rows)

@@ -66,7 +66,17 @@ WRITERS: dict[str, Callable[..., dict]] = {
 }
 # Rows per keyset batch, and so per progress update. COCO decodes video: smaller batches.
 BATCH = {Dataset.Format.JSONL: 5000, Dataset.Format.CSV: 5000, Dataset.Format.COCO: 50}
-FILTER_KEYS = ("store", "stores", "since", "until", "kinds", "model_version", "reviewed_only", "agreed_only")
+FILTER_KEYS = (
+    "store",
+    "stores",
+    "since",
+    "until",
+    "kinds",
+    "model_version",
+    "reviewed_only",
+    "agreed_only",
+    "checked_only",
+)
 MANIFEST_SCHEMA = "loupe.dataset.manifest/1"
 _NO_SUBJECT = uuid.UUID(int=0)
 
@@ -83,6 +93,8 @@ class DatasetFilters:
     model_version: str | None = None
     reviewed_only: bool = False
     agreed_only: bool = False
+    # Human judgements only (API.md v1.1): no confirm of an event nobody opened.
+    checked_only: bool = True
 
     def as_json(self) -> dict:
         data = asdict(self) | {"stores": sorted(store.code for store in self.stores)}
@@ -118,10 +130,10 @@ def _time(filters: dict, key: str) -> dt.datetime | None:
         raise _bad(key, DateTimeField.default_error_messages["overflow"], code="overflow") from None
 
 
-def _flag(filters: dict, key: str) -> bool:
-    value = filters.get(key, False)
+def _flag(filters: dict, key: str, *, default: bool = False) -> bool:
+    value = filters.get(key, default)
     if value is None:
-        return False
+        return default
     if not isinstance(value, bool):
         raise _bad(key, "Expected true or false.")
     return value
@@ -175,6 +187,7 @@ def dataset_filters_clean(*, format: str, filters: Any, by) -> DatasetFilters:
         model_version=model_version,
         reviewed_only=_flag(filters, "reviewed_only"),
         agreed_only=_flag(filters, "agreed_only"),
+        checked_only=_flag(filters, "checked_only", default=True),
     )
 
 
@@ -183,6 +196,7 @@ def dataset_labels(*, filters: DatasetFilters) -> QuerySet[Label]:
     of an erased shopper's visits.
 
     `reviewed_only`: the label's task has all its annotations (every reviewer is in).
+    `checked_only` (the default): human judgements only, no unchecked confirm (`Label.checked`).
     `agreed_only`: no other label of the same task about the same event (or snippet) has a
     different verdict or human value.
     """
@@ -197,6 +211,8 @@ def dataset_labels(*, filters: DatasetFilters) -> QuerySet[Label]:
         labels = labels.filter(model_version=filters.model_version)
     if filters.reviewed_only:
         labels = labels.filter(task__status=Task.Status.DONE)
+    if filters.checked_only:
+        labels = labels.filter(checked=True)
     if filters.agreed_only:
         said = Coalesce(Cast("human", TextField()), Value("", output_field=TextField()))
         labels = labels.annotate(said=said)

@@ -53,6 +53,11 @@ class LabelIn:
     snippet_id: uuid.UUID | str | None = None
     event_id: uuid.UUID | str | None = None
     provenance: dict = field(default_factory=dict)
+    # A human judgement or the model's word left standing (see `Label.checked`), who made it,
+    # and what they did with the media.
+    checked: bool = True
+    source: str = Label.Source.ASSOCIATE
+    evidence: dict = field(default_factory=dict)
 
 
 def _stamp() -> int:
@@ -103,6 +108,9 @@ def label_record(*, task: Task, annotation: Annotation, items: Iterable[LabelIn]
             snippet_id=item.snippet_id,
             event_id=item.event_id,
             provenance=base | item.provenance,
+            checked=item.checked,
+            source=item.source,
+            evidence=item.evidence,
         )
         for item in items
     ]
@@ -193,4 +201,7 @@ def label_data(label: Label) -> dict:
         "snippet": str(label.snippet_id) if label.snippet_id else None,
         "event": str(label.event_id) if label.event_id else None,
         "provenance": label.provenance,
+        "checked": label.checked,
+        "source": label.source,
+        "evidence": label.evidence,
     }

@@ -45,7 +45,8 @@ def person_onboard(
       groups. Integrations are made with `catalog.services.integration_create` instead.
     - The grants become exactly `store_codes`; every code must exist, else nothing is written.
     - An associate becomes a member of every queue of those stores, and leaves the queues of
-      stores no longer granted; a supervisor is a member of no queue.
+      stores no longer granted (never of a supervisors-only one); a supervisor is a member of
+      the escalation queues of their stores only.
     - A given password must pass Django's password validators. A new user without one gets
       a generated password (returned once, `generated=True`); an updated user keeps theirs.
     - An existing username is refused (Conflict `user_exists`) unless `update`.
@@ -84,14 +85,12 @@ def person_onboard(
     user.groups.remove(*Group.objects.filter(name__in=other_roles))
     user.groups.add(Group.objects.get_or_create(name=role)[0])
     store_access_set(user=user, stores=stores)
-    if role == roles.SUPERVISOR:
-        QueueMembership.objects.filter(user=user).delete()
-    else:
-        QueueMembership.objects.filter(user=user).exclude(queue__store__in=stores).delete()
-        QueueMembership.objects.bulk_create(
-            [QueueMembership(queue=queue, user=user) for queue in Queue.objects.filter(store__in=stores)],
-            ignore_conflicts=True,
-        )
+    # Supervisors work the escalation queues of their stores only; associates every other queue.
+    queues = Queue.objects.filter(store__in=stores, supervisors_only=role == roles.SUPERVISOR)
+    QueueMembership.objects.filter(user=user).exclude(queue__in=queues).delete()
+    QueueMembership.objects.bulk_create(
+        [QueueMembership(queue=queue, user=user) for queue in queues], ignore_conflicts=True
+    )
     return Onboarded(user=user, password=password if generated else None, generated=generated, created=created)
 
 

@@ -35,6 +35,7 @@ from django.http import Http404
 from annotator import kinds
 from annotator.access import tasks_for_user
 from annotator.models import Annotation, Queue, Slot, Task, TaskExclusion
+from catalog import roles
 from catalog.access import stores_for_user
 from infra.errors import Conflict, LoupeError
 from infra.text import storable
@@ -146,6 +147,8 @@ def _claim_start(*, associate, queue_id: uuid.UUID | None) -> list[tuple[uuid.UU
     eligible = {"queues__is_paused": False, "queues__store__in": stores_for_user(associate)}
     if queue_id is not None:
         eligible["queues__id"] = queue_id
+    if not roles.is_supervisor(associate):
+        eligible["queues__supervisors_only"] = False  # escalations: supervisors only
     held = Slot.objects.filter(holder_id=associate.pk, state=OPEN, queue_id=OuterRef("queues__id")).values("pk")[:1]
     rows = (
         get_user_model()

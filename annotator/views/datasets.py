@@ -35,6 +35,8 @@ def _form_input(data: QueryDict) -> tuple[str, str, dict]:
         "model_version": (data.get("model_version") or "").strip() or None,
         "reviewed_only": data.get("reviewed_only") == "on",
         "agreed_only": data.get("agreed_only") == "on",
+        # The form says "include unchecked confirms", so checked-only stays the default.
+        "checked_only": data.get("include_unchecked") != "on",
     }
     return data.get("name", ""), data.get("format", Dataset.Format.JSONL), filters
 

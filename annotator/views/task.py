@@ -24,7 +24,7 @@ from annotator.selectors.queues import AT_RISK_WINDOW, sla_state
 from annotator.selectors.review import task_rejection
 from annotator.selectors.work import held_slot
 from annotator.services.work import Lease, task_claim, task_claim_next, task_heartbeat, task_release, task_submit
-from catalog.gates import associate_required
+from catalog.gates import associate_or_supervisor_required
 from catalog.selectors import product_search as search_products
 from infra.errors import LoupeError, error_body
 
@@ -105,7 +105,7 @@ def _render_screen(request: HttpRequest, lease: Lease | None, *, notice: str = "
 
 
 @require_POST
-@associate_required
+@associate_or_supervisor_required
 def claim(request: HttpRequest, queue_id=None) -> HttpResponse:
     """Lease the most urgent task (of one queue, or of all the associate's queues), or resume
     the one they hold. Plain POST (the Start button): open its page. htmx (the workbench,
@@ -123,7 +123,7 @@ def claim(request: HttpRequest, queue_id=None) -> HttpResponse:
 
 
 @require_GET
-@associate_required
+@associate_or_supervisor_required
 def task(request: HttpRequest, task_id) -> HttpResponse:
     """The screen of a task the associate holds a live lease on; 404 for anyone else."""
     task = task_for_associate(request.user, task_id)
@@ -136,7 +136,7 @@ def task(request: HttpRequest, task_id) -> HttpResponse:
 
 
 @require_POST
-@associate_required
+@associate_or_supervisor_required
 def submit(request: HttpRequest, task_id) -> HttpResponse:
     """Store the result (`{"result", "submission_id", "token"?}`), then lease the next task
     and answer with its screen: one round trip from "done" to the next task on screen.
@@ -161,7 +161,7 @@ def submit(request: HttpRequest, task_id) -> HttpResponse:
 
 
 @require_POST
-@associate_required
+@associate_or_supervisor_required
 def heartbeat(request: HttpRequest, task_id) -> HttpResponse:
     """Keep the lease alive while the page is open and visible; 409 `lease_lost` otherwise."""
     task = task_for_associate(request.user, task_id)
@@ -173,7 +173,7 @@ def heartbeat(request: HttpRequest, task_id) -> HttpResponse:
 
 
 @require_POST
-@associate_required
+@associate_or_supervisor_required
 def release(request: HttpRequest, task_id) -> HttpResponse:
     """Give the task back (`{"reason", "token"?}`) and answer with the next task's screen."""
     task = task_for_associate(request.user, task_id)
@@ -186,7 +186,7 @@ def release(request: HttpRequest, task_id) -> HttpResponse:
 
 
 @require_GET
-@associate_required
+@associate_or_supervisor_required
 def product_search(request: HttpRequest) -> HttpResponse:
     """Type-ahead over the catalog of the store of a task the associate holds (`?task=&q=&prefer=`)."""
     task = task_for_associate(request.user, request.GET.get("task", ""))

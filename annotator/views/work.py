@@ -9,11 +9,11 @@ from annotator.selectors.queues import queue_summaries, work_queues
 from annotator.selectors.review import rejections_unread
 from annotator.selectors.work import associate_today
 from annotator.services.review import rejection_dismiss
-from catalog.gates import associate_required
+from catalog.gates import associate_or_supervisor_required, associate_required
 
 
 @require_GET
-@associate_required
+@associate_or_supervisor_required
 def work_home(request: HttpRequest) -> HttpResponse:
     summaries = queue_summaries(user=request.user, queues=work_queues(user=request.user), for_work=True)
     # htmx polls the page every few seconds and swaps only its named region.

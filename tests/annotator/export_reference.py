@@ -44,6 +44,8 @@ _FIELDS = (
     "label__snippet__width",
     "label__snippet__height",
     "label__snippet__frame_count",
+    "label__checked",
+    "label__source",
 )
 
 
@@ -71,6 +73,8 @@ class Row:
     snippet_width: int | None
     snippet_height: int | None
     snippet_frame_count: int | None
+    checked: bool
+    source: str
 
 
 def dataset_rows(
@@ -252,6 +256,8 @@ def example(row: Row, pseudonym: Pseudonyms) -> dict:
         "labelled_at": _instant(iso(row.created_at)),
         "model_version": _text(row.model_version),
         "verdict": _text(row.verdict),
+        "checked": bool(row.checked),
+        "source": _text(row.source),
         "snippet": snippet_reference(row),
     }
     provenance = {
@@ -339,6 +345,8 @@ COLUMNS = (
     "final_action",
     "final_quantity",
     "snippet",
+    "checked",
+    "source",
 )
 
 
@@ -373,6 +381,8 @@ def csv_row(row: Row, pseudonym: Pseudonyms) -> list[str]:
         final["action"],
         final["quantity"],
         row.snippet_id,
+        "true" if row.checked else "false",
+        row.source,
     )
     return [_cell(value) for value in cells]
 

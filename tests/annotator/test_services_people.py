@@ -2,6 +2,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from annotator.models import Queue, QueueMembership
+from annotator.services.handback import escalation_queue
 from annotator.services.people import person_onboard, queue_membership_set
 from annotator.services.queues import queue_for
 from catalog import roles
@@ -160,3 +161,16 @@ def test_queue_membership_set_refuses_supervisors_and_integrations(s001, carol, 
             queue_membership_set(queue=queue, user=user, member=True)
         assert caught.value.code == "not_an_associate"
     assert not queue.members.exists()
+
+
+def test_supervisors_join_their_stores_escalation_queues_and_associates_do_not(s001, s002, queues):
+    escalation = escalation_queue(store=s001, kind="visit_validation")
+    escalation_queue(store=s002, kind="visit_validation")
+    supervisor = person_onboard(username="sue", role="supervisor", store_codes=["S001"]).user
+    associate = person_onboard(username="dana", role="associate", store_codes=["S001"]).user
+
+    assert list(Queue.objects.filter(members=supervisor)) == [escalation]
+    assert escalation not in Queue.objects.filter(members=associate)
+    # Promoted to supervisor: the associate's queues go, the escalation queue comes.
+    person_onboard(username="dana", role="supervisor", store_codes=["S001"], update=True)
+    assert list(Queue.objects.filter(members=associate)) == [escalation]

@@ -146,6 +146,9 @@ def test_submit_stores_the_result_and_returns_the_next_task_screen(s001, alice, 
         "sku": "SKU-0005",
         "action": "take",
         "quantity": 1,
+        # No evidence sent: all zero; a correction is checked all the same.
+        "evidence": {"opened": False, "watched_ms": 0, "frames_viewed": 0},
+        "checked": True,
     }
     assert annotation.result["missed"] == [{"sku": "SKU-0003", "action": "take", "quantity": 2, "snippet": None}]
     assert Visit.objects.get(pk=first.subject_id).status == Visit.Status.VALIDATED
@@ -380,12 +383,17 @@ def test_snippet_task_screen_and_submit(s001, alice):
     assert Annotation.objects.get(task=ingested.task).result["boxes"][0]["x"] == 10
 
 
-def test_views_need_an_associate(s001, carol, alice, queue):
+def test_views_need_an_associate_or_a_supervisor_claiming_escalations(s001, s001_integration, carol, alice, queue):
     task = ingest_visit(s001).task
     claim(browser(alice))
+    # A supervisor works escalations only: alice's task is not theirs, and nothing waits for them.
     client = browser(carol)
-    assert client.get(reverse("annotator:task", args=[task.pk])).status_code == 403
-    assert client.post(reverse("annotator:claim")).status_code == 403
+    assert client.get(reverse("annotator:task", args=[task.pk])).status_code == 404
+    claimed = client.post(reverse("annotator:claim"))
+    assert claimed.status_code == 302 and claimed.url == reverse("annotator:work")
+    integration = browser(s001_integration)
+    assert integration.get(reverse("annotator:task", args=[task.pk])).status_code == 403
+    assert integration.post(reverse("annotator:claim")).status_code == 403
     assert Client().post(reverse("annotator:heartbeat", args=[task.pk])).status_code == 302
 
 

@@ -134,6 +134,10 @@ def test_corrections_by_candidate_search_reject_and_missed_item_are_stored(page,
 
     result = Annotation.objects.get(task=first).result
     ids = [e["id"] for e in first.payload["events"]]
+    # The three low events were walked in turn (opened), the confident one never was: its
+    # confirm is unchecked (tests/browser/test_workbench_evidence.py measures the rest).
+    opened = [(e.pop("evidence")["opened"], e.pop("checked")) for e in result["events"]]
+    assert opened == [(True, True), (True, True), (False, False), (True, True)]
     assert result["events"] == [
         {"event": ids[0], "verdict": "correct", "sku": "SKU-0002", "action": "take", "quantity": 1},
         {"event": ids[1], "verdict": "correct", "sku": "SKU-0011", "action": "take", "quantity": 1},

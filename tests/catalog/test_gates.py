@@ -33,7 +33,7 @@ def test_anonymous_callers_go_to_the_login_page_and_come_back(db):
     ("name", "who"),
     [
         ("annotator:supervise", "supervisors"),
-        ("annotator:work", "associates"),
+        ("annotator:work", "associates and supervisors"),
         ("annotator:datasets", "supervisors and integrations"),
         ("validation:webhooks", "superusers"),
     ],
@@ -45,9 +45,11 @@ def test_a_signed_in_caller_without_the_role_gets_403_saying_who_the_page_is_for
     assert f"This page is for {who}." in response.content.decode()
 
 
-def test_the_wrong_role_gets_403_both_ways(alice, carol):
+def test_the_wrong_role_gets_403_both_ways(alice, carol, s001_integration):
     assert browser(alice).get(reverse("annotator:supervise")).status_code == 403
-    assert browser(carol).get(reverse("annotator:work")).status_code == 403
+    # Supervisors work escalations on the workbench; integrations never do.
+    assert browser(carol).get(reverse("annotator:work")).status_code == 200
+    assert browser(s001_integration).get(reverse("annotator:work")).status_code == 403
     assert browser(alice).get(reverse("annotator:datasets")).status_code == 403
     assert browser(carol).get(reverse("annotator:datasets")).status_code == 200
 
@@ -71,5 +73,8 @@ def test_api_views_answer_401_and_403_in_the_error_shape(api, alice, s001_integr
     assert anonymous.json()["error"]["code"] == "not_authenticated"
     wrong_role = token_client(s001_integration).post(url, {}, format="json")
     assert wrong_role.status_code == 403
-    assert wrong_role.json()["error"] == {"code": "permission_denied", "detail": "Only associates may do this."}
+    assert wrong_role.json()["error"] == {
+        "code": "permission_denied",
+        "detail": "Only associates and supervisors may do this.",
+    }
     assert session_client(alice).get(reverse("api-label-list")).status_code == 403

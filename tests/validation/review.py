@@ -59,13 +59,19 @@ def audited_visit(store, events: list[dict] | None = None) -> tuple[Visit, Task]
     return result.visit, result.task
 
 
-def verdicts(visit: Visit, *overrides: dict | None) -> list[dict]:
+OPENED = {"opened": True, "watched_ms": 2000, "frames_viewed": 0}
+
+
+def verdicts(visit: Visit, *overrides: dict | None, opened: bool = True) -> list[dict]:
     """`confirm` for every event of the visit, except where an override (by position) says
-    otherwise: `{"verdict": "reject"}`, `{"verdict": "correct", "sku": ...}`."""
+    otherwise: `{"verdict": "reject"}`, `{"verdict": "correct", "sku": ...}`. Each verdict
+    carries evidence of the event being opened (a checked verdict) unless `opened` is False
+    or the override says otherwise."""
     items = []
     for n, event in enumerate(visit.events.order_by("seq")):
         override = overrides[n] if n < len(overrides) and overrides[n] else {"verdict": "confirm"}
-        items.append({"event": str(event.id), **override})
+        evidence = {"evidence": dict(OPENED)} if opened else {}
+        items.append({"event": str(event.id), **evidence, **override})
     return items
 
 

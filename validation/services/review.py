@@ -14,6 +14,8 @@ What a validation does depends on why its task exists (`Task.purpose`):
   superseding the receipt and marks the visit `validated`; a confirmation changes nothing
   else. An audit finishing after a human has since decided the visit (a dispute) only
   records its outcome: the receipt is no longer the model's.
+- **unsure** (any verdict `unsure`, whatever the purpose): nothing of the above; the task
+  goes to another associate or to the escalation queue (`validation.services.unsure`).
 - **dispute**: the visit goes back to `validated`; a cart that differs from the current
   receipt issues `receipt.corrected`, otherwise the receipt stands; the dispute is resolved
   with that outcome.
@@ -37,6 +39,8 @@ from catalog.models import Product
 from validation.carts import SIGN, Cart
 from validation.models import CartCorrection, Dispute, Event, Receipt, Visit
 from validation.services.receipts import receipt_issue
+from validation.services.unsure import has_unsure, visit_unsure_hand_back
+from validation.visit_result import is_checked
 
 
 @dataclass(frozen=True)
@@ -128,7 +132,7 @@ def _corrections_for(
     return corrections
 
 
-def _labels(visit: Visit, events: list[Event], result: dict) -> list[LabelIn]:
+def _labels(visit: Visit, events: list[Event], result: dict, *, source: str) -> list[LabelIn]:
     verdicts = {item["event"]: item for item in result["events"]}
     labels = []
     for event in events:
@@ -160,6 +164,9 @@ def _labels(visit: Visit, events: list[Event], result: dict) -> list[LabelIn]:
                     "event_external_id": event.external_id,
                     "occurred_at": event.occurred_at.isoformat(),
                 },
+                checked=is_checked(verdict["verdict"], verdict.get("evidence") or {}),
+                source=source,
+                evidence=verdict.get("evidence") or {},
             )
         )
     for item in result.get("missed", []):
@@ -172,6 +179,8 @@ def _labels(visit: Visit, events: list[Event], result: dict) -> list[LabelIn]:
                 model_version=visit.model_version,
                 snippet_id=item.get("snippet"),
                 provenance={"visit": str(visit.id)},
+                checked=True,  # the person saw it happen
+                source=source,
             )
         )
     return labels
@@ -192,9 +201,12 @@ def review_apply(*, task: Task, annotation: Annotation) -> ReviewOutcome:
     (with its webhook event, through `receipt_issue`) and the visit's new state.
     """
     visit = Visit.objects.select_for_update().select_related("store").get(pk=task.subject_id)
-    events = list(visit.events.order_by("seq"))
     result = annotation.result
-    labels = label_record(task=task, annotation=annotation, items=_labels(visit, events, result))
+    if has_unsure(result):
+        return ReviewOutcome(applied=False, outcome=visit_unsure_hand_back(task=task, annotation=annotation))
+    events = list(visit.events.order_by("seq"))
+    source = Label.Source.SUPERVISOR if task.queue.supervisors_only else Label.Source.ASSOCIATE
+    labels = label_record(task=task, annotation=annotation, items=_labels(visit, events, result, source=source))
     if task.annotations_done > 1:
         return ReviewOutcome(applied=False, outcome="recorded", labels=labels)
 

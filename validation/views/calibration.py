@@ -50,8 +50,8 @@ def calibration_page(request: HttpRequest) -> HttpResponse:
     except LoupeError as exc:
         target, error, status = DEFAULT_TARGET, exc, 400
     one = stores_for_user(request.user).filter(pk=store.pk)
-    observed, buckets, recommendation = console_cached(
-        f"calibration:{target!r}", stores=[store], compute=lambda: _calibration(one, target), seconds=60
+    observed, buckets, recommendation, unchecked = console_cached(
+        f"calibration-checked:{target!r}", stores=[store], compute=lambda: _calibration(one, target), seconds=60
     )
     chart = {
         version: [
@@ -67,6 +67,7 @@ def calibration_page(request: HttpRequest) -> HttpResponse:
         "target_percent": round(target * 100, 4),
         "error": error,
         "observed": observed,
+        "unchecked": unchecked,
         "buckets": buckets.get("all", []),
         "versions": sorted(version for version in buckets if version != "all"),
         "recommendation": recommendation,
@@ -77,13 +78,15 @@ def calibration_page(request: HttpRequest) -> HttpResponse:
     return render(request, "validation/calibration.html", context, status=status)
 
 
-def _calibration(stores, target: float) -> tuple[int, dict, calibration.Recommendation]:
-    """(judged events, reliability buckets, recommendation) of the last 30 days: reads a
-    month of labels and their events, so the page caches it for a minute (`console_cached`)."""
+def _calibration(stores, target: float) -> tuple[int, dict, calibration.Recommendation, int]:
+    """(checked judgements, reliability buckets, recommendation, unchecked confirms left out)
+    of the last 30 days: reads a month of labels and their events, so the page caches it for
+    a minute (`console_cached`)."""
     since = timezone.now() - dt.timedelta(days=CALIBRATION_WINDOW_DAYS)
     observed = calibration.observations(stores=stores, since=since)
     recommendation = calibration.recommend(stores=stores, since=since, target=target, observed=observed)
-    return len(observed), calibration.reliability(observed), recommendation
+    unchecked = calibration.unchecked_confirms(stores=stores, since=since)
+    return len(observed), calibration.reliability(observed), recommendation, unchecked
 
 
 def _refused(request: HttpRequest, error: LoupeError) -> HttpResponse:

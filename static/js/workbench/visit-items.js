@@ -3,6 +3,7 @@
 // item the model missed. What an item shows on its row, and the result and cart they add up
 // to, are read from here, so that the row, the cart and the submitted result cannot disagree.
 import { $, $$ } from "./dom.js";
+import { evidenceOf, newEvidence } from "./evidence.js";
 
 export function eventItems(root) {
   return $$("#wb-items > li.ev", root).map((el) => {
@@ -18,6 +19,8 @@ export function eventItems(root) {
       cur: { ...pred, name: el.dataset.name, price: Number(el.dataset.price || 0), image: el.dataset.image },
       decided: false,
       rejected: false,
+      unsure: false,
+      evidence: newEvidence(),
     };
   });
 }
@@ -45,7 +48,8 @@ export const changed = (item) =>
   item.type === "event" &&
   (item.cur.sku !== item.pred.sku || item.cur.action !== item.pred.action || item.cur.quantity !== item.pred.quantity);
 
-const verdictOf = (item) => (item.rejected ? "reject" : changed(item) ? "correct" : "confirm");
+const verdictOf = (item) =>
+  item.unsure ? "unsure" : item.rejected ? "reject" : changed(item) ? "correct" : "confirm";
 
 // The item's row: action, quantity, product, pressed buttons and the verdict it shows.
 export function drawItem(item) {
@@ -67,25 +71,26 @@ export function drawItem(item) {
   $$("button.cand", el).forEach((b) => b.classList.toggle("on", b.dataset.sku === item.cur.sku));
   let verdict;
   if (item.type === "missed") verdict = "missed";
+  else if (item.unsure) verdict = "can't tell";
   else if (item.rejected) verdict = "rejected";
   else if (changed(item)) verdict = item.decided ? "corrected" : "changed";
   else if (item.decided) verdict = "confirmed";
   else verdict = item.low ? "to check" : "confident";
   set("verdict", verdict);
-  el.dataset.verdict = verdict.replace(" ", "-");
+  el.dataset.verdict = verdict.replace("can't tell", "unsure").replace(" ", "-");
   el.classList.toggle("decided", item.decided);
   el.classList.toggle("rejected", item.rejected);
   el.classList.toggle("changed", changed(item));
 }
 
 // The result the submit sends: a verdict per event (events not checked yet as the model saw
-// them) and the missed items.
+// them) with what the associate did with it (evidence.js), and the missed items.
 export function resultOf(items) {
   const events = items
     .filter((i) => i.type === "event")
     .map((i) => {
       const verdict = verdictOf(i);
-      const out = { event: i.id, verdict };
+      const out = { event: i.id, verdict, evidence: evidenceOf(i) };
       if (verdict === "correct") Object.assign(out, { sku: i.cur.sku, action: i.cur.action, quantity: i.cur.quantity });
       return out;
     });
@@ -101,7 +106,9 @@ export function cartOf(items) {
     if (i.type === "event" && !products.has(i.pred.sku)) products.set(i.pred.sku, { name: i.predName, price: i.predPrice });
     if (!i.rejected && !products.has(i.cur.sku)) products.set(i.cur.sku, { name: i.cur.name, price: i.cur.price });
   }
-  const { events: verdicts, missed } = resultOf(items);
+  const { events: said, missed } = resultOf(items);
+  // "Can't tell" leaves the model's event standing until someone decides it.
+  const verdicts = said.map((v) => (v.verdict === "unsure" ? { ...v, verdict: "confirm" } : v));
   const events = items.filter((i) => i.type === "event").map((i) => ({ id: i.id, ...i.pred }));
   return { events, verdicts, missed, products };
 }

@@ -5,6 +5,7 @@
 // verdict change can be undone and redone (history.js).
 import { $, $$, productOf } from "./dom.js";
 import { createHistory } from "./history.js";
+import { noteOpened, noteStep, watchClips } from "./evidence.js";
 import { screenKey, visitKeymap } from "./keys.js";
 import { moneyFormatter } from "./money.js";
 import { quiet, setSpeed, shiftSpeed, stepFrame, togglePlay } from "./player.js";
@@ -18,6 +19,8 @@ export function visitScreen(root) {
   const money = moneyFormatter(root.dataset.currency || "EUR");
   const items = eventItems(root);
   const everItems = items.slice(); // and each missed item once added: undo may bring it back
+  // An audit measures the model's errors: every event needs a look, confident ones too.
+  const audit = root.dataset.purpose === "audit";
   let current = null;
   let history = null;
 
@@ -26,7 +29,7 @@ export function visitScreen(root) {
     const v = video(item);
     return v ? Number(v.dataset.fps || 15) : 15;
   };
-  const undecided = () => items.filter((i) => i.type === "event" && i.low && !i.decided);
+  const undecided = () => items.filter((i) => i.type === "event" && (i.low || audit) && !i.decided);
 
   function setOpen(item, open) {
     const body = $(".ev-body", item.el);
@@ -48,6 +51,7 @@ export function visitScreen(root) {
       if (v && !isCurrent) v.pause();
     }
     setOpen(item, true);
+    noteOpened(item);
     const v = video(item);
     if (v) quiet(v.play());
     if (focus) item.el.focus({ preventScroll: true });
@@ -83,7 +87,7 @@ export function visitScreen(root) {
   function renderStatus() {
     const left = undecided().length;
     $("#wb-status", root).textContent = left
-      ? `${left} event${left === 1 ? "" : "s"} left to check. Enter confirms, 1–9 picks, x rejects, ? shows every key.`
+      ? `${left} event${left === 1 ? "" : "s"} left to check. Enter confirms, 1–9 picks, x rejects, u can’t tell, ? shows every key.`
       : "Every event is checked. Ctrl+Enter submits and opens the next task.";
     $("#wb-submit", root).classList.toggle("ready", !left);
   }
@@ -107,6 +111,7 @@ export function visitScreen(root) {
     if (current.type === "event") {
       current.decided = true;
       current.rejected = false;
+      current.unsure = false;
       render(current);
       if (current.low) setOpen(current, false);
     }
@@ -127,10 +132,34 @@ export function visitScreen(root) {
       return;
     }
     current.rejected = true;
+    current.unsure = false;
     current.decided = true;
     render(current);
     if (current.low) setOpen(current, false);
     advance();
+  }
+
+  // "Can't tell": the visit goes to another associate (twice on one event: a supervisor).
+  function unsure() {
+    if (!current || current.type !== "event") return;
+    if (root.dataset.escalated === "1") {
+      showAlert("An escalation is decided here: confirm, correct or reject the event.");
+      return;
+    }
+    current.unsure = true;
+    current.rejected = false;
+    current.decided = true;
+    Object.assign(current.cur, { ...current.pred, name: current.predName, price: current.predPrice });
+    render(current);
+    if (current.low) setOpen(current, false);
+    advance();
+  }
+
+  function step(item, direction) {
+    const v = video(item);
+    if (!v) return;
+    stepFrame(v, fps(item), direction);
+    noteStep(item);
   }
 
   function pick(product) {
@@ -214,6 +243,8 @@ export function visitScreen(root) {
         return confirm();
       case "reject":
         return reject();
+      case "unsure":
+        return unsure();
       case "pick":
         return pick(productOf(button));
       case "action":
@@ -229,7 +260,7 @@ export function visitScreen(root) {
       case "submit":
         return submit();
       case "step":
-        stepFrame(video(item), fps(item), Number(button.dataset.dir));
+        step(item, Number(button.dataset.dir));
         break;
       case "play":
         togglePlay(video(item));
@@ -248,14 +279,14 @@ export function visitScreen(root) {
     confirm,
     submit,
     play: () => togglePlay(video(current)),
-    unsure: () => showAlert("Unsure is not recorded on a visit yet: if you cannot tell, skip the task (s)."),
+    unsure,
     reject,
     setAction,
     changeQuantity,
     search: searchFor,
     missed: searchMissed,
     move,
-    step: (direction) => stepFrame(video(current), fps(current), direction),
+    step: (direction) => step(current, direction),
     speed: (direction) => shiftSpeed(video(current), current && $(".player-bar", current.el), direction),
   });
 
@@ -292,6 +323,7 @@ export function visitScreen(root) {
   const dirty = () => items.some((i) => i.type === "missed" || i.decided || changed(i));
 
   root.addEventListener("click", onClick);
+  const stopWatching = watchClips(items);
   for (const item of items) render(item);
   drawCart();
   history = createHistory({ capture, restore });
@@ -311,6 +343,7 @@ export function visitScreen(root) {
       if (v) quiet(v.play());
     },
     destroy() {
+      stopWatching();
       $$("video", root).forEach((v) => v.pause());
     },
   };
