@@ -84,3 +84,15 @@ document.addEventListener("htmx:beforeRequest", (event) => {
 document.addEventListener("htmx:configRequest", (event) => {
   if (event.target && event.target.id === "wb-search-q" && prefer.length) event.detail.parameters.prefer = [...new Set(prefer)].slice(0, 20).join(",");
 });
+
+// A type-ahead already in flight when the dialog closes (Enter picked a result, then a quick
+// submit) is aborted: its task may be finished by the time the server answers (404), and
+// nobody would see the answer. No request outlives the search it belongs to.
+document.addEventListener(
+  "close",
+  (event) => {
+    const input = event.target && event.target.id === "wb-search" ? $("#wb-search-q") : null;
+    if (input && window.htmx) window.htmx.trigger(input, "htmx:abort");
+  },
+  true, // dialogs' close events do not bubble
+);
