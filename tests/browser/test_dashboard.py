@@ -117,6 +117,11 @@ def test_calibration_page_recommends_and_applies_a_threshold(page, carol, alice,
     page.wait_for_timeout(300)
     screenshot(page, "calibration")
     page.get_by_role("button", name=f"Apply {threshold} to S001").click()
+    # Nothing changes before the confirm step, which shows the expected effect first.
+    expect(page.locator("#confirm")).to_contain_text("Nothing has changed yet")
+    s001.refresh_from_db()
+    assert abs(s001.auto_accept_threshold - float(threshold)) >= 0.001
+    page.locator("#confirm-yes").click()
 
     expect(page.locator(".msg.success")).to_contain_text("auto-accept threshold is now")
     expect(page.locator("#policy-changes")).to_contain_text("auto_accept_threshold")

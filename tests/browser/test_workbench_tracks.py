@@ -128,7 +128,7 @@ def test_a_track_drawn_keyframed_ended_copied_relabelled_undone_and_submitted(pa
     expected = tracks(page)
 
     press(page, "t")
-    press(page, "Enter")
+    press(page, "Control+Enter")
     expect(page.locator("#wb-done")).to_be_visible()
     result = Annotation.objects.get(task=task).result
     assert result["action"] == "take"
@@ -162,7 +162,7 @@ def test_deleting_a_keyframe_then_the_track_and_undoing_the_action(page, alice, 
     expect(page.locator("[data-act=set-action][data-value=none]")).to_have_attribute("aria-pressed", "false")
     press(page, "Control+Shift+z")
     expect(page.locator("[data-act=set-action][data-value=none]")).to_have_attribute("aria-pressed", "true")
-    press(page, "Enter")
+    press(page, "Control+Enter")
     expect(page.locator("#wb-done")).to_be_visible()
     assert len(Annotation.objects.get(task=task).result["tracks"]) == 1
     assert_clean(page)

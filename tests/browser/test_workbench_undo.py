@@ -46,9 +46,9 @@ def test_every_verdict_change_is_undone_and_redone(page, alice, visit_task):
     assert verdicts(page) == ["corrected", "rejected"]
     page.keyboard.press("m")
     page.keyboard.type("SKU-0012")
-    expect(page.locator("#wb-search-results button.pick.active")).to_have_attribute("data-sku", "SKU-0012")
+    expect(page.locator("#wb-search-results .pick.active")).to_have_attribute("data-sku", "SKU-0012")
     page.keyboard.press("Enter")
-    page.keyboard.press("z")
+    page.keyboard.press("+")
     expect(page.locator("#wb-missed-list li [data-field=qty]")).to_have_text("2")
 
     page.keyboard.press("Control+z")  # the quantity
