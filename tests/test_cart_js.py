@@ -1,18 +1,18 @@
 """The visit screen's live cart (static/js/workbench/cart.js) against the shared cart cases
-(tests/validation/cart_cases.json), which the Python rule (validation.services.review
-.cart_quantities) is tested on too: one rule in two languages, fed the same cases.
+(tests/validation/cart_cases.json), which the Python rule (validation.carts.Cart) is tested on
+too: one rule in two languages, fed the same cases.
 
 Runs `node` on a tiny ES-module harness; skipped only where node is not installed."""
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.node import WORKBENCH_JS, run_harness
+
 ROOT = Path(__file__).resolve().parent.parent
-CART_JS = ROOT / "static" / "js" / "workbench" / "cart.js"
+CART_JS = WORKBENCH_JS / "cart.js"
 CASES = ROOT / "tests" / "validation" / "cart_cases.json"
 
 # cart.js is imported from a data: URL so that it loads as an ES module whatever the Node
@@ -37,18 +37,7 @@ CART_CASES = json.loads(CASES.read_text())
 
 @pytest.fixture(scope="module")
 def js_results() -> dict[str, dict]:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed: the JavaScript cart cannot be run here")
-    run = subprocess.run(
-        [node, "--input-type=module", "-e", HARNESS, str(CART_JS), str(CASES)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr
-    return {result["name"]: result for result in json.loads(run.stdout)}
+    return {result["name"]: result for result in run_harness(HARNESS, CART_JS, CASES)}
 
 
 def test_the_cases_file_names_each_case_once():

@@ -3,14 +3,9 @@ that changed nothing is no step, redo is lost on a new edit, restore never recor
 
 Skipped only where node is not installed."""
 
-import json
-import shutil
-import subprocess
-from pathlib import Path
+from tests.node import WORKBENCH_JS, run_harness
 
-import pytest
-
-HISTORY_JS = Path(__file__).resolve().parent.parent / "static" / "js" / "workbench" / "history.js"
+HISTORY_JS = WORKBENCH_JS / "history.js"
 
 HARNESS = """
 import { readFileSync } from "node:fs";
@@ -38,18 +33,7 @@ process.stdout.write(JSON.stringify(seen));
 
 
 def test_history_steps_back_and_forth_by_committed_changes_only():
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
-    run = subprocess.run(
-        [node, "--input-type=module", "-e", HARNESS, str(HISTORY_JS)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout) == [
+    assert run_harness(HARNESS, HISTORY_JS) == [
         2,
         1,
         2,

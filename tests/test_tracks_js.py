@@ -5,14 +5,14 @@ on too: one rule in two languages, fed the same cases.
 Runs `node` on a tiny ES-module harness; skipped only where node is not installed."""
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.node import WORKBENCH_JS, run_harness
+
 ROOT = Path(__file__).resolve().parent.parent
-TRACKS_JS = ROOT / "static" / "js" / "workbench" / "tracks.js"
+TRACKS_JS = WORKBENCH_JS / "tracks.js"
 CASES = ROOT / "tests" / "annotator" / "track_cases.json"
 
 # Imported from a data: URL so that it loads as an ES module whatever the Node version's rule
@@ -35,18 +35,7 @@ TRACK_CASES = json.loads(CASES.read_text())
 
 @pytest.fixture(scope="module")
 def js_results() -> dict[str, dict]:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed: the JavaScript track rule cannot be run here")
-    run = subprocess.run(
-        [node, "--input-type=module", "-e", HARNESS, str(TRACKS_JS), str(CASES)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr
-    return {result["name"]: result for result in json.loads(run.stdout)}
+    return {result["name"]: result for result in run_harness(HARNESS, TRACKS_JS, CASES)}
 
 
 @pytest.mark.parametrize("case", TRACK_CASES, ids=[case["name"] for case in TRACK_CASES])
