@@ -24,6 +24,7 @@ const PREVIEW_MAX_AGE_MS = 60_000; // older than this (a page left hidden), show
 let preview = null; // { task: the task held when fetched, node: its parsed screen or null, at }
 let previewDelay = null;
 let previewTimer = null;
+let inflight = null; // the prefetch under way (AbortController)
 
 // The task id of the prefetched preview, if any (for tests and the console).
 export const previewTask = () => (preview && preview.node ? preview.node.dataset.task : null);
@@ -60,14 +61,24 @@ async function prefetch() {
   if (!current || !head || current.lost || current.busy || current.prefetching || state.previewing) return;
   current.prefetching = true;
   try {
-    const response = await fetch(head.dataset.urlPreview, { credentials: "same-origin", headers: { Accept: "text/html" } });
+    inflight = new AbortController();
+    const response = await fetch(head.dataset.urlPreview, { credentials: "same-origin", headers: { Accept: "text/html" }, signal: inflight.signal });
     const next = response.status === 200 ? parseScreen(await response.text()) : null;
     if (state.screen === current) preview = { task: current.task, node: next && next.dataset.task ? markPreview(next) : null, at: Date.now() };
   } catch {
-    /* offline: the submit still brings the next task, only not at once */
+    /* offline, or aborted: the submit still brings the next task, only not at once */
   } finally {
     current.prefetching = false;
+    inflight = null;
   }
+}
+
+// The task this prefetch asks about is being submitted or given back: a prefetch still under
+// way is dropped, so that no request outlives the task it belongs to (its answer, once the
+// lease is gone, would be a 404 nobody needs).
+export function abortPrefetch() {
+  if (inflight) inflight.abort();
+  inflight = null;
 }
 
 // From a newly mounted screen on: a first preview soon, then fresh ones while visible.
@@ -88,6 +99,7 @@ function stopPreview() {
 // A screen goes: its preview (of what follows it) goes too.
 export function dropPreview() {
   stopPreview();
+  abortPrefetch();
   preview = null;
   state.previewing = false;
 }

@@ -9,7 +9,7 @@ import { $ } from "./dom.js";
 import { clearDraft } from "./drafts.js";
 import { leaseLost, renewLease } from "./lease.js";
 import { errorOf, postJSON } from "./net.js";
-import { showPreview } from "./preview.js";
+import { abortPrefetch, dropPreview, showPreview } from "./preview.js";
 import { state } from "./state.js";
 import { showAlert } from "./status.js";
 import { swapScreen } from "./swap.js";
@@ -24,6 +24,7 @@ export async function submitResult(result) {
   let shown = null;
   try {
     const body = { result, submission_id: screen.submissionId, token: Number(root.dataset.token) };
+    abortPrefetch();
     const sending = postJSON(root.dataset.urlSubmit, body);
     // The submit claims and answers with the real next screen; meanwhile, the likely one.
     shown = showPreview(root);
@@ -66,6 +67,7 @@ export function openRelease() {
     async () => {
       if (dialog.returnValue !== "skip") return;
       const root = document.getElementById("workbench");
+      dropPreview(); // the task is going: nothing more is fetched about it
       const response = await postJSON(root.dataset.urlRelease, { reason: $("#wb-release-reason").value, token: Number(root.dataset.token) });
       if (response.ok) {
         clearDraft(root);
