@@ -13,6 +13,7 @@ from annotator.models import Annotation, Dataset, Queue, Slot, Snippet, Task
 from catalog import roles
 from catalog.access import stores_for_user
 from catalog.models import Store
+from infra.text import unstorable
 
 
 def uuid_or_404(value) -> uuid.UUID:
@@ -125,7 +126,10 @@ def annotation_for_supervisor(user, annotation_id) -> Annotation:
 
 
 def associate_for_supervisor(user, username: str):
-    """An active associate granted at least one of the supervisor's stores, by username, or None."""
+    """An active associate granted at least one of the supervisor's stores, by username, or None
+    (also for a name no query can carry: a NUL or a lone surrogate from a form)."""
+    if unstorable(username) is not None:
+        return None
     return (
         get_user_model()
         .objects.filter(

@@ -18,6 +18,7 @@ from annotator.access import queue_for_associate, task_for_associate, uuid_or_40
 from annotator.selectors.work import task_lookahead
 from annotator.services.work import (
     RELEASE_REASON_MAX,
+    TOKEN_MAX,
     task_claim,
     task_claim_next,
     task_heartbeat,
@@ -114,7 +115,7 @@ class TaskHeartbeatApi(APIView):
     permission_classes = [IsAssociateOrSupervisor]
 
     class TaskHeartbeatInputSerializer(serializers.Serializer):
-        token = serializers.IntegerField(required=False, min_value=0)
+        token = serializers.IntegerField(required=False, min_value=0, max_value=TOKEN_MAX)
 
     class TaskHeartbeatOutputSerializer(serializers.Serializer):
         lease_expires_at = serializers.DateTimeField()
@@ -146,7 +147,7 @@ class TaskSubmitApi(APIView):
     class TaskSubmitInputSerializer(serializers.Serializer):
         result = serializers.JSONField(help_text="The kind's result, an object (API.md).")
         submission_id = serializers.UUIDField(help_text="Chosen by the client; a retry with the same id is safe.")
-        token = serializers.IntegerField(required=False, min_value=0)
+        token = serializers.IntegerField(required=False, min_value=0, max_value=TOKEN_MAX)
         next = serializers.BooleanField(
             required=False,
             default=False,
@@ -200,7 +201,7 @@ class TaskReleaseApi(APIView):
         reason = serializers.CharField(
             max_length=RELEASE_REASON_MAX, allow_blank=True, help_text="Why (shown to supervisors)."
         )
-        token = serializers.IntegerField(required=False, min_value=0)
+        token = serializers.IntegerField(required=False, min_value=0, max_value=TOKEN_MAX)
 
     @extend_schema(
         operation_id="tasks_release",

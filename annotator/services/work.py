@@ -46,6 +46,9 @@ CLAIM_ORDER = ("-priority", "due_at", "created_at", "id")
 # (laptop asleep, tab frozen) does not accrue time.
 ACTIVE_CAP_SECONDS = 60.0
 RELEASE_REASON_MAX = 500
+# The largest fencing token a request may name: Slot.lease_token is a bigint. A larger one is
+# 400 at the door, before any query (PostgreSQL would refuse it with an error, a 500).
+TOKEN_MAX = 2**63 - 1
 
 OPEN = Slot.State.OPEN
 LEASE_FREE = Q(holder__isnull=True) | Q(lease_expires_at__lt=Now())

@@ -23,7 +23,15 @@ from annotator.models import Annotation, Slot, Task
 from annotator.selectors.queues import AT_RISK_WINDOW, sla_state
 from annotator.selectors.review import task_rejection
 from annotator.selectors.work import held_slot
-from annotator.services.work import Lease, task_claim, task_claim_next, task_heartbeat, task_release, task_submit
+from annotator.services.work import (
+    TOKEN_MAX,
+    Lease,
+    task_claim,
+    task_claim_next,
+    task_heartbeat,
+    task_release,
+    task_submit,
+)
 from catalog.gates import associate_or_supervisor_required
 from catalog.selectors import product_search as search_products
 from infra.errors import LoupeError, error_body
@@ -50,8 +58,8 @@ def _token(body: dict) -> int | None:
     token = body.get("token")
     if token is None:
         return None
-    if isinstance(token, bool) or not isinstance(token, int) or token < 0:
-        raise LoupeError("token must be a non-negative integer.", field="token")
+    if isinstance(token, bool) or not isinstance(token, int) or not 0 <= token <= TOKEN_MAX:
+        raise LoupeError(f"token must be a whole number from 0 to {TOKEN_MAX}.", field="token")
     return token
 
 

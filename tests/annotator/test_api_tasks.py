@@ -243,3 +243,17 @@ def test_the_schema_describes_the_work_api(client, alice):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").content.decode()
     for path in ("/api/v1/tasks/next/", "/api/v1/tasks/{task_id}/submit/", "/api/v1/tasks/lookahead/"):
         assert path in schema
+
+
+@pytest.mark.parametrize("action", ["heartbeat", "submit", "release"])
+def test_a_token_beyond_the_bigint_range_is_400_on_token_and_changes_nothing(alice, queue, action):
+    client = token_client(alice)
+    lease = client.post(NEXT, {}, format="json").json()
+    slot = Slot.objects.get(task_id=lease["task"]["id"], holder=alice)
+    body = {"token": 2**63, "result": none_result(), "submission_id": str(uuid.uuid4()), "reason": "x"}
+    response = client.post(url(lease["task"]["id"], action), body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "token"
+    after = Slot.objects.get(pk=slot.pk)
+    assert (after.state, after.holder_id, after.lease_token) == (slot.state, slot.holder_id, slot.lease_token)
+    assert not Annotation.objects.exists()

@@ -336,3 +336,14 @@ def test_console_pages_render(supervisor, queue, task, alice):
         assert supervisor.get(reverse("annotator:supervise_panel"), {"name": name}).status_code == 200
     assert supervisor.get(reverse("annotator:supervise_panel"), {"name": "nope"}).status_code == 404
     assert timezone.now()
+
+
+def test_an_associate_name_no_query_can_carry_is_an_unknown_associate(supervisor, queue):
+    # A NUL in the name reached the database and answered 500.
+    name = "ali\x00ce"
+    members_url = reverse("annotator:queue_member", kwargs={"queue_id": queue.pk})
+    member = supervisor.post(members_url, {"associate": name, "member": "1"})
+    task = add_tasks(queue, 1)[0]
+    reassign = supervisor.post(reverse("annotator:task_reassign", kwargs={"task_id": task.pk}), {"associate": name})
+    assert (member.status_code, reassign.status_code) == (400, 400)
+    assert not ControlAction.objects.exists()

@@ -404,3 +404,12 @@ def test_product_search_puts_the_products_the_model_considered_first(s001, alice
     url = reverse("annotator:product_search")
     html = client.get(url, {"task": task.pk, "q": "product", "prefer": "SKU-0004,NOPE"}).content.decode()
     assert html.index('data-sku="SKU-0004"') < html.index('data-sku="SKU-0001"')
+
+
+def test_a_token_beyond_the_bigint_range_is_400_on_the_workbench(s001, alice, queue):
+    task = ingest_visit(s001).task
+    client = browser(alice)
+    claim(client)
+    response = htmx(client, reverse("annotator:heartbeat", args=[task.pk]), {"token": 2**63})
+    assert response.status_code == 400
+    assert response.json()["error"]["field"] == "token"
