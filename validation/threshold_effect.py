@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from catalog.models import Store
-from infra.errors import LoupeError
 from infra.stats import wilson_interval
 from validation import calibration
 from validation.confidence import event_is_sure
@@ -40,17 +39,6 @@ class ThresholdEffect:
     def above_target(self) -> bool:
         """The error interval's upper bound exceeds the target (or there is no data at all)."""
         return self.error_interval is None or self.error_interval[1] > self.target
-
-
-def threshold_value(value) -> float:
-    """A posted threshold (0–1) as a float; 400 naming `threshold` otherwise."""
-    try:
-        threshold = float(value)
-    except (TypeError, ValueError):
-        raise LoupeError("The threshold is a number between 0 and 1.", field="threshold") from None
-    if not 0 <= threshold <= 1:
-        raise LoupeError("The threshold is a number between 0 and 1.", field="threshold")
-    return threshold
 
 
 def threshold_effect(

@@ -107,6 +107,19 @@ def test_a_bad_target_is_refused(client, carol, s001, target):
     assert client.get(reverse("validation:calibration"), {"store": "S001", "target": target}).status_code == 400
 
 
+@pytest.mark.parametrize("threshold", ["abc", "1.5", "-0.1", "nan", ""])
+def test_a_bad_threshold_is_refused_at_the_confirm_step_and_changes_nothing(client, carol, s001, threshold):
+    client.force_login(carol)
+    url = reverse("validation:calibration_apply", kwargs={"code": "S001"})
+
+    response = client.post(url, {"threshold": threshold, "target": "1"})
+
+    assert response.status_code == 400
+    assert b"auto_accept_threshold" in response.content
+    s001.refresh_from_db()
+    assert s001.auto_accept_threshold == 0.9 and not PolicyChange.objects.exists()
+
+
 def test_calibration_of_another_store_is_404(client, sam, s001):
     client.force_login(sam)
 

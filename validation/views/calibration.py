@@ -15,10 +15,10 @@ from annotator.selectors.console import console_cached
 from catalog.access import store_for_user, stores_for_user
 from catalog.gates import supervisor_required
 from catalog.models import PolicyChange
-from catalog.services.policy import POLICY_FIELDS, store_policy_update
+from catalog.services.policy import POLICY_FIELDS, policy_check, store_policy_update
 from infra.errors import LoupeError
 from validation import calibration
-from validation.threshold_effect import threshold_effect, threshold_value
+from validation.threshold_effect import threshold_effect
 
 CALIBRATION_WINDOW_DAYS = 30
 DEFAULT_TARGET = 0.005
@@ -122,7 +122,8 @@ def calibration_apply(request: HttpRequest, code: str) -> HttpResponse:
     try:
         target = _target(request.POST.get("target"))
         if request.POST.get("confirm") != "1":
-            threshold = threshold_value(request.POST.get("threshold"))
+            # The same check as applying it (policy_check): a bad value is refused before any work.
+            threshold = policy_check(auto_accept_threshold=request.POST.get("threshold"))["auto_accept_threshold"]
             since = timezone.now() - dt.timedelta(days=CALIBRATION_WINDOW_DAYS)
             one = stores_for_user(request.user).filter(pk=store.pk)
             effect = threshold_effect(
