@@ -1,7 +1,6 @@
 """Shopper privacy API (API.md, "Shopper privacy"): a store's integration erases a shopper;
 supervisors read who viewed which media of a visit."""
 
-from django.core import signing
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -11,6 +10,7 @@ from rest_framework.views import APIView
 
 from catalog.access import store_for_user
 from catalog.gates import IsIntegration, IsSupervisor
+from infra.cursors import cursor_decode, cursor_encode
 from infra.errors import LoupeError
 from validation import schemas
 from validation.access import visit_for_user
@@ -64,15 +64,7 @@ class MediaViewPage(serializers.Serializer):
 
 
 def _cursor(raw: str | None) -> int:
-    if not raw:
-        return 0
-    try:
-        key = signing.loads(raw, salt=_CURSOR_SALT)
-    except signing.BadSignature:
-        key = None
-    if not (isinstance(key, list) and len(key) == 1 and type(key[0]) is int):
-        raise LoupeError("This cursor was not issued by this list.", code="invalid_cursor", field="cursor")
-    return key[0]
+    return cursor_decode(raw, salt=_CURSOR_SALT, issuer="list") if raw else 0
 
 
 class MediaViewListApi(APIView):
@@ -111,6 +103,6 @@ class MediaViewListApi(APIView):
                     }
                     for view in page
                 ],
-                "next": signing.dumps([page[-1].pk], salt=_CURSOR_SALT) if len(rows) > PAGE_SIZE else None,
+                "next": cursor_encode(page[-1].pk, salt=_CURSOR_SALT) if len(rows) > PAGE_SIZE else None,
             }
         )

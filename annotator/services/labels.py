@@ -22,12 +22,12 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.core import signing
 from django.db import OperationalError, connection, transaction
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from annotator.models import Annotation, Label, Task
+from infra import cursors
 from infra.errors import LoupeError
 
 MAX_LIMIT = 1000
@@ -127,17 +127,11 @@ def label_record(*, task: Task, annotation: Annotation, items: Iterable[LabelIn]
 
 def cursor_encode(seq: int) -> str:
     """Opaque and signed: a cursor cannot be forged, only handed back."""
-    return signing.dumps([seq], salt=_CURSOR_SALT)
+    return cursors.cursor_encode(seq, salt=_CURSOR_SALT)
 
 
 def cursor_decode(cursor: str) -> int:
-    try:
-        key = signing.loads(cursor, salt=_CURSOR_SALT)
-    except signing.BadSignature:
-        key = None
-    if not (isinstance(key, list) and len(key) == 1 and type(key[0]) is int):
-        raise LoupeError("This cursor was not issued by this feed.", code="invalid_cursor", field="cursor")
-    return key[0]
+    return cursors.cursor_decode(cursor, salt=_CURSOR_SALT, issuer="feed")
 
 
 def labels_watermark() -> int | None:

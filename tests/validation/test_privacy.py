@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from annotator.models import Label, MediaView, Snippet
 from annotator.services.datasets import dataset_build, dataset_create
+from annotator.services.labels import cursor_encode as labels_cursor
 from catalog.models import ControlAction
 from tests.annotator.labelling import snippet_label
 from tests.annotator.screens import clip_snippet
@@ -248,6 +249,9 @@ def test_media_views_of_a_visit_are_listed_for_its_supervisors_page_by_page(s001
 
     bad = client.get(VIEWS, {"visit": str(visit.pk), "cursor": "forged"})
     assert bad.status_code == 400 and bad.json()["error"]["field"] == "cursor"
+    # Another list's cursor (the labels feed's, signed with its own salt) is not this list's.
+    feeds = client.get(VIEWS, {"visit": str(visit.pk), "cursor": labels_cursor(1)})
+    assert feeds.status_code == 400 and feeds.json()["error"]["code"] == "invalid_cursor"
     assert client.get(VIEWS).json()["error"]["field"] == "visit"
     assert session_client(alice).get(VIEWS, {"visit": str(visit.pk)}).status_code == 403
     assert session_client(sam).get(VIEWS, {"visit": str(visit.pk)}).status_code in (403, 404)
