@@ -12,6 +12,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from catalog import roles
+from infra import periodic
 from tests.factories import CameraFactory, ProductFactory, StoreFactory, UserFactory
 from validation.services import routing
 
@@ -46,6 +47,13 @@ def pytest_collection_modifyitems(config, items):
 # A seed whose first 200 draws are all above 0.028: under the default audit rate (2 %) no
 # visit a test posts is audited unless the test asks for audits (a rate, or its own rng).
 AUDIT_SEED = 34
+
+
+@pytest.fixture(autouse=True)
+def periodic_commands_keep_the_test_connection(monkeypatch):
+    """A periodic command (infra.periodic) drops stale connections before each round; run in
+    process inside a test's transaction, that would close the test's own connection."""
+    monkeypatch.setattr(periodic, "close_old_connections", lambda: None)
 
 
 @pytest.fixture(autouse=True)

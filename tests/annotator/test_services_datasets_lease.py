@@ -10,7 +10,6 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from annotator.management.commands import datasets_recover as datasets_recover_command
 from annotator.models import Dataset
 from annotator.services import datasets
 from annotator.services.datasets import dataset_build, dataset_create, dataset_retry, datasets_recover
@@ -123,8 +122,6 @@ def test_recover_queues_stalled_builds_only(dataset, s001, carol):
 
 def test_the_recover_command_queues_stalled_builds(dataset, monkeypatch):
     killed_mid_build(dataset, lease_left_s=-1)
-    # The command closes old connections between rounds; the test's transaction needs its own.
-    monkeypatch.setattr(datasets_recover_command, "close_old_connections", lambda: None)
     out = io.StringIO()
 
     call_command("datasets_recover", stdout=out)

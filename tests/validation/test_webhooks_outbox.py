@@ -3,7 +3,6 @@ runs commit together or not at all; and deliveries whose run was lost are recove
 
 import datetime as dt
 from io import StringIO
-from unittest import mock
 
 import pytest
 from django.core.management import call_command
@@ -14,7 +13,6 @@ from django_tasks_db.models import DBTaskResult
 
 from tests.validation.webhook_receiver import Receiver, issue, make_visit, queued_runs, run_worker
 from validation import tasks
-from validation.management.commands import webhooks_recover
 from validation.models import DeliveryAttempt, Receipt, WebhookDelivery, WebhookEvent
 from validation.services import receipt_data
 from validation.webhooks import deliveries_recover, webhook_announce, webhook_endpoint_create
@@ -144,8 +142,7 @@ def test_webhooks_recover_command_reenqueues_lost_runs(s001, endpoint):
     lease_over(delivery)
     out = StringIO()
 
-    with mock.patch.object(webhooks_recover, "close_old_connections", lambda: None):  # see run_worker
-        call_command("webhooks_recover", stdout=out)
+    call_command("webhooks_recover", stdout=out)
 
     assert "Re-enqueued 1 webhook deliveries." in out.getvalue()
     assert queued_runs() == 1

@@ -6,25 +6,13 @@ next to the workers: once from cron, or as a long-running process with `--every 
 `annotator.services.datasets.datasets_recover`.
 """
 
-import time
-
-from django.core.management.base import BaseCommand
-from django.db import close_old_connections
-
 from annotator.services.datasets import datasets_recover
+from infra.periodic import PeriodicCommand
 
 
-class Command(BaseCommand):
+class Command(PeriodicCommand):
     help = "Queue again dataset builds whose worker died (their lease ran out)."
 
-    def add_arguments(self, parser):
-        parser.add_argument("--every", type=float, default=0, help="repeat every SECONDS (default: run once)")
-
-    def handle(self, *args, every: float, **options):
-        while True:
-            close_old_connections()
-            if recovered := datasets_recover():
-                self.stdout.write(f"Queued {recovered} stalled dataset builds again.")
-            if not every:
-                return
-            time.sleep(every)
+    def run_once(self, **options) -> None:
+        if recovered := datasets_recover():
+            self.stdout.write(f"Queued {recovered} stalled dataset builds again.")

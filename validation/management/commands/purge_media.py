@@ -6,36 +6,31 @@
 (what `make run` does).
 """
 
-import time
-
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from infra.periodic import PeriodicCommand
 from validation.services.privacy import media_purge
 
 
-class Command(BaseCommand):
+class Command(PeriodicCommand):
     help = "Purge snippet media past each store's media_retention_days."
 
     def add_arguments(self, parser):
+        super().add_arguments(parser)
         parser.add_argument("--now", help="ISO-8601 time with offset to act as if it were.")
         parser.add_argument("--dry-run", action="store_true", help="Only list what would be purged.")
-        parser.add_argument("--every", type=float, default=0, help="Repeat every SECONDS (0: once).")
 
-    def handle(self, *args, now=None, dry_run=False, every=0, **options):
-        at = None
+    def prepare(self, *, now=None, **options) -> None:
+        self.at = None
         if now:
-            at = parse_datetime(now)
-            if at is None or at.tzinfo is None:
+            self.at = parse_datetime(now)
+            if self.at is None or self.at.tzinfo is None:
                 raise CommandError("--now must be an ISO-8601 time with its UTC offset.")
-        while True:
-            self._once(at or timezone.now(), dry_run)
-            if not every:
-                return
-            time.sleep(every)
 
-    def _once(self, now, dry_run: bool) -> None:
+    def run_once(self, *, dry_run: bool = False, **options) -> None:
+        now = self.at or timezone.now()
         results = media_purge(now=now, dry_run=dry_run)
         verb = "would purge" if dry_run else "purged"
         for result in results:

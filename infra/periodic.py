@@ -1,0 +1,32 @@
+"""The base of Loupe's periodic commands (`webhooks_recover`, `datasets_recover`, `purge_media`,
+`queue_depth_sample`): run once (from cron), or with `--every SECONDS` as a long-running
+process next to the workers, as `make run` and the systemd units do.
+
+Each round starts by dropping connections that went stale or broke (a database restart, or
+CONN_MAX_AGE passed), which requests get from Django's request signals and a long-running
+command does not."""
+
+import time
+
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+
+class PeriodicCommand(BaseCommand):
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--every", type=float, default=0, help="repeat every SECONDS (default 0: run once)")
+
+    def handle(self, *args, every: float = 0, **options) -> None:
+        self.prepare(**options)
+        while True:
+            close_old_connections()
+            self.run_once(**options)
+            if every <= 0:
+                return
+            time.sleep(every)
+
+    def prepare(self, **options) -> None:
+        """Check the options once, before the first round (raise CommandError)."""
+
+    def run_once(self, **options) -> None:
+        raise NotImplementedError
