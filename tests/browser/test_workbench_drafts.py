@@ -7,28 +7,22 @@ from playwright.sync_api import expect
 
 from annotator.models import Annotation, Slot
 from annotator.services.control import lease_release
-from tests.browser.conftest import assert_clean, login
+from tests.browser.conftest import assert_clean
 from tests.browser.workbench import (
     dress_catalog,
     ingest_visit,
     join_queue,
     snippet_task_with_model_boxes,
+    start_task,
     wait_for_task,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def start(page, user, task) -> None:
-    login(page, user)
-    page.goto("/work/")
-    page.keyboard.press("s")
-    wait_for_task(page, task.pk)
-
-
 def test_the_snippet_screen_keeps_its_boxes_action_and_product_across_a_reload(page, s001, alice):
     task, _ = snippet_task_with_model_boxes(s001, alice, "draft-snippet")
-    start(page, alice, task)
+    start_task(page, alice, task)
     boxes = page.locator("#wb-box-list li")
     expect(boxes).not_to_have_count(0)
     before = boxes.count()
@@ -59,7 +53,7 @@ def test_a_lease_released_by_a_supervisor_leaves_the_work_on_screen(page, s001, 
     join_queue(s001, "visit_validation", alice)
     events = [{"sku": "SKU-0001", "confidence": 0.5, "candidates": [{"sku": "SKU-0002", "score": 0.4}]}]
     task = ingest_visit(s001, events, external_id="v-released").task
-    start(page, alice, task)
+    start_task(page, alice, task)
     page.keyboard.press("1")
     page.keyboard.press("Enter")
     expect(page.locator("#wb-items > li.ev").first).to_have_attribute("data-verdict", "corrected")

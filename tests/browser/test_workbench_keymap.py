@@ -6,13 +6,14 @@ import pytest
 from playwright.sync_api import expect
 
 from annotator.models import Annotation
-from tests.browser.conftest import assert_clean, login
+from tests.browser.conftest import assert_clean
 from tests.browser.workbench import (
     dress_catalog,
     ingest_clip,
     ingest_visit,
     join_queue,
     snippet_task_with_model_boxes,
+    start_task,
     wait_for_task,
 )
 
@@ -35,13 +36,6 @@ def visit_task(s001, alice):
         {"sku": "SKU-0004", "confidence": 0.55, "snippet": clip.external_id},
     ]
     return ingest_visit(s001, events, external_id="v-keys").task
-
-
-def start(page, user, task) -> None:
-    login(page, user)
-    page.goto("/work/")
-    page.keyboard.press("s")
-    wait_for_task(page, task.pk)
 
 
 def clip_keys(page, video) -> None:
@@ -72,7 +66,7 @@ def help_lines(page) -> dict[str, str]:
 
 
 def test_the_same_keys_mean_the_same_on_both_screens(page, s001, alice, visit_task):
-    start(page, alice, visit_task)
+    start_task(page, alice, visit_task)
     visit_help = help_lines(page)
     clip_keys(page, page.locator("#wb-items > li.ev.current video"))
     expect(page.locator("#wb-items > li.ev.current [data-act=speed][data-speed='1']")).to_have_attribute(
@@ -120,7 +114,7 @@ def test_the_same_keys_mean_the_same_on_both_screens(page, s001, alice, visit_ta
 
 
 def test_undo_and_redo_call_the_screens_own_and_skip_takes_two_keys(page, s001, alice, visit_task):
-    start(page, alice, visit_task)
+    start_task(page, alice, visit_task)
     assert help_lines(page)["Ctrl+z"] == "Undo"  # the screen has undo: offered
     page.evaluate(
         """() => { const s = window.LoupeWorkbench.screen; window.calls = [];
@@ -138,7 +132,7 @@ def test_undo_and_redo_call_the_screens_own_and_skip_takes_two_keys(page, s001, 
 
 
 def test_work_survives_a_reload_and_is_gone_once_submitted(page, s001, alice, visit_task):
-    start(page, alice, visit_task)
+    start_task(page, alice, visit_task)
     page.keyboard.press("1")
     page.keyboard.press("Enter")
     page.keyboard.press("x")
@@ -167,7 +161,7 @@ def test_work_survives_a_reload_and_is_gone_once_submitted(page, s001, alice, vi
 
 
 def test_the_search_ranks_words_in_any_order_and_spelt_differently(page, s001, alice, visit_task):
-    start(page, alice, visit_task)
+    start_task(page, alice, visit_task)
     for typed, first in [("milk whole", "SKU-0001"), ("yogurt", "SKU-0003"), ("milk", "SKU-0002")]:
         page.keyboard.press("/")
         expect(page.locator("#wb-search")).to_be_visible()

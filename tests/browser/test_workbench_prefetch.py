@@ -12,8 +12,8 @@ from playwright.sync_api import expect
 
 from annotator.models import Annotation, Slot
 from annotator.services.work import task_claim
-from tests.browser.conftest import assert_clean, login, screenshot
-from tests.browser.workbench import dress_catalog, ingest_clip, ingest_visit, join_queue, wait_for_task
+from tests.browser.conftest import assert_clean, screenshot
+from tests.browser.workbench import dress_catalog, ingest_clip, ingest_visit, join_queue, start_task, wait_for_task
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -43,13 +43,6 @@ def tasks(s001, alice, dave):
     return [visit.task for visit in visits]
 
 
-def start(page, user, task) -> None:
-    login(page, user)
-    page.goto("/work/")
-    page.keyboard.press("s")
-    wait_for_task(page, task.pk)
-
-
 def wait_for_preview(page, task) -> None:
     page.wait_for_function("id => window.LoupeWorkbench.preview === id", arg=str(task.pk), timeout=10_000)
 
@@ -72,7 +65,7 @@ def confirm_and_submit(page) -> float:
 
 def test_the_next_visit_shows_at_once_and_the_real_screen_replaces_it(page, alice, tasks):
     first, second, _ = tasks
-    start(page, alice, first)
+    start_task(page, alice, first)
     wait_for_preview(page, second)
     held = hold_submit(page, first)
 
@@ -115,7 +108,7 @@ def test_the_next_visit_shows_at_once_and_the_real_screen_replaces_it(page, alic
 
 def test_a_previewed_task_someone_else_took_gives_way_to_the_real_one(page, alice, dave, tasks):
     first, second, third = tasks
-    start(page, alice, first)
+    start_task(page, alice, first)
     wait_for_preview(page, second)
     assert task_claim(associate=dave).task.pk == second.pk  # dave takes it meanwhile
     held = hold_submit(page, first)
@@ -140,7 +133,7 @@ def test_a_previewed_task_someone_else_took_gives_way_to_the_real_one(page, alic
 
 def test_a_refused_submit_brings_the_work_back_with_the_error(page, alice, tasks):
     first, second, _ = tasks
-    start(page, alice, first)
+    start_task(page, alice, first)
     wait_for_preview(page, second)
     held = hold_submit(page, first)
     page.keyboard.press("1")  # the first event: the model's other guess

@@ -8,8 +8,8 @@ from playwright.sync_api import expect
 
 from annotator.models import Annotation, Slot, TaskExclusion
 from annotator.services.work import task_claim
-from tests.browser.conftest import assert_clean, login
-from tests.browser.workbench import dress_catalog, ingest_visit, join_queue, wait_for_task
+from tests.browser.conftest import assert_clean
+from tests.browser.workbench import dress_catalog, ingest_visit, join_queue, start_task, wait_for_task
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 REASONS = ["Video does not play or is unclear", "Product not in the catalog", "Not sure what happened", "Other"]
@@ -26,13 +26,6 @@ def tasks(s001, alice, dave):
     return first.task, second.task
 
 
-def start(page, user, task) -> None:
-    login(page, user)
-    page.goto("/work/")
-    page.keyboard.press("s")
-    wait_for_task(page, task.pk)
-
-
 def open_skip_dialog(page) -> None:
     page.get_by_role("button", name="Skip…").focus()
     page.keyboard.press("Enter")
@@ -42,7 +35,7 @@ def open_skip_dialog(page) -> None:
 
 def test_a_skipped_task_is_never_offered_again_to_its_associate_but_is_to_others(page, alice, dave, tasks):
     skipped, following = tasks
-    start(page, alice, skipped)
+    start_task(page, alice, skipped)
 
     open_skip_dialog(page)
     page.keyboard.press("ArrowDown")  # the second reason
@@ -81,7 +74,7 @@ def test_cancelling_the_skip_dialog_keeps_the_task(page, alice, tasks):
     """The dialog always has a reason (a list with the first chosen, no empty choice);
     Escape or Cancel leave the task as it was, and a later skip still works."""
     skipped, following = tasks
-    start(page, alice, skipped)
+    start_task(page, alice, skipped)
 
     open_skip_dialog(page)
     options = page.locator("#wb-release-reason option")

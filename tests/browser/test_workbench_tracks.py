@@ -7,8 +7,8 @@ import pytest
 from playwright.sync_api import expect
 
 from annotator.models import Annotation
-from tests.browser.conftest import assert_clean, login, screenshot
-from tests.browser.workbench import snippet_task_with_model_boxes, wait_for_task
+from tests.browser.conftest import assert_clean, screenshot
+from tests.browser.workbench import open_snippet, press, snippet_task_with_model_boxes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WIDTH, HEIGHT = 1280, 720  # the clip: 15 frames
@@ -17,19 +17,6 @@ WIDTH, HEIGHT = 1280, 720  # the clip: 15 frames
 @pytest.fixture
 def snippet_task(s001, alice):
     return snippet_task_with_model_boxes(s001, alice, "track-clip", width=WIDTH, height=HEIGHT)
-
-
-def open_snippet(page, user, task) -> None:
-    login(page, user)
-    page.goto("/work/")
-    page.keyboard.press("s")
-    wait_for_task(page, task.pk)
-    page.wait_for_function("v => v.readyState >= 2", arg=page.locator("#wb-video").element_handle())
-
-
-def press(page, key: str, times: int = 1) -> None:
-    for _ in range(times):
-        page.keyboard.press(key)
 
 
 def drag(page, start, end, steps: int = 6) -> None:

@@ -13,6 +13,7 @@ from annotator.services.snippets import snippet_ingest
 from annotator.synth import make_clip
 from catalog.models import Product
 from catalog.services import product_set_image
+from tests.browser.conftest import login
 from validation.demo.catalog import demo_products, product_image
 from validation.services import visit_ingest
 
@@ -81,6 +82,25 @@ def wait_for_task(page, task_id) -> None:
     page.wait_for_function(
         "id => document.documentElement.dataset.workbenchTask === id", arg=str(task_id), timeout=10_000
     )
+
+
+def start_task(page, user, task) -> None:
+    """Sign in as `user`, open the work home and take the next task with `s`: `task`."""
+    login(page, user)
+    page.goto("/work/")
+    page.keyboard.press("s")
+    wait_for_task(page, task.pk)
+
+
+def open_snippet(page, user, task) -> None:
+    """`start_task` on a snippet task, until its clip can play."""
+    start_task(page, user, task)
+    page.wait_for_function("v => v.readyState >= 2", arg=page.locator("#wb-video").element_handle())
+
+
+def press(page, key: str, times: int = 1) -> None:
+    for _ in range(times):
+        page.keyboard.press(key)
 
 
 def snippet_task_with_model_boxes(store, associate, name: str, *, width: int = 1280, height: int = 720):
