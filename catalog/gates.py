@@ -81,11 +81,6 @@ class RolePermission(BasePermission):
         return holds_any(request.user, self.roles)
 
 
-class IsAssociate(RolePermission):
-    roles = (ASSOCIATE,)
-    message = "Only associates may do this."
-
-
 class IsSupervisor(RolePermission):
     roles = (SUPERVISOR,)
     message = "Only supervisors may do this."
