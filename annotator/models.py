@@ -109,6 +109,11 @@ class Task(models.Model):
     purpose = models.CharField(max_length=16, default="review")
     # Media the holder of a live lease on this task may view (and nobody else but supervisors).
     snippets = models.ManyToManyField(Snippet, blank=True, related_name="tasks")
+    # An adjudication task (purpose "adjudication"): the overlap task whose answers disagreed
+    # (annotator.services.consensus). One-to-one: one adjudication per disagreement.
+    adjudicates = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="adjudication"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     done_at = models.DateTimeField(null=True, blank=True)
 
@@ -341,6 +346,9 @@ class Label(models.Model):
     # What the person did with the event's media: {"opened", "watched_ms", "frames_viewed"};
     # {} when the client sent nothing (a snippet annotation, a headless confirm).
     evidence = models.JSONField(default=dict, blank=True)
+    # Consensus and adjudication labels of a snippet done by N associates: how far the N
+    # answers agreed with the label, 0–1 (annotator.services.consensus); null for the others.
+    agreement = models.FloatField(null=True, blank=True)
 
     class Meta:
         ordering = ["seq"]

@@ -8,6 +8,7 @@ from django.urls import reverse
 from annotator import kinds
 from annotator.models import Label, Snippet
 from annotator.results import as_choice, as_int, as_list, as_object, as_sku, invalid
+from annotator.services.consensus import ADJUDICATION, adjudication_label, consensus_merge
 from annotator.services.labels import LabelIn, label_record
 from annotator.snippet_review import snippet_compare, snippet_review_context
 from annotator.tracks import tracks_from_predictions
@@ -75,6 +76,8 @@ def validate_result(task, result: Any) -> dict:
     inside the frame and the clip (API.md, contract v1.1 "Snippet tracks")."""
     result = as_object(result, "", ("action", "sku", "boxes", "tracks"))
     action = as_choice(result, "action", "", ACTIONS)
+    if action == "unsure" and task.purpose == ADJUDICATION:
+        raise invalid("action", "An adjudication is decided here: not unsure.")
     cleaned: dict = {"action": action, "sku": None}
     if action != "none" or result.get("sku") not in (None, ""):
         cleaned["sku"] = as_sku(result, "sku", "", store_id=task.store_id)
@@ -114,8 +117,17 @@ def _payload_labels(task, result: dict) -> list[LabelIn] | None:
 
 
 def on_submit(task, annotation) -> None:
-    """Runs in the submit transaction: every snippet annotation becomes a training label
-    (`_payload_labels`; for a task enqueued by other means, the snippet's predictions)."""
+    """Runs in the submit transaction: a snippet annotation becomes a training label
+    (`_payload_labels`; for a task enqueued by other means, the snippet's predictions).
+    With overlap N > 1 the answers write none: the N-th one merges them, or opens their
+    adjudication, whose answer is the label (annotator.services.consensus)."""
+    if task.adjudicates_id is not None:
+        adjudication_label(task=task, annotation=annotation, frame_count=_clip_geometry(task)[2])
+        return
+    if task.overlap > 1:
+        if task.status == task.Status.DONE:
+            consensus_merge(task=task, annotation=annotation, frame_count=_clip_geometry(task)[2])
+        return
     labels = _payload_labels(task, annotation.result)
     if labels is None:
         payload = task.payload or {}

@@ -45,6 +45,13 @@ class LabelOut(serializers.Serializer):
         help_text='What the person did with the media: `{"opened", "watched_ms", "frames_viewed"}`; '
         "`{}` when nothing was measured."
     )
+    agreement = serializers.FloatField(
+        allow_null=True,
+        help_text="Consensus and adjudication labels of a snippet done by N associates: the share of the N "
+        "answers with the label's action and sku, times the share of the label's boxes (per frame) each "
+        "answer found with IoU >= 0.5; 0-1. `provenance.answers` lists the N answers, each with `agreed`. "
+        "Null for other labels.",
+    )
 
 
 class LabelPageOut(serializers.Serializer):

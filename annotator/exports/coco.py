@@ -87,6 +87,8 @@ def write_coco(*, dataset: Dataset, rows: Iterable[Row], out: IO[bytes], **_) ->
                 continue
             product_category = by_sku.get(result["sku"] if isinstance(result["sku"], str) else "", PRODUCT)
             attributes = {"action": result["action"] if isinstance(result["action"], str) else None}
+            if row.agreement is not None:  # a consensus or adjudication label
+                attributes["agreement"] = row.agreement
             try:
                 with local_video(row.snippet_file or "") as path:
                     for frame, image in stills(path, row.snippet_container or "", list(by_frame), fps=row.snippet_fps):

@@ -39,6 +39,7 @@ COLUMNS = (
     "snippet",
     "checked",
     "source",
+    "agreement",
 )
 
 
@@ -77,6 +78,7 @@ def csv_row(row: Row, pseudonym: Pseudonyms) -> tuple:
         row.snippet_id,
         "true" if row.checked else "false",
         row.source,
+        row.agreement,
     )
     return tuple(_inert(value) for value in cells)
 

@@ -40,6 +40,7 @@ _STDLIB = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=F
 _FLUSH_BYTES = 1 << 20
 _INT64 = 1 << 63
 NO_FRAMES = [-1, -1]
+NO_AGREEMENT = -1.0
 PREDICTED_BOX_KEYS = ("frame", "label", "sku", "box", "score")
 
 
@@ -133,6 +134,8 @@ def example(row: Row, pseudonym: Pseudonyms) -> tuple[dict, bool]:
         "verdict": text(row.verdict),
         "checked": bool(row.checked),
         "source": text(row.source),
+        # Consensus and adjudication labels (0–1); -1.0 for a label of one person's answer.
+        "agreement": NO_AGREEMENT if row.agreement is None else real(row.agreement),
         "snippet": snippet,
     }
     provenance = {
@@ -175,7 +178,8 @@ def example(row: Row, pseudonym: Pseudonyms) -> tuple[dict, bool]:
         value["tracks"] = _STDLIB.encode(result["tracks"])  # and their keyframes, as drawn
     value["predicted"] = predicted
     value["provenance"] = provenance
-    return value, orjson_plain(predicted["confidence"]) and orjson_plain(snippet["fps"])
+    plain = orjson_plain(predicted["confidence"]) and orjson_plain(snippet["fps"]) and orjson_plain(value["agreement"])
+    return value, plain
 
 
 def line(value: dict, *, plain: bool) -> bytes:

@@ -52,6 +52,7 @@ class Row(NamedTuple):
     snippet_frame_count: int | None
     checked: bool  # SQLite answers 0/1: the writers take its truth
     source: str
+    agreement: float | None  # consensus and adjudication labels only
 
 
 # (column, its PostgreSQL expression when that differs). Ids as text, times as ISO text:
@@ -81,6 +82,7 @@ _COLUMNS = (
     ("sn.frame_count", None),
     ("l.checked", None),
     ("l.source", None),
+    ("l.agreement", None),
 )
 
 

@@ -20,11 +20,17 @@ from catalog.models import Store
 ESCALATION = "escalation"
 
 
-@transaction.atomic
 def escalation_queue(*, store: Store, kind: str) -> Queue:
-    """The store's `escalation` queue of a kind, created on first use: supervisors only, and
+    """The store's `escalation` queue of a kind (see `supervisors_queue`)."""
+    return supervisors_queue(store=store, kind=kind, name=ESCALATION)
+
+
+@transaction.atomic
+def supervisors_queue(*, store: Store, kind: str, name: str) -> Queue:
+    """The store's supervisors-only queue of a kind by that name (`escalation`, and
+    `adjudication` for snippets: annotator.services.consensus), created on first use, with
     the store's supervisors its members (each call adds supervisors granted since)."""
-    queue, _ = Queue.objects.get_or_create(store=store, kind=kind, name=ESCALATION, defaults={"supervisors_only": True})
+    queue, _ = Queue.objects.get_or_create(store=store, kind=kind, name=name, defaults={"supervisors_only": True})
     if not queue.supervisors_only:
         queue.supervisors_only = True
         queue.save(update_fields=["supervisors_only"])

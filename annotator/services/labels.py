@@ -58,6 +58,8 @@ class LabelIn:
     checked: bool = True
     source: str = Label.Source.ASSOCIATE
     evidence: dict = field(default_factory=dict)
+    # Consensus and adjudication labels only (annotator.services.consensus).
+    agreement: float | None = None
 
 
 def _stamp() -> int:
@@ -111,6 +113,7 @@ def label_record(*, task: Task, annotation: Annotation, items: Iterable[LabelIn]
             checked=item.checked,
             source=item.source,
             evidence=item.evidence,
+            agreement=item.agreement,
         )
         for item in items
     ]
@@ -198,4 +201,5 @@ def label_data(label: Label) -> dict:
         "checked": label.checked,
         "source": label.source,
         "evidence": label.evidence,
+        "agreement": label.agreement,
     }

@@ -45,6 +45,7 @@ class TaskSpec:
     purpose: str = "review"
     overlap: int | None = None
     snippets: Iterable[Snippet] = ()
+    adjudicates: Task | None = None
 
 
 @transaction.atomic
@@ -58,12 +59,13 @@ def task_enqueue(
     purpose: str = "review",
     overlap: int | None = None,
     snippets: Iterable[Snippet] = (),
+    adjudicates: Task | None = None,
 ) -> Task:
     """Create a task with one slot per wanted annotation (the queue's overlap by default).
 
     The slots copy the task's ordering columns so the claim query is one index scan.
     """
-    spec = TaskSpec(queue, subject_id, due_at, payload, priority, purpose, overlap, snippets)
+    spec = TaskSpec(queue, subject_id, due_at, payload, priority, purpose, overlap, snippets, adjudicates)
     return tasks_enqueue_many(specs=[spec])[0]
 
 
@@ -87,6 +89,7 @@ def tasks_enqueue_many(*, specs: Sequence[TaskSpec]) -> list[Task]:
             overlap=spec.overlap or spec.queue.overlap,
             payload=spec.payload,
             purpose=spec.purpose,
+            adjudicates=spec.adjudicates,
         )
         for spec in specs
     ]

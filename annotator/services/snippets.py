@@ -212,6 +212,9 @@ def _enqueue_annotation(snippet: Snippet) -> Task:
         due_at=timezone.now() + dt.timedelta(minutes=store.sla_minutes),
         payload=payload,
         purpose="annotate",
+        # N distinct associates when the store asks for consensus (annotator.services.consensus);
+        # otherwise the queue's overlap, as ever.
+        overlap=store.snippet_overlap if store.snippet_overlap > 1 else None,
         snippets=[snippet],
     )
 

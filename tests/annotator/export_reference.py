@@ -46,6 +46,7 @@ _FIELDS = (
     "label__snippet__frame_count",
     "label__checked",
     "label__source",
+    "label__agreement",
 )
 
 
@@ -75,6 +76,7 @@ class Row:
     snippet_frame_count: int | None
     checked: bool
     source: str
+    agreement: float | None
 
 
 def dataset_rows(
@@ -258,6 +260,7 @@ def example(row: Row, pseudonym: Pseudonyms) -> dict:
         "verdict": _text(row.verdict),
         "checked": bool(row.checked),
         "source": _text(row.source),
+        "agreement": -1.0 if row.agreement is None else _float(row.agreement),
         "snippet": snippet_reference(row),
     }
     provenance = {
@@ -347,6 +350,7 @@ COLUMNS = (
     "snippet",
     "checked",
     "source",
+    "agreement",
 )
 
 
@@ -383,6 +387,7 @@ def csv_row(row: Row, pseudonym: Pseudonyms) -> list[str]:
         row.snippet_id,
         "true" if row.checked else "false",
         row.source,
+        row.agreement,
     )
     return [_cell(value) for value in cells]
 

@@ -33,6 +33,7 @@ JSONL_KEYS = {
     "action",
     "boxes",
     "tracks",
+    "agreement",
     "checked",
     "frames",
     "kind",
