@@ -8,7 +8,7 @@ from django.urls import reverse
 from annotator import kinds
 from annotator.models import Label, Snippet
 from annotator.results import as_choice, as_int, as_list, as_object, as_sku, invalid
-from annotator.services.consensus import ADJUDICATION, adjudication_label, consensus_merge
+from annotator.services.consensus import ADJUDICATION, adjudication_label, consensus_merge, frame_boxes
 from annotator.services.labels import LabelIn, label_record
 from annotator.snippet_review import snippet_compare, snippet_review_context
 from annotator.tracks import tracks_from_predictions
@@ -137,6 +137,25 @@ def on_submit(task, annotation) -> None:
     label_record(task=task, annotation=annotation, items=labels)
 
 
+def _answers_shown(task, frame_count: int) -> list[dict]:
+    """An adjudication's N answers as its screen shows them side by side: who, what, and each
+    one's boxes per frame (tracks expanded), numbered 1..N (the colour of each is CSS's)."""
+    shown = (task.payload or {}).get(ADJUDICATION) or {}
+    answers = []
+    for n, answer in enumerate(shown.get("answers") or [], 1):
+        result = answer.get("result") or {}
+        answers.append(
+            {
+                "n": n,
+                "username": answer.get("username") or f"associate {answer.get('associate')}",
+                "action": result.get("action"),
+                "sku": result.get("sku"),
+                "boxes": frame_boxes(result, frame_count),
+            }
+        )
+    return answers
+
+
 def task_context(task, user) -> dict:
     """The snippet screen's context: the clip, the model's boxes (pre-filled, clip pixels;
     a label boxed on consecutive frames as a track) and its products as candidates, best
@@ -156,7 +175,11 @@ def task_context(task, user) -> dict:
     for p in predictions:
         if isinstance(p.get("sku"), str):
             best[p["sku"]] = max(best.get(p["sku"], 0.0), float(p.get("score") or 0.0))
-    cards = product_cards(store_id=task.store_id, skus=best)
+    answers = _answers_shown(task, snippet.frame_count) if task.adjudicates_id else []
+    said = {answer["sku"] for answer in answers if isinstance(answer["sku"], str)}
+    cards = product_cards(store_id=task.store_id, skus=set(best) | said)
+    for answer in answers:
+        answer["product"] = cards.get(answer["sku"]) if isinstance(answer["sku"], str) else None
     ranked = sorted((sku for sku in best if sku in cards), key=lambda sku: -best[sku])[:9]
     return {
         "snippet": snippet,
@@ -167,7 +190,11 @@ def task_context(task, user) -> dict:
         "predicted_tracks_json": json.dumps(tracks),
         "candidates": [{"key": n, "product": cards[sku], "score": best[sku]} for n, sku in enumerate(ranked, 1)],
         "predicted_product": cards[ranked[0]] if ranked else None,
-        "actions": ACTIONS,
+        # An adjudication decides: "unsure" is no answer there.
+        "actions": [a for a in ACTIONS if a != "unsure"] if task.adjudicates_id else ACTIONS,
+        "adjudication": answers,
+        "adjudication_json": json.dumps([{k: a[k] for k in ("n", "username", "boxes")} for a in answers]),
+        "disputed": ((task.payload or {}).get(ADJUDICATION) or {}).get("disputed") or [],
     }
 
 

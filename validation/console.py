@@ -10,6 +10,7 @@ from annotator import console
 from annotator.selectors.escalations import escalations_waiting
 from catalog.models import ControlAction
 from validation import metrics
+from validation.visit_kind import VISIT_VALIDATION
 
 PRIVACY_ACTIONS = ("media_purged", "shopper_erased")
 
@@ -37,7 +38,7 @@ def privacy_context(user, stores) -> dict:
 
 def escalations_context(user, stores) -> dict:
     """Visits two associates could not tell, waiting in the stores' escalation queues."""
-    return {"escalations": escalations_waiting(stores=stores)}
+    return {"escalations": escalations_waiting(stores=stores, kind=VISIT_VALIDATION)}
 
 
 def charts_context(user, stores) -> dict:

@@ -1,5 +1,6 @@
 """Escalations waiting for a supervisor: open tasks of the stores' supervisors-only queues
-(`annotator.services.handback`), earliest deadline first, with their SLA state."""
+(`annotator.services.handback`; for snippets, adjudications: `annotator.services.consensus`),
+earliest deadline first, with their SLA state."""
 
 import datetime as dt
 from dataclasses import dataclass
@@ -32,11 +33,15 @@ class Escalations:
     first: list[Escalation]
 
 
-def escalations_waiting(*, stores: QuerySet[Store] | list[Store], now: dt.datetime | None = None) -> Escalations:
+def escalations_waiting(
+    *, stores: QuerySet[Store] | list[Store], kind: str | None = None, now: dt.datetime | None = None
+) -> Escalations:
+    """Open tasks of the stores' supervisors-only queues (of one task kind, if given)."""
     now = now or timezone.now()
-    tasks = Task.objects.filter(store__in=stores, queue__supervisors_only=True, status=Task.Status.OPEN).select_related(
-        "store"
-    )
+    tasks = Task.objects.filter(store__in=stores, queue__supervisors_only=True, status=Task.Status.OPEN)
+    if kind is not None:
+        tasks = tasks.filter(kind=kind)
+    tasks = tasks.select_related("store")
     rows = list(tasks.order_by("due_at", "created_at")[:LIST_LIMIT])
     states = [sla_state(due_at, now=now) for due_at in tasks.values_list("due_at", flat=True)]
     return Escalations(

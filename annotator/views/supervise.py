@@ -36,10 +36,12 @@ from annotator.selectors.annotations import annotations_for_review, task_media_v
 from annotator.selectors.associates import associate_figures, associates_of
 from annotator.selectors.consequences import lease_release_effect, member_remove_effect, store_revoke_effect
 from annotator.selectors.console import leases_held, throughput
+from annotator.selectors.escalations import escalations_waiting
 from annotator.selectors.queues import open_tasks_page, queue_summaries, supervised_queues
 from annotator.services import control
 from annotator.services.review import COMMENT_MAX
 from annotator.services.review import annotation_reject as annotation_reject_service
+from annotator.snippet_kind import SNIPPET_ANNOTATION
 from catalog.access import store_for_user, stores_for_user
 from catalog.gates import supervisor_required
 from infra.errors import LoupeError
@@ -125,9 +127,19 @@ def throughput_context(user, stores) -> dict:
     return {"throughput": throughput(stores=stores)}
 
 
+def adjudications_context(user, stores) -> dict:
+    """Snippets whose N answers disagreed, waiting in the stores' adjudication queues."""
+    return {"adjudications": escalations_waiting(stores=stores, kind=SNIPPET_ANNOTATION)}
+
+
 def register_panels() -> None:
     console.register(
         console.Panel("throughput", "Associates", "annotator/supervise/_throughput.html", throughput_context, 40)
+    )
+    console.register(
+        console.Panel(
+            "adjudications", "Adjudications", "annotator/supervise/_adjudications.html", adjudications_context, 27
+        )
     )
 
 

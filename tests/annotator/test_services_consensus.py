@@ -4,8 +4,11 @@ into one adjudication task whose answer is the label."""
 import json
 import uuid
 from fractions import Fraction
+from html import unescape as html_unescape
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from annotator.models import Annotation, Label, Task
 from annotator.services.consensus import merge
@@ -222,3 +225,31 @@ def test_an_overlap_one_store_labels_each_answer_at_once(s001, alice):
     (label,) = Label.objects.all()
     assert (label.source, label.agreement) == ("associate", None)
     assert "answers" not in label.provenance
+
+
+def test_the_adjudication_screen_shows_the_answers_side_by_side(task, trio, carol):
+    alice, dave, eve = trio
+    answer(alice, task, take("SKU-0001", hand(10)))
+    answer(dave, task, take("SKU-0002", hand(200, frame=3)))
+    answer(eve, task, take("SKU-0003", action="put_back"))
+    client = Client()
+    client.force_login(carol)
+
+    panel = client.get(reverse("annotator:supervise_panel"), {"name": "adjudications"}).content.decode()
+    assert 'data-kpi="adjudications_waiting">1<' in panel
+    escalations = client.get(reverse("annotator:supervise_panel"), {"name": "escalations"}).content.decode()
+    assert 'data-kpi="escalations_waiting">0<' in escalations  # visits only
+
+    opened = client.post(reverse("annotator:claim"))
+    adjudication = Task.objects.get(adjudicates=task)
+    assert opened["Location"] == reverse("annotator:task", args=[adjudication.pk])
+    html = client.get(opened["Location"]).content.decode()
+    assert 'id="wb-answers-card"' in html and 'id="wb-answers-canvas"' in html
+    for n, name in enumerate(["alice", "dave", "eve"], 1):
+        assert f'data-answer="{n}"' in html and f"swatch a{n}" in html and f"<strong>{name}</strong>" in html
+    assert 'data-value="unsure"' not in html  # an adjudication decides
+    shown = json.loads(html_unescape(html.split('<template id="wb-answers">')[1].split("</template>")[0]))
+    assert [a["username"] for a in shown] == ["alice", "dave", "eve"]
+    assert shown[1]["boxes"] == [hand(200, frame=3)]
+    # A plain snippet screen has none of it.
+    assert "wb-answers" not in client.get(reverse("annotator:work")).content.decode()

@@ -2,7 +2,9 @@
 // unsure), the product, and hand/product boxes per frame drawn with the box editor
 // (boxes.js), kept in the clip's own pixels, and tracks: boxes followed across frames by
 // their keyframes (tracks.js). Every edit can be undone (history.js); the frame zooms and pans
-// (zoom.js). Ctrl+Enter submits once the action is set.
+// (zoom.js). Ctrl+Enter submits once the action is set. An adjudication (a supervisor decides
+// between N associates' answers) draws each answer's boxes, dashed, in its colour, on a layer
+// under the editor's, and says how many each has on the frame.
 import { create as createBoxEditor } from "./boxes.js";
 import { $, $$, productOf } from "./dom.js";
 import { createHistory } from "./history.js";
@@ -27,6 +29,8 @@ export function snippetScreen(root) {
   const data = (id) => JSON.parse($(id, root)?.content.textContent || "[]");
   const predicted = data("#wb-predicted-boxes").map((b) => ({ ...b, predicted: true }));
   const predictedTracks = data("#wb-predicted-tracks").map((t) => ({ ...t, predicted: true }));
+  const answers = data("#wb-answers");
+  const answersLayer = $("#wb-answers-canvas", root);
   let history = null;
   const editor = createBoxEditor({
     canvas,
@@ -49,7 +53,8 @@ export function snippetScreen(root) {
     setAction(was);
   }
   history = createHistory({ capture, restore });
-  const zoom = createZoom({ viewport: $("#wb-player", root), layers: [video, canvas], onChange: () => editor.draw() });
+  const layers = answersLayer ? [video, answersLayer, canvas] : [video, canvas];
+  const zoom = createZoom({ viewport: $("#wb-player", root), layers, onChange: () => editor.draw() });
   let frameLoop = null;
 
   const frameOf = () => Math.max(0, Math.min(frames - 1, Math.floor(video.currentTime * fps + 1e-3)));
@@ -108,7 +113,35 @@ export function snippetScreen(root) {
     return li;
   }
 
+  // Each answer's boxes on the current frame, in the colour of its swatch in the answers card.
+  function drawAnswers() {
+    if (!answersLayer) return;
+    const ctx = answersLayer.getContext("2d");
+    ctx.clearRect(0, 0, width, height);
+    const shown = answersLayer.getBoundingClientRect().width;
+    const sx = shown > 0 ? width / shown : 1;
+    const line = Math.max(1, 2 * sx);
+    ctx.font = `${Math.round(12 * sx)}px system-ui, sans-serif`;
+    for (const answer of answers) {
+      const item = $(`[data-answer="${answer.n}"]`, root);
+      const swatch = item && $(".swatch", item);
+      const color = swatch ? getComputedStyle(swatch).backgroundColor : "#fff";
+      const here = answer.boxes.filter((b) => b.frame === editor.frame);
+      if (item) $("[data-field=on-frame]", item).textContent = `${here.length} on this frame`;
+      ctx.strokeStyle = color;
+      ctx.fillStyle = color;
+      ctx.lineWidth = line;
+      ctx.setLineDash([4 * line, 2 * line]);
+      for (const b of here) {
+        ctx.strokeRect(b.x, b.y, b.w, b.h);
+        ctx.fillText(`${answer.n} ${answer.username} · ${b.label}`, b.x + 2 * line, Math.min(height - 2, b.y + b.h - 3 * line));
+      }
+      ctx.setLineDash([]);
+    }
+  }
+
   function renderBoxes() {
+    drawAnswers();
     $("#wb-box-frame", root).textContent = String(editor.frame);
     const items = editor.onFrame().map(boxItem);
     for (const track of editor.endingHere()) {
