@@ -46,7 +46,11 @@ class TaskOut(serializers.Serializer):
     kind = serializers.CharField(help_text="`visit_validation` or `snippet_annotation`.")
     queue = serializers.UUIDField(source="queue_id")
     due_at = serializers.DateTimeField()
-    payload = serializers.JSONField(help_text="What a client needs to produce a result; see API.md per kind.")
+    payload = serializers.JSONField(
+        help_text="What a client needs to produce a result; see API.md per kind. An adjudication (a "
+        'snippet whose N answers disagreed; supervisors only) adds `"adjudication": {"task", "disputed", '
+        '"answers": [{"annotation", "associate", "username", "result"}]}`.'
+    )
 
 
 class LeaseOut(serializers.Serializer):
