@@ -253,3 +253,31 @@ def test_the_adjudication_screen_shows_the_answers_side_by_side(task, trio, caro
     assert shown[1]["boxes"] == [hand(200, frame=3)]
     # A plain snippet screen has none of it.
     assert "wb-answers" not in client.get(reverse("annotator:work")).content.decode()
+
+
+def test_through_the_work_api_three_answers_then_the_supervisor_decides(task, trio, carol, s001_integration):
+    """The same rules through the doors headless clients use: POST next, POST submit."""
+    for associate, sku in zip(trio, ("SKU-0001", "SKU-0002", "SKU-0003"), strict=True):
+        client = token_client(associate)
+        claimed = client.post("/api/v1/tasks/next/", {}, format="json")
+        assert claimed.status_code == 200 and claimed.json()["task"]["id"] == str(task.pk)
+        body = {"result": take(sku), "submission_id": str(uuid.uuid4())}
+        assert client.post(f"/api/v1/tasks/{task.pk}/submit/", body, format="json").status_code == 200
+    feed = token_client(s001_integration).get("/api/v1/labels/", {"store": "S001"}).json()["results"]
+    assert feed == []
+
+    supervisor = token_client(carol)
+    claimed = supervisor.post("/api/v1/tasks/next/", {}, format="json").json()["task"]
+    assert claimed["payload"]["adjudication"]["task"] == str(task.pk)
+    assert [a["result"]["sku"] for a in claimed["payload"]["adjudication"]["answers"]] == [
+        "SKU-0001",
+        "SKU-0002",
+        "SKU-0003",
+    ]
+    body = {"result": take("SKU-0003"), "submission_id": str(uuid.uuid4())}
+    assert supervisor.post(f"/api/v1/tasks/{claimed['id']}/submit/", body, format="json").status_code == 200
+
+    feed = token_client(s001_integration).get("/api/v1/labels/", {"store": "S001"}).json()["results"]
+    assert [(label["source"], label["agreement"], label["human"]["sku"]) for label in feed] == [
+        ("adjudication", 0.3333, "SKU-0003")
+    ]
