@@ -36,6 +36,12 @@ boxes when all agree. `provenance["answers"]` lists each answer as `{"annotation
 
 The label's `annotation` and `associate` are those of the answer that completed the task
 (consensus) or of the supervisor (adjudication); `provenance["answers"]` names all N.
+
+A supervisor's rejection of one answer (`annotation_reject`) opens its slot again: before the
+merge, the merge simply waits for the new answer; after it, the new answer merges again and
+writes a second label for the task (the feed is append-only, as for a visit validated again;
+`agreed_only` datasets drop a task's labels that contradict each other), while a task already
+sent to adjudication stays with its one adjudication.
 """
 
 from collections.abc import Iterable

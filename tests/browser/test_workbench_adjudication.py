@@ -11,6 +11,7 @@ from annotator.models import Label, Task
 from annotator.services.work import task_claim, task_submit
 from catalog import roles
 from tests.browser.conftest import assert_clean, screenshot
+from tests.browser.test_accessibility import violations
 from tests.browser.workbench import dress_catalog, ingest_clip, join_queue, open_snippet
 from tests.factories import UserFactory
 
@@ -46,6 +47,7 @@ def test_the_supervisor_sees_the_three_answers_and_decides(page, carol, adjudica
         expect(card.locator(f'li[data-answer="{n}"]')).to_contain_text(name)
         expect(card.locator(f'li[data-answer="{n}"] [data-field=on-frame]')).to_have_text("1 on this frame")
     expect(page.locator("[data-act=set-action][data-value=unsure]")).to_have_count(0)
+    assert violations(page) == []  # axe-core, as on every other screen
     # Three colours, one per answer, each drawn where that answer's box is on frame 0.
     colours = page.evaluate(
         """() => [1, 2, 3].map((n) => getComputedStyle(document.querySelector(`.swatch.a${n}`)).backgroundColor)"""
