@@ -41,7 +41,7 @@ A supervisor's rejection of one answer (`annotation_reject`) opens its slot agai
 merge, the merge simply waits for the new answer; after it, the new answer merges again and
 writes a second label for the task (the feed is append-only, as for a visit validated again;
 `agreed_only` datasets drop a task's labels that contradict each other), while a task already
-sent to adjudication stays with its one adjudication.
+sent to adjudication stays with its one adjudication and writes no consensus label.
 """
 
 from collections.abc import Iterable
@@ -240,7 +240,11 @@ def consensus_merge(*, task: Task, annotation: Annotation, frame_count: int) -> 
 
     Call inside the submit transaction, which holds the task's row lock: that lock and the
     task being done once make exactly one merge; the one-to-one `Task.adjudicates` is the
-    backstop for the adjudication."""
+    backstop for the adjudication. A task already sent to adjudication (merged again after a
+    rejection) stays there: its adjudication decides."""
+    existing = Task.objects.filter(adjudicates=task).first()
+    if existing is not None:
+        return existing
     answers = _answers(task)
     results = [answer.result for answer in answers]
     merged = merge(results=results, frame_count=frame_count)

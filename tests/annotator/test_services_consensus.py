@@ -10,9 +10,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from annotator.models import Annotation, Label, Task
+from annotator.models import Annotation, Label, QueueMembership, Task
 from annotator.services.consensus import merge
 from annotator.services.datasets import dataset_build, dataset_create
+from annotator.services.review import annotation_reject
 from annotator.services.work import task_claim, task_submit
 from catalog import roles
 from infra.errors import LoupeError
@@ -281,3 +282,18 @@ def test_through_the_work_api_three_answers_then_the_supervisor_decides(task, tr
     assert [(label["source"], label["agreement"], label["human"]["sku"]) for label in feed] == [
         ("adjudication", 0.3333, "SKU-0003")
     ]
+
+
+def test_a_rejected_answer_of_a_task_in_adjudication_leaves_it_there(task, trio, s001, carol):
+    alice, dave, eve = trio
+    answer(alice, task, take("SKU-0001"))
+    answer(dave, task, take("SKU-0002"))
+    rejected = answer(eve, task, take("SKU-0003"))
+    annotation_reject(supervisor=carol, annotation=rejected, comment="Wrong product.")
+    fay = UserFactory(username="fay", role=roles.ASSOCIATE, stores=[s001])
+    QueueMembership.objects.create(queue=task.queue, user=fay)
+
+    answer(fay, task, take("SKU-0001"))  # now two of three agree, but a supervisor decides
+
+    assert not Label.objects.exists()
+    assert Task.objects.filter(adjudicates=task).count() == 1
