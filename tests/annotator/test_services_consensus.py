@@ -3,6 +3,7 @@ into one adjudication task whose answer is the label."""
 
 import json
 import uuid
+import zipfile
 from fractions import Fraction
 from html import unescape as html_unescape
 
@@ -217,6 +218,10 @@ def test_the_feed_and_a_dataset_carry_only_the_merged_label(task, trio, s001, ca
     built = dataset_build(dataset_id=dataset.pk)
     lines = [json.loads(line) for line in built.file.open("rb").read().splitlines()]
     assert [(line["source"], line["agreement"]) for line in lines] == [("consensus", 1.0)]
+    coco = dataset_build(dataset_id=dataset_create(name="c", format="coco", filters={}, by=carol).pk)
+    with zipfile.ZipFile(coco.file.open("rb")) as archive:
+        instances = json.loads(archive.read("annotations/instances_default.json"))
+    assert [a["attributes"] for a in instances["annotations"]] == [{"action": "take", "agreement": 1.0}]
 
 
 def test_an_overlap_one_store_labels_each_answer_at_once(s001, alice):
