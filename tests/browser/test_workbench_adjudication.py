@@ -74,7 +74,9 @@ def test_the_supervisor_sees_the_three_answers_and_decides(page, carol, adjudica
     expect(page.locator("#wb-frame")).to_have_text("1")
     expect(card.locator('li[data-answer="1"] [data-field=on-frame]')).to_have_text("0 on this frame")
 
-    # Decide with dave's product, from his answer.
+    # Decide with dave's product, from his answer; "can't tell" is no decision here.
+    page.keyboard.press("u")
+    expect(page.locator("#wb-status")).to_have_text("An adjudication decides: take, put back or none.")
     card.locator('li[data-answer="2"] [data-act=pick]').click()
     page.keyboard.press("t")
     page.keyboard.press("Control+Enter")

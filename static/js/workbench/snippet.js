@@ -166,6 +166,8 @@ export function snippetScreen(root) {
   }
 
   function setAction(value) {
+    // An adjudication decides (the server refuses "unsure" there too); undo may restore null.
+    if (answersLayer && value === "unsure") return status("An adjudication decides: take, put back or none.");
     action = value;
     $$("[data-act=set-action]", root).forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.value === value)));
     $("#wb-actions", root).classList.remove("needed");
@@ -250,14 +252,14 @@ export function snippetScreen(root) {
 
   function status(message) {
     $("#wb-status", root).textContent =
-      message || (action ? `Action: ${action.replace("_", " ")}. Ctrl+Enter submits.` : "Set the action (t, p, n, u), then Ctrl+Enter submits.");
+      message || (action ? `Action: ${action.replace("_", " ")}. Ctrl+Enter submits.` : `Set the action (${answersLayer ? "t, p, n" : "t, p, n, u"}), then Ctrl+Enter submits.`);
   }
 
   function submit() {
     if (!action) {
       // Point at the buttons without focusing one: a focused button would take the next
       // Enter as its own click (Take) instead of the submit the status line promises.
-      status("Pick the action first: t take, p put back, n none, u unsure.");
+      status(`Pick the action first: t take, p put back, n none${answersLayer ? "" : ", u unsure"}.`);
       $("#wb-actions", root).classList.add("needed");
       return;
     }
