@@ -162,8 +162,9 @@ SNIPPET_MAX_WIDTH = env_int("SNIPPET_MAX_WIDTH", 1920)
 SNIPPET_MAX_HEIGHT = env_int("SNIPPET_MAX_HEIGHT", 1080)
 SNIPPET_PROBE_TIMEOUT_S = env_int("SNIPPET_PROBE_TIMEOUT_S", 20)
 # Decoding, face detection and re-encoding of one upload (annotator.redaction), on the
-# `redaction` worker after the upload request has answered.
-SNIPPET_REDACT_TIMEOUT_S = env_int("SNIPPET_REDACT_TIMEOUT_S", 120)
+# `redaction` worker after the upload request has answered: about a CPU-minute for 120 s of
+# 1080p, several times that in wall time on a busy machine; a clip past it fails.
+SNIPPET_REDACT_TIMEOUT_S = env_int("SNIPPET_REDACT_TIMEOUT_S", 600)
 # A redaction holds a lease this long (the timeout, plus fetching the held upload, the poster
 # and storing the results); once it has run out (its worker died) `snippets_recover` queues it
 # again, at most SNIPPET_REDACT_ATTEMPTS attempts in all, then the snippet is `failed`.
