@@ -223,7 +223,42 @@ def snippets_recover() -> int:
     """Queue again every redaction whose worker died (its lease ran out), or fail it after
     SNIPPET_REDACT_ATTEMPTS attempts; returns how many were handled. django-tasks-db leaves a
     killed worker's task `RUNNING` and never runs it again, so nothing else would. Locks each
-    stalled snippet row, skipping ones another process holds."""
+    stalled snippet row, skipping ones another process holds. Then deletes held uploads that
+    no snippet names (`held_orphans_delete`)."""
+    handled = _stalled_recover()
+    held_orphans_delete()
+    return handled
+
+
+# An upload request spools, probes and holds within SNIPPET_PROBE_TIMEOUT_S or so, and commits
+# its row right after; a held file older than this that no row names lost its request.
+ORPHAN_AGE = dt.timedelta(hours=1)
+
+
+def held_orphans_delete(*, now: dt.datetime | None = None) -> list[str]:
+    """Delete held uploads that no snippet names (their upload request died between holding
+    the file and committing its row) once they are ORPHAN_AGE old; returns their names."""
+    now = now or timezone.now()
+    try:
+        _, files = default_storage.listdir(HOLDING_PREFIX.rstrip("/"))
+    except (FileNotFoundError, NotImplementedError):
+        return []
+    names = [f"{HOLDING_PREFIX}{name}" for name in files]
+    named = set(Snippet.objects.filter(holding__in=names).values_list("holding", flat=True))
+    orphans = []
+    for name in names:
+        if name in named:
+            continue
+        with contextlib.suppress(OSError, NotImplementedError):
+            if now - default_storage.get_modified_time(name) > ORPHAN_AGE:
+                orphans.append(name)
+    if orphans:
+        logger.warning("deleting %s held uploads no snippet names", len(orphans))
+        media_files_delete(orphans)
+    return orphans
+
+
+def _stalled_recover() -> int:
     handled = 0
     with transaction.atomic():
         stalled = Snippet.objects.select_for_update(skip_locked=True).filter(_stalled(timezone.now()))

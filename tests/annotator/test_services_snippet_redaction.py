@@ -12,7 +12,13 @@ from django_tasks_db.models import DBTaskResult
 
 from annotator.models import Slot, Snippet, Task
 from annotator.services.retention import snippets_media_purge
-from annotator.services.snippet_redaction import HOLDING_PREFIX, snippet_redact, snippets_recover
+from annotator.services.snippet_redaction import (
+    HOLDING_PREFIX,
+    ORPHAN_AGE,
+    held_orphans_delete,
+    snippet_redact,
+    snippets_recover,
+)
 from annotator.synth import make_clip
 from tests.annotator.clips import files_under
 from tests.annotator.redacting import run_redactions
@@ -185,3 +191,13 @@ def test_a_snippet_erased_while_redacting_stores_nothing(cv, s001, media, django
     assert snippet.media_purged_at is not None
     assert (snippet.file.name, snippet.holding) == ("", "")
     assert files_under(media) == []
+
+
+def test_a_held_upload_whose_request_died_is_deleted_once_old(cv, s001, media):
+    body = upload(cv)
+    lost = default_storage.save(f"{HOLDING_PREFIX}lost.mp4", ContentFile(CLIP.data))
+    assert held_orphans_delete() == []  # young: its request may still be committing
+    later = timezone.now() + ORPHAN_AGE + dt.timedelta(minutes=1)
+    assert held_orphans_delete(now=later) == [lost]
+    # The snippet's own held upload stays for its redaction.
+    assert [p.name for p in held(media)] == [Snippet.objects.get(pk=body["id"]).holding.rsplit("/", 1)[-1]]
