@@ -113,7 +113,7 @@ def work(servers: list[str], token: str, done: list, errors: list) -> None:
             client.close()
 
 
-def test_two_web_servers_and_two_workers_on_one_database_lose_and_duplicate_nothing(deployment, tmp_path):
+def test_two_web_servers_and_three_kinds_of_workers_on_one_database_lose_and_duplicate_nothing(deployment, tmp_path):
     env, bucket = deployment.env, deployment.bucket
     receiver = Receiver().start()
     try:
