@@ -43,8 +43,19 @@ class SnippetOut(serializers.Serializer):
         box = serializers.ListField(child=serializers.IntegerField(), help_text="[x, y, w, h] in clip pixels.")
         source = serializers.ChoiceField(choices=["request", "face"])
 
-    redactions = RedactionOut(many=True, help_text="Regions obscured before the clip was stored.")
+    redactions = RedactionOut(
+        many=True,
+        help_text="Regions obscured before the clip was stored. While `redacting`, the requested regions; "
+        "the faces found join them once `ready`.",
+    )
     media_purged = serializers.BooleanField(help_text="The files were deleted (retention or erasure).")
+    status = serializers.ChoiceField(
+        choices=Snippet.Status.choices,
+        help_text="`redacting`: the upload was accepted and is being redacted on a worker; until it is `ready` "
+        "the media URLs answer 409 `snippet_redacting` and the annotation task cannot be claimed. "
+        "`failed`: it could not be redacted (see `failure`); nothing of it is kept or served, its task is cancelled.",
+    )
+    failure = serializers.CharField(allow_null=True, help_text="Why the redaction failed; null unless `failed`.")
 
 
 def snippet_body(request: Request, snippet: Snippet, task: Task | None) -> dict:
@@ -63,6 +74,8 @@ def snippet_body(request: Request, snippet: Snippet, task: Task | None) -> dict:
         "task_id": str(task.pk) if task else None,
         "redactions": snippet.redactions,
         "media_purged": snippet.media_purged_at is not None,
+        "status": snippet.status,
+        "failure": snippet.failure or None if snippet.status == Snippet.Status.FAILED else None,
     }
 
 
@@ -121,8 +134,12 @@ class SnippetCreateApi(APIView):
         operation_id="snippets_create",
         request={"multipart/form-data": SnippetIn},
         responses={
-            201: SnippetOut,
-            200: OpenApiResponse(SnippetOut, description="The same store + external_id + bytes again."),
+            201: OpenApiResponse(
+                SnippetOut,
+                description="Accepted, probed and held for redaction: `status` is `redacting` until a worker has "
+                "stored the redacted clip (poll `GET /api/v1/snippets/{id}/`).",
+            ),
+            200: OpenApiResponse(SnippetOut, description="The same store + external_id + bytes again (current state)."),
             400: OpenApiResponse(description="`invalid_video`, `unknown_camera`, `unknown_sku` or bad field."),
             404: OpenApiResponse(description="Unknown store, or not granted."),
             409: OpenApiResponse(description="`duplicate_external_id`: same external_id, different bytes."),
