@@ -47,10 +47,10 @@ class LabelOut(serializers.Serializer):
     )
     agreement = serializers.FloatField(
         allow_null=True,
-        help_text="Consensus and adjudication labels of a snippet done by N associates: the share of the N "
-        "answers with the label's action and sku, times the share of the label's boxes (per frame) each "
-        "answer found with IoU >= 0.5; 0-1. `provenance.answers` lists the N answers, each with `agreed`. "
-        "Null for other labels.",
+        help_text="Consensus and adjudication labels of a snippet done by N associates, 0-1: the mean over "
+        "the N answers of 0 for an answer with another action or sku, else the share of the label's boxes "
+        "(per frame, tracks expanded) it found with IoU >= 0.5 (1 without boxes). `provenance.answers` lists "
+        "the N answers as `{annotation, associate, agreed}`. Null for other labels.",
     )
 
 

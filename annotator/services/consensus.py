@@ -28,11 +28,12 @@ adjudication task (purpose `adjudication`, linked one-to-one to the task, in the
 supervisors-only `adjudication` queue) shows the N answers; its answer is the label
 (`source: adjudication`).
 
-**Agreement** of such a label with the N answers: the share of answers with the label's
-(action, sku), times the share of the label's per-frame boxes each answer found (a box of
-the same frame and label with IoU >= 0.5), averaged over the answers; 1 for a label without
-boxes when all agree. `provenance["answers"]` lists each answer as `{"annotation",
-"associate", "agreed"}`, `agreed` meaning it had the label's action and sku.
+**Agreement** of such a label with the N answers, 0–1 (four decimals): the mean over the N
+answers of each one's score, 0 for an answer with another (action, sku), otherwise the share
+of the label's per-frame boxes it found (a box of the same frame and label with IoU >= 0.5),
+1 when the label has no boxes. So 2 of 3 agreeing, all boxes found: 0.6667; all agreeing,
+each finding half the boxes: 0.5. `provenance["answers"]` lists each answer as
+`{"annotation", "associate", "agreed"}`, `agreed` meaning it had the label's action and sku.
 
 The label's `annotation` and `associate` are those of the answer that completed the task
 (consensus) or of the supervisor (adjudication); `provenance["answers"]` names all N.

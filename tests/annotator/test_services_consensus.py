@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from annotator.models import Annotation, Label, QueueMembership, Task
-from annotator.services.consensus import merge
+from annotator.services.consensus import agreement, merge
 from annotator.services.datasets import dataset_build, dataset_create
 from annotator.services.review import annotation_reject
 from annotator.services.work import task_claim, task_submit
@@ -302,3 +302,12 @@ def test_a_rejected_answer_of_a_task_in_adjudication_leaves_it_there(task, trio,
 
     assert not Label.objects.exists()
     assert Task.objects.filter(adjudicates=task).count() == 1
+
+
+def test_agreement_is_the_mean_of_each_answers_action_and_box_score():
+    label = take("SKU-0001", hand(0, frame=0), hand(0, frame=1))
+    results = [take("SKU-0001", hand(0, frame=0)), take("SKU-0001", hand(2, frame=1)), take("SKU-0002")]
+    score, agreed = agreement(results=results, label=label, frame_count=10)
+    assert agreed == [True, True, False]
+    assert score == pytest.approx((0.5 + 0.5 + 0) / 3, abs=1e-4)
+    assert agreement(results=[take(), take()], label=take(), frame_count=10) == (1.0, [True, True])
