@@ -8,7 +8,7 @@ by `config.openapi.LoupeAutoSchema`, so that no operation can forget it.
 
 from collections.abc import Mapping
 
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
 
@@ -27,3 +27,16 @@ class ErrorOut(serializers.Serializer):
 def errors(described: Mapping[int, str]) -> dict[int, OpenApiResponse]:
     """Error responses `{status: what it means here}`, each with the error body."""
     return {status: OpenApiResponse(ErrorOut, description=text) for status, text in described.items()}
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class ObjectField(serializers.JSONField):
+    """A JSON object whose keys the view or service checks: declared as an object, so that a
+    client is not told `null` or a list would do (a bare JSONField is `{}`, anything)."""
+
+    default_error_messages = {"not_an_object": "Must be a JSON object."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            self.fail("not_an_object")
+        return super().to_internal_value(data)

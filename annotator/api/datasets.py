@@ -21,7 +21,7 @@ from annotator.services.datasets import (
 )
 from catalog.gates import IsSupervisorOrIntegration
 from infra.errors import Conflict
-from infra.openapi import errors
+from infra.openapi import ObjectField, errors
 
 
 class DatasetOut(serializers.Serializer):
@@ -33,7 +33,7 @@ class DatasetOut(serializers.Serializer):
     items = serializers.IntegerField(help_text="Labels frozen into the dataset at creation.")
     sha256 = serializers.CharField(allow_blank=True, help_text="Of the file; blank until ready.")
     size_bytes = serializers.IntegerField(allow_null=True)
-    filters = serializers.JSONField(help_text="The filters as resolved at creation.")
+    filters = ObjectField(help_text="The filters as resolved at creation.")
     error = serializers.CharField(allow_blank=True, help_text="Why the build failed.")
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -74,7 +74,7 @@ class DatasetCreateApi(APIView):
     class DatasetIn(serializers.Serializer):
         name = serializers.CharField(max_length=200)
         format = serializers.ChoiceField(choices=Dataset.Format.choices)
-        filters = serializers.JSONField(
+        filters = ObjectField(
             required=False,
             help_text='{"store" or "stores": [codes], "since", "until" (ISO-8601 with offset), '
             '"kinds": ["visit_event", "snippet"], "model_version", "reviewed_only", "agreed_only", '

@@ -10,7 +10,7 @@ from annotator.services.labels import MAX_LIMIT, label_data, labels_page
 from catalog.access import store_for_user, stores_for_user
 from catalog.gates import IsSupervisorOrIntegration
 from infra.errors import LoupeError
-from infra.openapi import errors
+from infra.openapi import ObjectField, errors
 
 _OBJECT = {"type": "object", "additionalProperties": True}
 
@@ -47,13 +47,13 @@ class LabelOut(serializers.Serializer):
     )
     snippet = serializers.UUIDField(allow_null=True)
     event = serializers.UUIDField(allow_null=True, help_text="The visit event (null for missed events and snippets).")
-    provenance = serializers.JSONField(help_text="Queue, task purpose, overlap, visit, submission and timing.")
+    provenance = ObjectField(help_text="Queue, task purpose, overlap, visit, submission and timing.")
     checked = serializers.BooleanField(
         help_text="A human judgement: the event was opened, or the verdict is `correct`, `reject` or `missed` "
         "(snippets: always). A `confirm` of an event nobody opened is false: the model's word, not a person's."
     )
     source = serializers.ChoiceField(choices=["associate", "consensus", "adjudication", "supervisor"])
-    evidence = serializers.JSONField(
+    evidence = ObjectField(
         help_text='What the person did with the media: `{"opened", "watched_ms", "frames_viewed"}`; '
         "`{}` when nothing was measured."
     )

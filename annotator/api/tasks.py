@@ -27,7 +27,7 @@ from annotator.services.work import (
 )
 from catalog.gates import IsAssociateOrSupervisor
 from infra.errors import Conflict, LoupeError
-from infra.openapi import errors
+from infra.openapi import ObjectField, errors
 
 
 def validated(serializer_class: type[serializers.Serializer], request: Request, *, task_id=None) -> dict:
@@ -47,7 +47,7 @@ class TaskOut(serializers.Serializer):
     kind = serializers.CharField(help_text="`visit_validation` or `snippet_annotation`.")
     queue = serializers.UUIDField(source="queue_id")
     due_at = serializers.DateTimeField()
-    payload = serializers.JSONField(help_text="What a client needs to produce a result; see API.md per kind.")
+    payload = ObjectField(help_text="What a client needs to produce a result; see API.md per kind.")
 
 
 class LeaseOut(serializers.Serializer):
@@ -64,7 +64,7 @@ class TaskPreviewOut(serializers.Serializer):
     kind = serializers.CharField()
     queue = serializers.UUIDField()
     due_at = serializers.DateTimeField()
-    payload = serializers.JSONField(help_text="The task's payload without media URLs.")
+    payload = ObjectField(help_text="The task's payload without media URLs.")
 
 
 UNKNOWN_TASK = "`not_found`: no such task, or one of a store you are not granted."
@@ -148,7 +148,7 @@ class TaskSubmitApi(APIView):
     permission_classes = [IsAssociateOrSupervisor]
 
     class TaskSubmitInputSerializer(serializers.Serializer):
-        result = serializers.JSONField(help_text="The kind's result, an object (API.md).")
+        result = ObjectField(help_text="The kind's result, an object (API.md).")
         submission_id = serializers.UUIDField(help_text="Chosen by the client; a retry with the same id is safe.")
         token = serializers.IntegerField(required=False, min_value=0, max_value=TOKEN_MAX)
         next = serializers.BooleanField(
