@@ -92,12 +92,7 @@ class TaskNextApi(APIView):
         responses={
             200: LeaseOut,
             204: OpenApiResponse(description="Nothing is available for you now."),
-            **errors(
-                {
-                    403: "`associate_paused`: paused in this store by the gold checks; or `permission_denied`.",
-                    404: "`not_found`: no such queue, or one of a store you are not granted.",
-                }
-            ),
+            **errors({404: "`not_found`: no such queue, or one of a store you are not granted."}),
         },
         tags=["work"],
     )
