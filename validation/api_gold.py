@@ -12,6 +12,7 @@ from catalog.access import store_for_user
 from catalog.gates import IsSupervisorOrIntegration
 from validation import schemas
 from validation.access import gold_visit_for_user
+from validation.models import Event
 from validation.api import VisitJSONParser, _store_code
 from validation.services.gold import gold_visit_create, gold_visit_detail
 
@@ -22,13 +23,13 @@ class TruthEventIn(serializers.Serializer):
     external_id = serializers.CharField(help_text="The event's external_id in this visit.")
     verdict = serializers.ChoiceField(choices=["confirm", "correct", "reject"])
     sku = serializers.CharField(required=False, help_text="With `correct`: the right sku (default the model's).")
-    action = serializers.ChoiceField(choices=["take", "put_back"], required=False)
+    action = serializers.ChoiceField(choices=Event.Action.choices, required=False)
     quantity = serializers.IntegerField(min_value=1, required=False)
 
 
 class TruthMissedIn(serializers.Serializer):
     sku = serializers.CharField()
-    action = serializers.ChoiceField(choices=["take", "put_back"])
+    action = serializers.ChoiceField(choices=Event.Action.choices)
     quantity = serializers.IntegerField(min_value=1, required=False)
 
 

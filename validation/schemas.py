@@ -16,6 +16,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from infra.schemas import ErrorDetailOut, ErrorOut  # noqa: F401 (the error body, re-exported)
 from validation.models import Event, Visit
 
 MAX_EVENTS = 500
@@ -219,13 +220,3 @@ class BulkResultOut(serializers.Serializer):
 
 class BulkVisitsOut(serializers.Serializer):
     results = BulkResultOut(many=True)
-
-
-class ErrorDetailOut(serializers.Serializer):
-    code = serializers.CharField()
-    detail = serializers.CharField()
-    field = serializers.CharField(required=False)
-
-
-class ErrorOut(serializers.Serializer):
-    error = ErrorDetailOut()

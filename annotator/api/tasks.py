@@ -19,6 +19,7 @@ from annotator.selectors.work import task_lookahead
 from annotator.services.work import (
     RELEASE_REASON_MAX,
     TOKEN_MAX,
+    AssociatePaused,
     task_claim,
     task_claim_next,
     task_heartbeat,
@@ -27,6 +28,7 @@ from annotator.services.work import (
 )
 from catalog.gates import IsAssociateOrSupervisor
 from infra.errors import Conflict, LoupeError
+from infra.schemas import ErrorOut
 
 
 def validated(serializer_class: type[serializers.Serializer], request: Request, *, task_id=None) -> dict:
@@ -95,6 +97,11 @@ class TaskNextApi(APIView):
             200: LeaseOut,
             204: OpenApiResponse(description="Nothing is available for you now."),
             **ERRORS,
+            403: OpenApiResponse(
+                ErrorOut,
+                description="Not an associate, or 403 `associate_paused`: you are paused in every store whose "
+                "queues you could claim from (a task you hold can still be submitted).",
+            ),
         },
         tags=["work"],
     )
@@ -187,7 +194,10 @@ class TaskSubmitApi(APIView):
         )
         body: dict = {"annotation": str(annotation.pk)}
         if data["next"]:
-            lease = task_claim_next(associate=request.user, after=annotation.task)
+            try:
+                lease = task_claim_next(associate=request.user, after=annotation.task)
+            except AssociatePaused:  # the answer is stored; there is just nothing next for them
+                lease = None
             body["next"] = None if lease is None else LeaseOut(lease).data
         return Response(body)
 

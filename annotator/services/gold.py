@@ -217,7 +217,7 @@ def associate_reinstate(*, associate, stores: Iterable[Store], by, comment: str 
     them), each recorded as a control action; 409 `not_paused` when there is none. Their gold
     evidence starts afresh for the pause rule (the figures on the associates page do not)."""
     pauses = list(
-        AssociatePause.objects.select_for_update()
+        AssociatePause.objects.select_for_update(of=("self",))
         .filter(associate_id=associate.pk, store__in=list(stores), reinstated_at__isnull=True)
         .order_by("store_id")
     )

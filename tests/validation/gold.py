@@ -49,7 +49,7 @@ def answer(visit, *overrides: dict | None, opened: bool = True) -> list[dict]:
 
 
 def serve_and_answer(user, gold: GoldVisit, events: list[dict], missed: list[dict] | None = None):
-    lease = task_claim(associate=user)
+    lease = task_claim(associate=user, queue_id=gold.task.queue_id)
     assert lease is not None and lease.task.pk == gold.task.pk, "the gold task was not served"
     return task_submit(
         associate=user,
