@@ -250,8 +250,10 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "validation:webhook_toggle": lambda w: {"active": "0"},
     "api-shopper-erase": lambda w: {"store": "S001", "shopper": w.visit.shopper},
     "api-store-policy": lambda w: {"snippet_overlap": 3},
-    "api-gold-visit-create": lambda w: visit_body(w)
-    | {"external_id": "sweep-gold", "truth": {"events": [{"external_id": "e1", "verdict": "confirm"}]}},
+    "api-gold-visit-create": lambda w: (
+        visit_body(w)
+        | {"external_id": "sweep-gold", "truth": {"events": [{"external_id": "e1", "verdict": "confirm"}]}}
+    ),
     "api-gold-snippet-create": lambda w: {"annotation": str(w.annotation.pk)},
     "api-associate-reinstate": lambda w: {"store": "S001"},
     "annotator:associate_reinstate": lambda w: {"store": "S001", "confirm": "1"},

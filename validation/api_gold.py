@@ -12,8 +12,8 @@ from catalog.access import store_for_user
 from catalog.gates import IsSupervisorOrIntegration
 from validation import schemas
 from validation.access import gold_visit_for_user
-from validation.models import Event
 from validation.api import VisitJSONParser, _store_code
+from validation.models import Event
 from validation.services.gold import gold_visit_create, gold_visit_detail
 
 _ERRORS = {code: OpenApiResponse(schemas.ErrorOut) for code in (400, 401, 403, 404)}
