@@ -28,7 +28,7 @@ from django.db.models import Max, Sum
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from annotator.models import Annotation, AssociatePause, GoldScore, GoldTask, Queue, Slot, Snippet, Task, TaskExclusion
+from annotator.models import Annotation, AssociatePause, GoldScore, GoldTask, Queue, Slot, Snippet, Task
 from catalog.models import Store
 from catalog.services.policy import control_record
 from infra.errors import Conflict
@@ -80,6 +80,17 @@ def gold_task_create(
     return task
 
 
+def gold_unserved(*, associate_id: int):
+    """Active gold tasks this associate was never served nor excluded from: each probe is one
+    lookup by task in the unique (task, holder) and (task, user) indexes (NOT EXISTS), never a
+    pass over the associate's history."""
+    return (
+        GoldTask.objects.filter(is_active=True)
+        .exclude(task__slots__holder_id=associate_id)
+        .exclude(task__exclusions__user_id=associate_id)
+    )
+
+
 def _due_now(store: Store, now: dt.datetime) -> dt.datetime:
     return now + dt.timedelta(minutes=store.sla_minutes)
 
@@ -99,12 +110,9 @@ def gold_serve(*, associate, queue_id: uuid.UUID, lease_seconds: int, real_work:
     answered = Annotation.objects.filter(associate_id=associate.pk, store_id=store.pk).count()
     if served >= store.gold_share * (answered + 1):
         return None
-    mine = Slot.objects.filter(holder_id=associate.pk).values("task_id")
-    excluded = TaskExclusion.objects.filter(user_id=associate.pk).values("task_id")
     candidates = (
-        GoldTask.objects.filter(store_id=store.pk, is_active=True, task__queue_id=queue_id)
-        .exclude(task_id__in=mine)
-        .exclude(task_id__in=excluded)
+        gold_unserved(associate_id=associate.pk)
+        .filter(store_id=store.pk, task__queue_id=queue_id)
         .order_by("created_at", "task_id")
         .values_list("task_id", flat=True)
     )

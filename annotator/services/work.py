@@ -35,7 +35,7 @@ from django.http import Http404
 from annotator import kinds
 from annotator.access import tasks_for_user
 from annotator.models import Annotation, AssociatePause, GoldTask, Queue, Slot, Task, TaskExclusion
-from annotator.services.gold import gold_serve
+from annotator.services.gold import gold_serve, gold_unserved
 from catalog import roles
 from catalog.access import stores_for_user
 from infra.errors import Conflict, LoupeError
@@ -176,10 +176,8 @@ def _claim_start(*, associate, queue_id: uuid.UUID | None) -> list[_Eligible]:
     paused = AssociatePause.objects.filter(
         associate_id=associate.pk, store_id=OuterRef("queues__store_id"), reinstated_at__isnull=True
     )
-    gold = (
-        GoldTask.objects.filter(task__queue_id=OuterRef("queues__id"), is_active=True)
-        .exclude(task__slots__holder_id=associate.pk)
-        .exclude(task__exclusions__user_id=associate.pk)
+    gold = gold_unserved(associate_id=associate.pk).filter(
+        store_id=OuterRef("queues__store_id"), task__queue_id=OuterRef("queues__id")
     )
     rows = (
         get_user_model()

@@ -2,10 +2,12 @@
 a validated visit, served at the store's gold_share, indistinguishable from real work, scored
 per event, and never a receipt, a webhook, a label or a dataset row."""
 
+import threading
 import uuid
 from html.parser import HTMLParser
 
 import pytest
+from django.db import connections
 from django.urls import reverse
 
 from annotator.models import Dataset, DatasetItem, GoldScore, GoldTask, Label, Slot, Task, TaskExclusion
@@ -14,7 +16,7 @@ from catalog.models import Store
 from tests.conftest import session_client, token_client
 from tests.validation.bodies import visit_body
 from tests.validation.gold import answer, gold_events, make_gold, serve_and_answer, truth_of
-from tests.validation.review import pending_visit, validate, verdicts
+from tests.validation.review import associate, pending_visit, validate, verdicts
 from validation.models import CartCorrection, Receipt, Visit, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from validation.services.gold import gold_visit_from_visit
 
@@ -411,3 +413,37 @@ def test_make_gold_button_on_the_review_page_by_store_supervisor_only(s001, s002
     response = session_client(carol).post(url, {"confirm": "1"})
     assert response.status_code == 302
     assert GoldTask.objects.count() == 1
+
+
+@pytest.mark.postgres_only
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_eight_associates_claiming_at_once_each_get_the_gold_task_once(s001, carol):
+    """The gold serve locks the gold task's row to number its new slot: concurrent claimers
+    each get their own slot of it, none twice, no unique violation."""
+    people = [associate(s001, f"worker{n}") for n in range(8)]
+    for _ in range(8):
+        pending_visit(s001)
+    gold = make_gold(s001, carol, share=0.5)
+    barrier = threading.Barrier(len(people))
+    leases, errors = {}, []
+
+    def claim(user):
+        try:
+            barrier.wait()
+            leases[user.username] = task_claim(associate=user)
+        except BaseException as error:  # pragma: no cover (reported below)
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=claim, args=(user,)) for user in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert all(lease is not None and lease.task.pk == gold.task.pk for lease in leases.values())
+    slots = list(Slot.objects.filter(task=gold.task).values_list("index", "holder_id"))
+    assert len(slots) == 8 and len({index for index, _ in slots}) == 8
+    assert {holder for _, holder in slots} == {user.pk for user in people}
