@@ -48,7 +48,7 @@ class AnnotationRejectApi(APIView):
             ),
             403: OpenApiResponse(description="Not a supervisor."),
             404: OpenApiResponse(description="Unknown annotation, or one of a store you do not supervise."),
-            409: OpenApiResponse(description="`already_rejected`."),
+            409: OpenApiResponse(description="`already_rejected`, or `gold_answer` (an answer to a gold task)."),
         },
     )
     def post(self, request: Request, annotation_id: str) -> Response:

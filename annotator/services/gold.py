@@ -23,6 +23,7 @@ import datetime as dt
 import uuid
 from collections.abc import Iterable
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Max, Sum
 from django.db.models.functions import Now
@@ -205,6 +206,7 @@ def associate_pause_check(*, store: Store, associate_id: int) -> AssociatePause 
         f"Gold accuracy {correct} of {events} events ({correct / events:.0%}); even the top of its 95 % "
         f"interval, {high:.0%}, is under this store's floor of {store.min_gold_accuracy:.0%}."
     )
+    username = get_user_model().objects.filter(pk=associate_id).values_list("username", flat=True).first()
     with transaction.atomic():
         pause = AssociatePause.objects.create(store=store, associate_id=associate_id, reason=reason)
         control_record(
@@ -212,8 +214,8 @@ def associate_pause_check(*, store: Store, associate_id: int) -> AssociatePause 
             actor=None,
             action=PAUSED,
             target=f"user:{associate_id}",
-            old={"state": "active"},
-            new={"state": "paused", "gold_events": events, "gold_correct": correct, "ci_high": round(high, 4)},
+            old={"associate": username, "paused": False},
+            new={"associate": username, "paused": True, "gold_events": events, "gold_correct": correct},
             comment=reason,
         )
     return pause
@@ -240,8 +242,8 @@ def associate_reinstate(*, associate, stores: Iterable[Store], by, comment: str 
             actor=by,
             action=REINSTATED,
             target=f"user:{associate.pk}",
-            old={"state": "paused", "username": associate.get_username()},
-            new={"state": "active", "username": associate.get_username()},
+            old={"associate": associate.get_username(), "paused": True},
+            new={"associate": associate.get_username(), "paused": False},
             comment=comment or f"Reinstated {associate.get_username()} (paused: {pause.reason})",
         )
     return pauses

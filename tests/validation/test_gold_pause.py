@@ -11,8 +11,9 @@ from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
 
+from annotator.control_trail import control_trail
 from annotator.models import Annotation, AssociatePause, Slot, Task
-from annotator.services.gold import associate_pause_check
+from annotator.services.gold import associate_pause_check, associate_reinstate
 from annotator.services.work import AssociatePaused, task_claim, task_submit
 from catalog.models import ControlAction, Store, StoreAccess
 from tests.annotator.work import add_tasks, none_result, work_queue
@@ -215,3 +216,23 @@ def test_under_concurrency_a_held_task_is_finished_but_nothing_more_is_claimed(s
     assert len(claims) == 4 and all(isinstance(item, AssociatePaused) for item in claims)
     assert not Slot.objects.filter(holder=alice, state="open").exists()
     assert Task.objects.get(pk=held.task.pk).status == "done"
+
+
+def test_the_pause_and_the_reinstatement_read_in_words_in_the_control_trail(s001, carol, alice):
+    pending_visit(s001)
+    gold = make_gold(s001, carol)
+    strict(s001)
+    answer_gold_wrong(alice, gold)
+    associate_reinstate(associate=alice, stores=[s001], by=carol)
+    reinstated, paused = control_trail(store=s001)[:2]
+    assert (paused.label, paused.change, paused.actor) == (
+        "Paused an associate (gold accuracy) in",
+        "alice: active → paused",
+        "—",
+    )
+    assert "0 of 2 events" in paused.comment
+    assert (reinstated.label, reinstated.change, reinstated.actor) == (
+        "Reinstated an associate in",
+        "alice: paused → active",
+        "carol",
+    )

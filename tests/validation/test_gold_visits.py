@@ -447,3 +447,12 @@ def test_eight_associates_claiming_at_once_each_get_the_gold_task_once(s001, car
     slots = list(Slot.objects.filter(task=gold.task).values_list("index", "holder_id"))
     assert len(slots) == 8 and len({index for index, _ in slots}) == 8
     assert {holder for _, holder in slots} == {user.pk for user in people}
+
+
+def test_an_answer_to_gold_cannot_be_rejected(served, alice, carol):
+    annotation = serve_and_answer(alice, served, answer(served.visit))
+    response = token_client(carol).post(
+        f"/api/v1/annotations/{annotation.pk}/reject/", {"comment": "no"}, format="json"
+    )
+    assert response.status_code == 409 and response.json()["error"]["code"] == "gold_answer"
+    assert Slot.objects.filter(task=served.task, holder__isnull=True).count() == 0
