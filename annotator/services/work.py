@@ -179,6 +179,8 @@ def _claim_start(*, associate, queue_id: uuid.UUID | None) -> list[_Eligible]:
     gold = gold_unserved(associate_id=associate.pk).filter(
         store_id=OuterRef("queues__store_id"), task__queue_id=OuterRef("queues__id")
     )
+    # Gold measures associates: a supervisor working a queue is never served it.
+    gold_waiting = Value(False) if roles.is_supervisor(associate) else Exists(gold)
     rows = (
         get_user_model()
         .objects.select_for_update(of=("self",), no_key=True)  # model rows: a values() query drops OF
@@ -188,7 +190,7 @@ def _claim_start(*, associate, queue_id: uuid.UUID | None) -> list[_Eligible]:
             lease_seconds=F("queues__lease_seconds"),
             held=Subquery(held),
             paused=Exists(paused),
-            gold_waiting=Exists(gold),
+            gold_waiting=gold_waiting,
         )
         .only("pk")
     )

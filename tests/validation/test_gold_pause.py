@@ -3,6 +3,7 @@ store's floor is paused there at once; a held task can still be submitted; claim
 store are 403 `associate_paused` while claims in their other stores go on; a supervisor
 reinstates them. Both are control actions."""
 
+import json
 import threading
 import uuid
 
@@ -236,3 +237,26 @@ def test_the_pause_and_the_reinstatement_read_in_words_in_the_control_trail(s001
         "alice: paused → active",
         "carol",
     )
+
+
+def test_the_workbench_submit_that_pauses_answers_the_empty_screen_with_the_reason(s001, carol, alice):
+    pending_visit(s001)
+    pending_visit(s001)
+    gold = make_gold(s001, carol)
+    strict(s001)
+    client = session_client(alice)
+    assert client.post(reverse("annotator:claim")).status_code == 302
+    body = {
+        "result": {"events": answer(gold.visit, {"verdict": "reject"}, {"verdict": "reject"}), "missed": []},
+        "submission_id": str(uuid.uuid4()),
+    }
+    response = client.post(
+        reverse("annotator:submit", args=[gold.task.pk]),
+        json.dumps(body),
+        content_type="application/json",
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'id="wb-done"' in page and "You are paused" in page
+    assert not Slot.objects.filter(holder=alice, state="open").exists()

@@ -10,7 +10,17 @@ import pytest
 from django.db import connections
 from django.urls import reverse
 
-from annotator.models import Dataset, DatasetItem, GoldScore, GoldTask, Label, Slot, Task, TaskExclusion
+from annotator.models import (
+    Dataset,
+    DatasetItem,
+    GoldScore,
+    GoldTask,
+    Label,
+    QueueMembership,
+    Slot,
+    Task,
+    TaskExclusion,
+)
 from annotator.services.work import task_claim, task_submit
 from catalog.models import Store
 from tests.conftest import session_client, token_client
@@ -456,3 +466,11 @@ def test_an_answer_to_gold_cannot_be_rejected(served, alice, carol):
     )
     assert response.status_code == 409 and response.json()["error"]["code"] == "gold_answer"
     assert Slot.objects.filter(task=served.task, holder__isnull=True).count() == 0
+
+
+def test_a_supervisor_working_the_queue_is_never_served_gold(s001, carol):
+    gold = make_gold(s001, carol, share=0.5)
+    _, task = pending_visit(s001)
+    QueueMembership.objects.create(queue=task.queue, user=carol)
+    assert task_claim(associate=carol).task.pk == task.pk
+    assert not Slot.objects.filter(task=gold.task).exists()
