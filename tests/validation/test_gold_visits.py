@@ -474,3 +474,12 @@ def test_a_supervisor_working_the_queue_is_never_served_gold(s001, carol):
     QueueMembership.objects.create(queue=task.queue, user=carol)
     assert task_claim(associate=carol).task.pk == task.pk
     assert not Slot.objects.filter(task=gold.task).exists()
+
+
+def test_the_work_home_counts_real_work_only(s001, carol, alice):
+    make_gold(s001, carol, share=0.5)
+    make_gold(s001, carol, share=0.5)
+    pending_visit(s001)
+    response = session_client(alice).get(reverse("annotator:work"))
+    assert response.context["waiting"] == 1
+    assert "gold" not in response.content.decode().lower()
