@@ -26,7 +26,7 @@ from catalog.models import Store
 from tests.conftest import session_client, token_client
 from tests.validation.bodies import visit_body
 from tests.validation.gold import answer, gold_events, make_gold, serve_and_answer, truth_of
-from tests.validation.review import associate, pending_visit, validate, verdicts
+from tests.validation.review import associate, audited_visit, pending_visit, validate, verdicts
 from validation.models import CartCorrection, Receipt, Visit, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from validation.services.gold import gold_visit_from_visit
 
@@ -87,6 +87,7 @@ def test_a_supervisor_of_the_store_posts_a_gold_visit(s001, carol):
         (lambda body: body["truth"].update(extra=1), "truth.extra", "unknown_field"),
         (lambda body: body["events"][0].update(sku="NOPE"), "events[0].sku", "unknown_sku"),
         (lambda body: body.pop("shopper"), "shopper", None),
+        (lambda body: [e.update(confidence=0.99) for e in body["events"]], "events", "too_sure"),
     ],
 )
 def test_a_bad_gold_visit_is_400_naming_the_field_and_nothing_is_stored(s001, s001_integration, change, field, code):
@@ -483,3 +484,13 @@ def test_the_work_home_counts_real_work_only(s001, carol, alice):
     response = session_client(alice).get(reverse("annotator:work"))
     assert response.context["waiting"] == 1
     assert "gold" not in response.content.decode().lower()
+
+
+def test_an_audited_visit_the_model_was_sure_of_cannot_become_gold(s001, carol, alice):
+    visit, task = audited_visit(s001)
+    validate(alice, task, verdicts(visit, {"verdict": "reject"}))
+    visit.refresh_from_db()
+    assert visit.status == Visit.Status.VALIDATED
+    with pytest.raises(Exception) as error:
+        gold_visit_from_visit(visit=visit, by=carol)
+    assert getattr(error.value, "code", "") == "too_sure"

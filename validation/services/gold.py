@@ -21,6 +21,7 @@ Scoring, per event of the visit (`gold_visit_score`):
 """
 
 import datetime as dt
+import random
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -123,8 +124,10 @@ def _as_pending(visit: Visit, store: Store) -> None:
 def gold_visit_create(*, store: Store, payload: object, by) -> GoldVisit:
     """Store a gold visit from a visit body plus `truth` (the caller checked store access):
     the visit and its events, its task (a `GoldTask`, no receipt, no label). 400 naming the
-    field for a bad body or truth, 409 `duplicate_external_id` when the store already has a
-    visit of that external_id; nothing is stored then."""
+    field for a bad body or truth (`too_sure` on `events` when every event is at or above the
+    auto-accept threshold: a pending visit never is, so it would stand out), 409
+    `duplicate_external_id` when the store already has a visit of that external_id; nothing is
+    stored then."""
     if not isinstance(payload, dict):
         raise LoupeError("The gold visit must be a JSON object.", code="invalid")
     body = {key: value for key, value in payload.items() if key != "truth"}
@@ -133,7 +136,14 @@ def gold_visit_create(*, store: Store, payload: object, by) -> GoldVisit:
     data = visit_check(store=store, payload=body)
     catalog = StoreCatalog(store)
     _resolve(catalog, data)
-    visit, events = _build(store, data, body_sha256(data), catalog, None)
+    visit, events = _build(store, data, body_sha256(data), catalog, random.Random(0))
+    if visit.decision == Visit.Decision.AUTO_ACCEPT:
+        raise LoupeError(
+            "A gold visit must look like a pending one: at least one event under the store's "
+            f"auto-accept threshold ({store.auto_accept_threshold:g}).",
+            code="too_sure",
+            field="events",
+        )
     truth = gold_truth_check(store=store, events=events, truth=payload["truth"])
     _as_pending(visit, store)
     try:
@@ -167,10 +177,14 @@ def accepted_answer(*, visit: Visit) -> Annotation | None:
 def gold_visit_from_visit(*, visit: Visit, by) -> GoldVisit:
     """ "Make this a gold visit": a copy of a validated visit (same events, products, media; a
     new external_id and no shopper token) whose truth is the accepted answer. 409
-    `not_validated` unless the visit is validated with such an answer."""
+    `not_validated` unless the visit is validated with such an answer, `too_sure` when the
+    model was sure of every event (an audited visit: in review it would stand out)."""
     annotation = accepted_answer(visit=visit) if visit.status == Visit.Status.VALIDATED else None
     if annotation is None:
         raise Conflict("Only a validated visit with an accepted answer can become gold.", code="not_validated")
+    if visit.min_confidence is None or visit.min_confidence >= visit.threshold:
+        # An audited visit the model was sure of: in review, it would stand out.
+        raise Conflict("Only a visit the model was unsure about can become gold.", code="too_sure")
     store = visit.store
     originals = list(visit.events.select_related("product", "camera", "snippet").order_by("seq"))
     copy = Visit(
