@@ -334,7 +334,3 @@ def gold_visit_detail(*, visit: Visit) -> dict:
         "events": sum(a["events"] for a in answers),
         "correct": sum(a["correct"] for a in answers),
     }
-
-
-def is_gold_visit(visit: Visit) -> bool:
-    return GoldTask.objects.filter(task__kind=VISIT_VALIDATION, task__subject_id=visit.pk).exists()
