@@ -11,6 +11,11 @@ A lease lives on its `Slot` row (holder, fencing token, expiry). The rules:
 - **Resume**: a claim first resumes the associate's open slot in their queues (a live lease
   is extended, an expired one nobody took is leased afresh); with several queues it claims
   from the best head first.
+- **Gold and pauses** (`annotator.services.gold`): the claim's first statement also says,
+  per queue, whether the associate is paused in its store and whether it holds gold they
+  were never served. Queues of paused stores are skipped (a held lease there still resumes);
+  when every queue is, 403 `associate_paused`. Gold is served in place of a take when their
+  share is due.
 - **Database clock**: lease times are the database's `Now()` (read under the row lock and
   written by the UPDATE that checks them), so skewed app servers cannot disagree.
 - **Fencing**: each claim bumps `lease_token`; heartbeat, submit and release change only the
