@@ -104,9 +104,12 @@ def test_a_gold_snippet_answer_is_scored_and_makes_no_label(source, carol, dave,
     assert Label.objects.count() == labels
 
 
-def test_the_review_page_offers_make_gold(source, carol):
+def test_the_review_page_offers_make_gold_to_the_stores_supervisors_only(source, carol, sam, alice):
     page = session_client(carol).get(reverse("annotator:annotation", args=[source.pk])).content.decode()
     url = reverse("annotator:gold_from_annotation", args=[source.pk])
     assert url in page
+    assert session_client(sam).post(url).status_code == 404
+    assert session_client(alice).post(url).status_code == 403
+    assert not GoldTask.objects.exists()
     assert session_client(carol).post(url).status_code == 302
     assert GoldTask.objects.count() == 1
