@@ -496,10 +496,17 @@ def release_reason_check(reason) -> str:
 @transaction.atomic
 def task_release(*, associate, task_id: uuid.UUID, reason: str, token: int | None = None) -> None:
     """Give a held task back (skip). Frees the slot with a bumped token in one conditional
-    UPDATE (409 `lease_lost` if it is no longer theirs) and records a TaskExclusion so this
-    associate is not offered the task again."""
+    UPDATE (409 `lease_lost` if it is no longer theirs; a gold task's slot is closed instead)
+    and records a TaskExclusion so this associate is not offered the task again."""
     reason = release_reason_check(reason)
-    if _held(associate=associate, task_id=task_id, token=token).update(**free_changes()) != 1:
+    held = _held(associate=associate, task_id=task_id, token=token)
+    if GoldTask.objects.filter(pk=task_id).exists():
+        # A gold slot is theirs alone (served to them by the gold serve): it is closed, not
+        # handed to whoever claims next; they count as served and are not offered it again.
+        changes = {"state": Slot.State.CANCELLED, "lease_token": F("lease_token") + 1, "lease_expires_at": None}
+    else:
+        changes = free_changes()
+    if held.update(**changes) != 1:
         raise lease_lost()
     TaskExclusion.objects.get_or_create(
         task_id=task_id, user_id=associate.pk, defaults={"cause": TaskExclusion.Cause.RELEASED, "reason": reason}

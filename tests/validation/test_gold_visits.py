@@ -494,3 +494,19 @@ def test_an_audited_visit_the_model_was_sure_of_cannot_become_gold(s001, carol, 
     with pytest.raises(Exception) as error:
         gold_visit_from_visit(visit=visit, by=carol)
     assert getattr(error.value, "code", "") == "too_sure"
+
+
+def test_a_released_gold_task_is_closed_for_them_and_not_handed_on(s001, carol, alice, dave):
+    gold = make_gold(s001, carol, share=0.5)
+    pending_visit(s001)
+    pending_visit(s001)
+    lease = task_claim(associate=alice)
+    assert lease.task.pk == gold.task.pk
+    response = token_client(alice).post(f"/api/v1/tasks/{gold.task.pk}/release/", {"reason": "skip"}, format="json")
+    assert response.status_code == 200
+    slot = Slot.objects.get(task=gold.task, holder=alice)
+    assert slot.state == Slot.State.CANCELLED
+    assert TaskExclusion.objects.filter(task=gold.task, user=alice).exists()
+    assert not Slot.objects.filter(task=gold.task, state="open", holder__isnull=True).exists()
+    assert task_claim(associate=alice).task.pk != gold.task.pk  # never again for her
+    assert task_claim(associate=dave).task.pk == gold.task.pk  # served afresh to the next
