@@ -6,8 +6,10 @@ from typing import Any
 from django.urls import reverse
 
 from annotator import kinds
+from annotator.gold_snippet import gold_snippet_answer
 from annotator.models import Label, Snippet
 from annotator.results import as_choice, as_int, as_list, as_object, as_sku, invalid
+from annotator.services.gold import gold_for
 from annotator.services.labels import LabelIn, label_record
 from annotator.snippet_review import snippet_compare, snippet_review_context
 from annotator.tracks import tracks_from_predictions
@@ -115,7 +117,12 @@ def _payload_labels(task, result: dict) -> list[LabelIn] | None:
 
 def on_submit(task, annotation) -> None:
     """Runs in the submit transaction: every snippet annotation becomes a training label
-    (`_payload_labels`; for a task enqueued by other means, the snippet's predictions)."""
+    (`_payload_labels`; for a task enqueued by other means, the snippet's predictions). A
+    gold snippet's answer is scored instead, and makes no label."""
+    gold = gold_for(task)
+    if gold is not None:
+        gold_snippet_answer(task=task, gold=gold, annotation=annotation)
+        return
     labels = _payload_labels(task, annotation.result)
     if labels is None:
         payload = task.payload or {}

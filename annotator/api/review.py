@@ -48,7 +48,7 @@ class AnnotationRejectApi(APIView):
                     400: "`comment_required`, `comment_too_long` or unstorable text (`field` `comment`); "
                     "`malformed_request`: not JSON.",
                     404: "`not_found`: no such annotation, or one of a store you do not supervise.",
-                    409: "`already_rejected`.",
+                    409: "`already_rejected`, or `gold_answer` (an answer to a gold task).",
                 }
             ),
         },

@@ -19,6 +19,7 @@ from annotator.selectors.work import task_lookahead
 from annotator.services.work import (
     RELEASE_REASON_MAX,
     TOKEN_MAX,
+    AssociatePaused,
     task_claim,
     task_claim_next,
     task_heartbeat,
@@ -92,7 +93,13 @@ class TaskNextApi(APIView):
         responses={
             200: LeaseOut,
             204: OpenApiResponse(description="Nothing is available for you now."),
-            **errors({404: "`not_found`: no such queue, or one of a store you are not granted."}),
+            **errors(
+                {
+                    403: "Not an associate or supervisor, or `associate_paused`: you are paused in every store "
+                    "whose queues you could claim from (a task you hold can still be submitted).",
+                    404: "`not_found`: no such queue, or one of a store you are not granted.",
+                }
+            ),
         },
         tags=["work"],
     )
@@ -185,7 +192,10 @@ class TaskSubmitApi(APIView):
         )
         body: dict = {"annotation": str(annotation.pk)}
         if data["next"]:
-            lease = task_claim_next(associate=request.user, after=annotation.task)
+            try:
+                lease = task_claim_next(associate=request.user, after=annotation.task)
+            except AssociatePaused:  # the answer is stored; there is just nothing next for them
+                lease = None
             body["next"] = None if lease is None else LeaseOut(lease).data
         return Response(body)
 
