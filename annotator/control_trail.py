@@ -120,4 +120,6 @@ _ACTIONS: dict[str, tuple[str, Callable[[dict, dict], str]]] = {
     "store_grant": ("Granted", _flag("granted", "granted", "not granted")),
     "store_revoke": ("Took away", _flag("granted", "granted", "not granted")),
     "annotation_reject": ("Rejected work on", _rejected),
+    "associate_paused": ("Paused an associate (gold accuracy) in", _flag("paused", "paused", "active")),
+    "associate_reinstated": ("Reinstated an associate in", _flag("paused", "paused", "active")),
 }

@@ -6,9 +6,11 @@ from typing import Any
 from django.urls import reverse
 
 from annotator import kinds
+from annotator.gold_snippet import gold_snippet_answer
 from annotator.models import Label, Snippet
 from annotator.results import as_choice, as_int, as_list, as_object, as_sku, invalid
 from annotator.services.consensus import ADJUDICATION, adjudication_label, consensus_merge, frame_boxes
+from annotator.services.gold import gold_for
 from annotator.services.labels import LabelIn, label_record
 from annotator.snippet_review import snippet_compare, snippet_review_context
 from annotator.tracks import tracks_from_predictions
@@ -118,9 +120,14 @@ def _payload_labels(task, result: dict) -> list[LabelIn] | None:
 
 def on_submit(task, annotation) -> None:
     """Runs in the submit transaction: a snippet annotation becomes a training label
-    (`_payload_labels`; for a task enqueued by other means, the snippet's predictions).
-    With overlap N > 1 the answers write none: the N-th one merges them, or opens their
-    adjudication, whose answer is the label (annotator.services.consensus)."""
+    (`_payload_labels`; for a task enqueued by other means, the snippet's predictions). A
+    gold snippet's answer is scored instead, and makes no label. With overlap N > 1 the
+    answers write none: the N-th one merges them, or opens their adjudication, whose answer
+    is the label (annotator.services.consensus)."""
+    gold = gold_for(task)
+    if gold is not None:
+        gold_snippet_answer(task=task, gold=gold, annotation=annotation)
+        return
     if task.adjudicates_id is not None:
         adjudication_label(task=task, annotation=annotation, frame_count=_clip_geometry(task)[2])
         return

@@ -25,7 +25,11 @@ urlpatterns = [
     path("supervise/leases/<int:slot_id>/release/", supervise.lease_release, name="lease_release"),
     path("supervise/associates/", supervise.associates_page, name="associates"),
     path("supervise/associates/<str:username>/stores/", supervise.associate_store, name="associate_store"),
+    path("supervise/associates/<str:username>/reinstate/", supervise.associate_reinstate, name="associate_reinstate"),
     path("supervise/annotations/<uuid:annotation_id>/", supervise.annotation_page, name="annotation"),
+    path(
+        "supervise/annotations/<uuid:annotation_id>/gold/", supervise.gold_from_annotation, name="gold_from_annotation"
+    ),
     path("supervise/annotations/<uuid:annotation_id>/reject/", supervise.annotation_reject, name="annotation_reject"),
     path("media/snippets/<uuid:snippet_id>/video", media.snippet_video, name="snippet_video"),
     path("media/snippets/<uuid:snippet_id>/poster", media.snippet_poster, name="snippet_poster"),

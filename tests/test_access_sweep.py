@@ -178,6 +178,13 @@ URL_KWARGS: dict[str, Callable[[World], dict[str, Any]]] = {
     "api-shopper-erase": lambda w: {},
     "api-media-views": lambda w: {},
     "api-store-policy": lambda w: {"code": "S001"},
+    "api-gold-visit-create": lambda w: {},
+    "api-gold-visit-detail": lambda w: {"visit_id": w.visit.pk},
+    "validation:gold_from_visit": lambda w: {"visit_id": w.visit.pk},
+    "api-gold-snippet-create": lambda w: {},
+    "annotator:gold_from_annotation": lambda w: {"annotation_id": w.annotation.pk},
+    "api-associate-reinstate": lambda w: {"username": "alice"},
+    "annotator:associate_reinstate": lambda w: {"username": "alice"},
 }
 
 
@@ -243,6 +250,13 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "validation:webhook_toggle": lambda w: {"active": "0"},
     "api-shopper-erase": lambda w: {"store": "S001", "shopper": w.visit.shopper},
     "api-store-policy": lambda w: {"snippet_overlap": 3},
+    "api-gold-visit-create": lambda w: (
+        visit_body(w)
+        | {"external_id": "sweep-gold", "truth": {"events": [{"external_id": "e1", "verdict": "confirm"}]}}
+    ),
+    "api-gold-snippet-create": lambda w: {"annotation": str(w.annotation.pk)},
+    "api-associate-reinstate": lambda w: {"store": "S001"},
+    "annotator:associate_reinstate": lambda w: {"store": "S001", "confirm": "1"},
 }
 MULTIPART = {"api-snippet-create", "annotator:dataset_new"}
 QUERIES: dict[str, Callable[[World], dict[str, str]]] = {
@@ -290,6 +304,7 @@ NOT_OBJECT_SCOPED: dict[str, str] = {
     "annotator:supervise": "queues of the supervisor's own stores",
     "annotator:supervise_panel": "a console panel over the supervisor's own stores",
     "annotator:associates": "associates and work of the supervisor's own stores",
+    "api-associate-list": "associates of the supervisor's own stores, with their quality there",
     "validation:dashboard_charts": "chart series of the supervisor's own stores",
     "api-metrics": "queue and turnaround figures of the caller's own stores",
     "validation:prometheus": "the same figures as text, the caller's own stores (all with METRICS_TOKEN)",

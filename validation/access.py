@@ -6,9 +6,10 @@ caller cannot learn that another store's visit exists."""
 
 import uuid
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 
+from annotator.models import GoldTask
 from catalog import roles
 from catalog.access import stores_for_user
 from validation.models import Receipt, Visit, WebhookDelivery
@@ -36,6 +37,15 @@ def visit_for_user(user, visit_id) -> Visit:
         return visits_for_user(user).select_related("store").get(pk=_as_uuid(visit_id))
     except Visit.DoesNotExist:
         raise Http404("No such visit.") from None
+
+
+def gold_visit_for_user(user, visit_id) -> Visit:
+    """A gold visit of a store the user is granted, or 404 (also for a real visit)."""
+    gold = GoldTask.objects.filter(task__subject_id=OuterRef("pk"))
+    try:
+        return visits_for_user(user).select_related("store").filter(Exists(gold)).get(pk=_as_uuid(visit_id))
+    except Visit.DoesNotExist:
+        raise Http404("No such gold visit.") from None
 
 
 def receipt_for_user(user, receipt_id) -> Receipt:

@@ -5,7 +5,7 @@ a bad value is refused with 400 `invalid_policy` naming the field, nothing is wr
 every change is recorded (who, when, old → new) as a `PolicyChange`.
 """
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,7 +24,7 @@ from catalog.services.policy import (
     store_policy_update,
 )
 from infra.errors import LoupeError
-from validation import schemas
+from infra.openapi import errors
 
 
 class PolicyOut(serializers.Serializer):
@@ -59,7 +59,7 @@ def _policy(store: Store) -> dict:
     return {field: getattr(store, field) for field in POLICY_FIELDS}
 
 
-_ERRORS = {code: OpenApiResponse(schemas.ErrorOut) for code in (400, 401, 403, 404)}
+_NOT_FOUND = errors({404: "`not_found`: no such store, or one you do not supervise."})
 
 
 class StorePolicyApi(APIView):
@@ -67,7 +67,9 @@ class StorePolicyApi(APIView):
 
     permission_classes = [IsSupervisor]
 
-    @extend_schema(operation_id="store_policy_read", summary="A store's policy", responses={200: PolicyOut, **_ERRORS})
+    @extend_schema(
+        operation_id="store_policy_read", summary="A store's policy", responses={200: PolicyOut, **_NOT_FOUND}
+    )
     def get(self, request: Request, code: str) -> Response:
         return Response(_policy(store_for_user(request.user, code)))
 
@@ -75,12 +77,14 @@ class StorePolicyApi(APIView):
         operation_id="store_policy_update",
         summary="Change some of a store's policy fields (each change recorded)",
         request=PolicyPatchIn,
-        responses={200: PolicyOut, **_ERRORS},
+        responses={
+            200: PolicyOut,
+            **_NOT_FOUND,
+            **errors({400: "`invalid_policy`: a value out of range or not a policy field (`field` names it)."}),
+        },
     )
     def patch(self, request: Request, code: str) -> Response:
         store = store_for_user(request.user, code)
-        if not isinstance(request.data, dict):
-            raise LoupeError("Send a JSON object of policy fields.", code="invalid_policy")
         if unknown := sorted(set(request.data) - set(POLICY_FIELDS)):
             raise LoupeError(f"Not a policy field: {', '.join(unknown)}.", code="invalid_policy", field=unknown[0])
         # The service checks every value (one rule for this API and the policy page).

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from validation import api, api_policy, api_privacy
+from validation import api, api_gold, api_policy, api_privacy
 from validation.metrics_api import MetricsApi
 
 urlpatterns = [
@@ -8,6 +8,8 @@ urlpatterns = [
     path("visits/bulk/", api.VisitBulkIngestApi.as_view(), name="api-visit-bulk"),
     path("visits/<str:visit_id>/", api.VisitDetailApi.as_view(), name="api-visit-detail"),
     path("visits/<str:visit_id>/disputes/", api.VisitDisputeApi.as_view(), name="api-visit-dispute"),
+    path("gold/visits/", api_gold.GoldVisitCreateApi.as_view(), name="api-gold-visit-create"),
+    path("gold/visits/<str:visit_id>/", api_gold.GoldVisitDetailApi.as_view(), name="api-gold-visit-detail"),
     path("receipts/<str:receipt_id>/", api.ReceiptDetailApi.as_view(), name="api-receipt-detail"),
     path("stores/<str:code>/policy/", api_policy.StorePolicyApi.as_view(), name="api-store-policy"),
     path("metrics/", MetricsApi.as_view(), name="api-metrics"),

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from validation import metrics_api
-from validation.views import calibration, console, deliveries, disputes, webhooks
+from validation.views import calibration, console, deliveries, disputes, gold, webhooks
 
 app_name = "validation"
 
@@ -12,6 +12,7 @@ urlpatterns: list = [
     path("supervise/stores/<str:code>/calibration/apply/", calibration.calibration_apply, name="calibration_apply"),
     path("metrics", metrics_api.prometheus, name="prometheus"),
     path("visits/<uuid:visit_id>/dispute/", disputes.dispute_open, name="dispute_open"),
+    path("supervise/visits/<uuid:visit_id>/gold/", gold.gold_from_visit, name="gold_from_visit"),
     path("supervise/deliveries/", deliveries.delivery_list, name="deliveries"),
     path("supervise/deliveries/replay-failed/", deliveries.deliveries_replay, name="deliveries_replay_failed"),
     path("supervise/deliveries/<uuid:delivery_id>/", deliveries.delivery_detail, name="delivery"),

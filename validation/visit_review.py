@@ -8,6 +8,9 @@ Built from the task's frozen payload and the annotation's result only: no shoppe
 
 from dataclasses import dataclass
 
+from django.urls import reverse
+
+from annotator.models import GoldScore, GoldTask
 from catalog.selectors import ProductCard, product_cards, unknown_card
 from validation.carts import SIGN, Cart
 from validation.visit_screen import ScreenEvent, visit_task_context
@@ -103,7 +106,14 @@ def visit_review_context(task, annotation, user) -> dict:
         "human_cart": human.lines(card),
         "cart_diff": diff,
         "currency": screen["currency"],
+        # "Make this a gold visit" (a supervisor's page): not for an answer to gold itself.
+        "gold_url": None if GoldTask.objects.filter(pk=task.pk).exists() else gold_url(task.subject_id),
+        "gold_score": GoldScore.objects.filter(annotation=annotation).first(),
     }
+
+
+def gold_url(visit_id) -> str:
+    return reverse("validation:gold_from_visit", args=[visit_id])
 
 
 def visit_compare(task, rejected: dict, later: dict) -> list[str]:

@@ -19,6 +19,7 @@ from catalog.access import store_for_user
 from catalog.gates import IsIntegration, IsSupervisorOrIntegration
 from catalog.models import Camera
 from infra.errors import LoupeError
+from infra.openapi import errors
 
 # Multipart framing around the file; the file itself is checked against SNIPPET_MAX_BYTES.
 _ENVELOPE_BYTES = 1024 * 1024
@@ -140,11 +141,15 @@ class SnippetCreateApi(APIView):
                 "stored the redacted clip (poll `GET /api/v1/snippets/{id}/`).",
             ),
             200: OpenApiResponse(SnippetOut, description="The same store + external_id + bytes again (current state)."),
-            400: OpenApiResponse(description="`invalid_video`, `unknown_camera`, `unknown_sku` or bad field."),
-            404: OpenApiResponse(description="Unknown store, or not granted."),
-            409: OpenApiResponse(description="`duplicate_external_id`: same external_id, different bytes."),
-            413: OpenApiResponse(description="`video_too_large`: bytes, duration or resolution over the limit."),
-            415: OpenApiResponse(description="Not multipart/form-data."),
+            **errors(
+                {
+                    400: "`invalid_video`, `unknown_camera`, `unknown_sku` or another field at fault (`field`).",
+                    404: "`not_found`: no such store, or one you are not granted.",
+                    409: "`duplicate_external_id`: same external_id, different bytes.",
+                    413: "`video_too_large`: bytes, duration or resolution over the limit.",
+                    415: "`unsupported_media_type`: not multipart/form-data.",
+                }
+            ),
         },
     )
     def post(self, request: Request) -> Response:
@@ -180,7 +185,13 @@ class SnippetDetailApi(APIView):
 
     permission_classes = [IsSupervisorOrIntegration]
 
-    @extend_schema(operation_id="snippets_retrieve", responses={200: SnippetOut, 404: OpenApiResponse()})
+    @extend_schema(
+        operation_id="snippets_retrieve",
+        responses={
+            200: SnippetOut,
+            **errors({404: "`not_found`: no such snippet, or one of a store you are not granted."}),
+        },
+    )
     def get(self, request: Request, snippet_id) -> Response:
         snippet = snippet_for_user(request.user, snippet_id)
         return Response(snippet_body(request, snippet, snippet_annotation_task(snippet)))

@@ -19,7 +19,7 @@ from django.db.models import F, Max
 from django.http import Http404
 from django.utils import timezone
 
-from annotator.models import Annotation, Rejection, Slot, Task, TaskExclusion
+from annotator.models import Annotation, GoldTask, Rejection, Slot, Task, TaskExclusion
 from catalog import roles
 from catalog.access import user_has_store
 from catalog.services.policy import control_record
@@ -37,7 +37,8 @@ def annotation_reject(*, supervisor, annotation: Annotation, comment: str) -> Sl
 
     Locks the task row, then the annotation's slot. 404 outside the supervisor's stores; 400
     `comment_required` without a comment, `comment_too_long` past COMMENT_MAX characters, or
-    a NUL or lone surrogate in it; 409 `already_rejected` the second time. The task is
+    a NUL or lone surrogate in it; 409 `already_rejected` the second time, `gold_answer` for
+    an answer to a gold task. The task is
     open again (done → open, one annotation fewer), its new slot keeps the task's place in
     the queue (same priority, due_at and created_at); the associate gets a TaskExclusion
     (cause rejected, the comment as reason) and a Rejection to read; the task's payload gets
@@ -53,6 +54,9 @@ def annotation_reject(*, supervisor, annotation: Annotation, comment: str) -> Sl
     task = Task.objects.select_for_update().filter(pk=annotation.task_id).first()
     if task is None or not roles.is_supervisor(supervisor) or not user_has_store(supervisor, task.store):
         raise Http404("No such annotation.")
+    if GoldTask.objects.filter(pk=task.pk).exists():
+        # Its truth already scored it; a rejection would hand a gold task (and its comment) on.
+        raise Conflict("An answer to a gold task is scored against its truth, not rejected.", code="gold_answer")
     changed = Slot.objects.filter(pk=annotation.slot_id, state=Slot.State.DONE).update(state=Slot.State.CANCELLED)
     if changed != 1:
         raise Conflict("This annotation was already rejected.", code="already_rejected")

@@ -11,6 +11,11 @@ A lease lives on its `Slot` row (holder, fencing token, expiry). The rules:
 - **Resume**: a claim first resumes the associate's open slot in their queues (a live lease
   is extended, an expired one nobody took is leased afresh); with several queues it claims
   from the best head first.
+- **Gold and pauses** (`annotator.services.gold`): the claim's first statement also says,
+  per queue, whether the associate is paused in its store and whether it holds gold they
+  were never served. Queues of paused stores are skipped (a held lease there still resumes);
+  when every queue is, 403 `associate_paused`. Gold is served in place of a take when their
+  share is due.
 - **Database clock**: lease times are the database's `Now()` (read under the row lock and
   written by the UPDATE that checks them), so skewed app servers cannot disagree.
 - **Fencing**: each claim bumps `lease_token`; heartbeat, submit and release change only the
@@ -28,13 +33,14 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Now
 from django.http import Http404
 
 from annotator import kinds
 from annotator.access import tasks_for_user
-from annotator.models import Annotation, Queue, Slot, Task, TaskExclusion
+from annotator.models import Annotation, AssociatePause, GoldTask, Queue, Slot, Task, TaskExclusion
+from annotator.services.gold import gold_serve, gold_unserved
 from catalog import roles
 from catalog.access import stores_for_user
 from infra.errors import Conflict, LoupeError
@@ -60,6 +66,14 @@ class Lease:
     slot_id: int
     token: int
     expires_at: dt.datetime
+
+
+class AssociatePaused(LoupeError):
+    """403 `associate_paused`: every queue the claim could take from is in a store where the
+    associate is paused (a lease they already hold goes on)."""
+
+    status_code = 403
+    code = "associate_paused"
 
 
 def lease_lost() -> Conflict:
@@ -138,11 +152,22 @@ def _held(*, associate, task_id: uuid.UUID, token: int | None) -> QuerySet[Slot]
 # Claim ----------------------------------------------------------------------------------------
 
 
-def _claim_start(*, associate, queue_id: uuid.UUID | None) -> list[tuple[uuid.UUID, int, int | None]]:
+@dataclass(frozen=True)
+class _Eligible:
+    queue_id: uuid.UUID
+    lease_seconds: int
+    held: int | None
+    paused: bool
+    gold_waiting: bool
+
+
+def _claim_start(*, associate, queue_id: uuid.UUID | None) -> list[_Eligible]:
     """Lock the associate's user row (FOR NO KEY UPDATE: one claim at a time per associate,
     and no wait on the foreign key checks of their rows) and answer the queues they may
-    claim from now (member, store granted, not paused; only `queue_id` if given) as (queue
-    id, lease seconds, their open slot of it or None). With no such queue nothing is locked.
+    claim from now (member, store granted, not paused; only `queue_id` if given) with their
+    lease seconds, their open slot of it or None, whether they are paused in its store
+    (`AssociatePause`) and whether it holds gold they were not served yet (`GoldTask`), all
+    in the one statement. With no such queue nothing is locked.
     The held slot is read on the statement's snapshot: after a wait for the lock it may miss
     what their other tab just leased, which the claim then meets as a unique violation (and
     resumes on the retry) or, finding nothing, looks for again (`_held_slots`)."""
@@ -153,14 +178,28 @@ def _claim_start(*, associate, queue_id: uuid.UUID | None) -> list[tuple[uuid.UU
     if not roles.is_supervisor(associate):
         eligible["queues__supervisors_only"] = False  # escalations: supervisors only
     held = Slot.objects.filter(holder_id=associate.pk, state=OPEN, queue_id=OuterRef("queues__id")).values("pk")[:1]
+    paused = AssociatePause.objects.filter(
+        associate_id=associate.pk, store_id=OuterRef("queues__store_id"), reinstated_at__isnull=True
+    )
+    gold = gold_unserved(associate_id=associate.pk).filter(
+        store_id=OuterRef("queues__store_id"), task__queue_id=OuterRef("queues__id")
+    )
+    # Gold measures associates: a supervisor working a queue is never served it.
+    gold_waiting = Value(False) if roles.is_supervisor(associate) else Exists(gold)
     rows = (
         get_user_model()
         .objects.select_for_update(of=("self",), no_key=True)  # model rows: a values() query drops OF
         .filter(pk=associate.pk, **eligible)
-        .annotate(queue=F("queues__id"), lease_seconds=F("queues__lease_seconds"), held=Subquery(held))
+        .annotate(
+            queue=F("queues__id"),
+            lease_seconds=F("queues__lease_seconds"),
+            held=Subquery(held),
+            paused=Exists(paused),
+            gold_waiting=gold_waiting,
+        )
         .only("pk")
     )
-    return [(row.queue, row.lease_seconds, row.held) for row in rows]
+    return [_Eligible(row.queue, row.lease_seconds, row.held, row.paused, row.gold_waiting) for row in rows]
 
 
 def _held_slots(*, associate, queues: dict[uuid.UUID, int]) -> list[tuple[int, uuid.UUID]]:
@@ -232,18 +271,46 @@ def _queue_order(*, associate, queues: dict[uuid.UUID, int]) -> list[uuid.UUID]:
     return [queue_id for _, queue_id in heads]
 
 
+def _take_or_gold(*, associate, queue_id: uuid.UUID, lease_seconds: int, gold_waiting: bool, probed: bool):
+    """Gold when the associate's share is due (`annotator.services.gold`), else the queue's
+    first claimable slot. `probed`: the queue is known to have real work for them."""
+    if gold_waiting:
+        real_work = probed or claimable_slots(associate_id=associate.pk, queue_id=queue_id).exists()
+        served = gold_serve(associate=associate, queue_id=queue_id, lease_seconds=lease_seconds, real_work=real_work)
+        if served is not None:
+            task, slot = served
+            return Lease(task=task, slot_id=slot.pk, token=slot.lease_token, expires_at=slot.lease_expires_at)
+    return _take(associate=associate, queue_id=queue_id, lease_seconds=lease_seconds)
+
+
 @transaction.atomic
 def _claim(*, associate, queue_id: uuid.UUID | None) -> Lease | None:
     start = _claim_start(associate=associate, queue_id=queue_id)
     if not start:
         return None
-    queues = {queue: seconds for queue, seconds, _ in start}
-    held = [(slot_id, queue) for queue, _, slot_id in start if slot_id is not None]
+    queues = {row.queue_id: row.lease_seconds for row in start}
+    held = [(row.held, row.queue_id) for row in start if row.held is not None]
+    # A lease held in a store where they were paused since goes on (resume, submit).
     for slot_id, queue in held:
         if (lease := _resume(associate=associate, slot_id=slot_id, lease_seconds=queues[queue])) is not None:
             return lease
-    for queue in _queue_order(associate=associate, queues=queues):
-        if (lease := _take(associate=associate, queue_id=queue, lease_seconds=queues[queue])) is not None:
+    open_rows = {row.queue_id: row for row in start if not row.paused}
+    if not open_rows:
+        raise AssociatePaused(
+            "You are paused in this store: your answers to quality checks were below its accuracy floor. "
+            "A supervisor can reinstate you; see your work home for the reason.",
+        )
+    order = _queue_order(associate=associate, queues={queue: queues[queue] for queue in open_rows})
+    for queue in order:
+        row = open_rows[queue]
+        lease = _take_or_gold(
+            associate=associate,
+            queue_id=queue,
+            lease_seconds=row.lease_seconds,
+            gold_waiting=row.gold_waiting,
+            probed=len(open_rows) > 1,
+        )
+        if lease is not None:
             return lease
     # Nothing to take: their other tab may have leased what this claim skipped while it
     # waited for the user lock (the held slots above were read before that wait).
@@ -329,6 +396,8 @@ def _lock_own_task(*, associate, task_id: uuid.UUID) -> Task:
             held_slot_id=F("held__id"),
             held_active_seconds=F("held__active_seconds"),
             held_heartbeat_at=F("held__last_heartbeat_at"),
+            # Read by the kinds' hooks (`annotator.services.gold.gold_for`) without a query.
+            is_gold=Exists(GoldTask.objects.filter(pk=OuterRef("pk"))),
             now=Now(),
         )
         .first()
@@ -427,10 +496,17 @@ def release_reason_check(reason) -> str:
 @transaction.atomic
 def task_release(*, associate, task_id: uuid.UUID, reason: str, token: int | None = None) -> None:
     """Give a held task back (skip). Frees the slot with a bumped token in one conditional
-    UPDATE (409 `lease_lost` if it is no longer theirs) and records a TaskExclusion so this
-    associate is not offered the task again."""
+    UPDATE (409 `lease_lost` if it is no longer theirs; a gold task's slot is closed instead)
+    and records a TaskExclusion so this associate is not offered the task again."""
     reason = release_reason_check(reason)
-    if _held(associate=associate, task_id=task_id, token=token).update(**free_changes()) != 1:
+    held = _held(associate=associate, task_id=task_id, token=token)
+    if GoldTask.objects.filter(pk=task_id).exists():
+        # A gold slot is theirs alone (served to them by the gold serve): it is closed, not
+        # handed to whoever claims next; they count as served and are not offered it again.
+        changes = {"state": Slot.State.CANCELLED, "lease_token": F("lease_token") + 1, "lease_expires_at": None}
+    else:
+        changes = free_changes()
+    if held.update(**changes) != 1:
         raise lease_lost()
     TaskExclusion.objects.get_or_create(
         task_id=task_id, user_id=associate.pk, defaults={"cause": TaskExclusion.Cause.RELEASED, "reason": reason}

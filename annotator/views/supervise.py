@@ -31,14 +31,17 @@ from annotator.access import (
     task_for_supervisor,
 )
 from annotator.control_trail import control_trail
+from annotator.gold_snippet import gold_snippet_from_annotation
 from annotator.models import QueueMembership, Rejection, Slot
 from annotator.selectors.annotations import annotations_for_review, task_media_views
 from annotator.selectors.associates import associate_figures, associates_of
 from annotator.selectors.consequences import lease_release_effect, member_remove_effect, store_revoke_effect
 from annotator.selectors.console import leases_held, throughput
 from annotator.selectors.escalations import escalations_waiting
+from annotator.selectors.quality import QUALITY_SORTS, associate_quality, quality_sorted
 from annotator.selectors.queues import open_tasks_page, queue_summaries, supervised_queues
 from annotator.services import control
+from annotator.services.gold import associate_reinstate as associate_reinstate_service
 from annotator.services.review import COMMENT_MAX
 from annotator.services.review import annotation_reject as annotation_reject_service
 from annotator.snippet_kind import SNIPPET_ANNOTATION
@@ -47,6 +50,8 @@ from catalog.gates import supervisor_required
 from infra.errors import LoupeError
 
 ASSOCIATE_WINDOW_DAYS = (1, 7, 30)
+# The quality table shows this many associates (the API pages through all of them).
+QUALITY_PAGE = 500
 
 
 def _back(request: HttpRequest, default: str) -> HttpResponse:
@@ -171,7 +176,11 @@ def associates_page(request: HttpRequest) -> HttpResponse:
     days = days if days in ASSOCIATE_WINDOW_DAYS else 7
     stores = stores_for_user(request.user)
     since = timezone.now() - dt.timedelta(days=days)
+    sort = request.GET.get("sort", "")
     context = {
+        "quality": quality_sorted(associate_quality(stores=stores, limit=QUALITY_PAGE, now=timezone.now()), sort),
+        "sort": sort if sort in QUALITY_SORTS else "",
+        "quality_sorts": QUALITY_SORTS,
         "figures": associate_figures(stores=stores, since=since),
         "days": days,
         "windows": ASSOCIATE_WINDOW_DAYS,
@@ -322,3 +331,44 @@ def annotation_reject(request: HttpRequest, annotation_id) -> HttpResponse:
     except LoupeError as error:
         return _refused(request, error)
     return _done(request, "Rejected: the task is back in its queue.", f"/supervise/annotations/{annotation.pk}/")
+
+
+@require_POST
+@supervisor_required
+def associate_reinstate(request: HttpRequest, username: str) -> HttpResponse:
+    """End the associate's pause in one of the supervisor's stores (`store`) or all of them;
+    confirmed first (they get work again although their gold accuracy was under the floor)."""
+    associate = associate_for_supervisor(request.user, username)
+    if associate is None:
+        raise Http404("No such associate.")
+    code = request.POST.get("store", "")
+    stores = [store_for_user(request.user, code)] if code else list(stores_for_user(request.user))
+    if not _confirmed(request):
+        return _confirm(
+            request,
+            title=f"Reinstate {username}?",
+            consequences=[
+                f"{username} gets new work again in {', '.join(s.code for s in stores)}.",
+                "Their gold accuracy counts afresh from now for the automatic pause; the figures keep their history.",
+            ],
+            verb="Reinstate",
+            default="/supervise/associates/",
+        )
+    try:
+        associate_reinstate_service(associate=associate, stores=stores, by=request.user)
+    except LoupeError as error:
+        return _refused(request, error)
+    return _done(request, f"{username} is reinstated.", "/supervise/associates/")
+
+
+@require_POST
+@supervisor_required
+def gold_from_annotation(request: HttpRequest, annotation_id) -> HttpResponse:
+    """A gold snippet from this annotation (its answer is the truth)."""
+    annotation = annotation_for_supervisor(request.user, annotation_id)
+    try:
+        gold_snippet_from_annotation(annotation=annotation, by=request.user)
+    except LoupeError as error:
+        return _refused(request, error)
+    message = "Gold snippet added: associates will be scored on it."
+    return _done(request, message, f"/supervise/annotations/{annotation.pk}/")

@@ -9,7 +9,7 @@ Errors of the JSON endpoints (submit, heartbeat, release) have the API's shape
 import json
 import uuid
 
-from django.contrib.messages import info
+from django.contrib.messages import error, info
 from django.db.models.functions import Now
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -25,6 +25,7 @@ from annotator.selectors.review import task_rejection
 from annotator.selectors.work import held_slot
 from annotator.services.work import (
     TOKEN_MAX,
+    AssociatePaused,
     Lease,
     task_claim,
     task_claim_next,
@@ -112,6 +113,15 @@ def _render_screen(request: HttpRequest, lease: Lease | None, *, notice: str = "
     return render(request, f"{kind.template}#screen", screen_context(request, task, slot, notice=notice))
 
 
+def _next_or_paused(request: HttpRequest, *, after: Task | None, queue=None) -> tuple[Lease | None, str]:
+    """The next task (after a submit, a release, or the htmx claim), or None and the pause's
+    words when the associate is paused in every store they could claim from."""
+    try:
+        return task_claim_next(associate=request.user, after=after, queue=queue), ""
+    except AssociatePaused as paused:
+        return None, paused.detail
+
+
 @require_POST
 @associate_or_supervisor_required
 def claim(request: HttpRequest, queue_id=None) -> HttpResponse:
@@ -121,13 +131,17 @@ def claim(request: HttpRequest, queue_id=None) -> HttpResponse:
     queue = queue_for_associate(request.user, queue_id) if queue_id else None
     if not request.htmx:
         request.session[SESSION_STARTED] = timezone.now().isoformat()
-        lease = task_claim(associate=request.user, queue=queue)
+        try:
+            lease = task_claim(associate=request.user, queue=queue)
+        except AssociatePaused as paused:
+            error(request, paused.detail)
+            return redirect("annotator:work")
         if lease is None:
             info(request, "Nothing is waiting for you there right now.")
             return redirect("annotator:work")
         return redirect("annotator:task", task_id=lease.task.pk)
-    notice = request.POST.get("notice", "")[:200]
-    return _render_screen(request, task_claim_next(associate=request.user, after=None, queue=queue), notice=notice)
+    lease, paused = _next_or_paused(request, after=None, queue=queue)
+    return _render_screen(request, lease, notice=paused or request.POST.get("notice", "")[:200])
 
 
 @require_GET
@@ -165,7 +179,8 @@ def submit(request: HttpRequest, task_id) -> HttpResponse:
         )
     except LoupeError as exc:
         return _error(exc)
-    return _render_screen(request, task_claim_next(associate=request.user, after=task))
+    lease, paused = _next_or_paused(request, after=task)
+    return _render_screen(request, lease, notice=paused)
 
 
 @require_POST
@@ -190,7 +205,8 @@ def release(request: HttpRequest, task_id) -> HttpResponse:
         task_release(associate=request.user, task_id=task.pk, reason=body.get("reason", ""), token=_token(body))
     except LoupeError as exc:
         return _error(exc)
-    return _render_screen(request, task_claim_next(associate=request.user, after=task), notice="Task skipped.")
+    lease, paused = _next_or_paused(request, after=task)
+    return _render_screen(request, lease, notice=paused or "Task skipped.")
 
 
 @require_GET

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 from annotator.selectors.queues import queue_summaries, work_queues
 from annotator.selectors.review import rejections_unread
 from annotator.selectors.work import associate_today
+from annotator.services.gold import pause_reasons
 from annotator.services.review import rejection_dismiss
 from catalog.gates import associate_or_supervisor_required, associate_required
 
@@ -25,6 +26,7 @@ def work_home(request: HttpRequest) -> HttpResponse:
     }
     if not request.htmx:
         context["rejections"] = rejections_unread(associate=request.user)
+        context["pauses"] = pause_reasons(associate=request.user)
     return render(request, template, context)
 
 

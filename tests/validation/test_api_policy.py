@@ -57,7 +57,7 @@ def test_bad_patches_answer_400_with_the_field_and_change_nothing(carol, s001, b
     response = session_client(carol).patch(URL.format("S001"), body, format="json")
     assert response.status_code == 400, response.content
     error = response.json()["error"]
-    assert error["code"] in {"invalid_policy", "parse_error", "invalid"}
+    assert error["code"] == ("invalid_policy" if field else "not_an_object")
     assert error.get("field") == field
     s001.refresh_from_db()
     assert {field: getattr(s001, field) for field in DEFAULTS} == DEFAULTS

@@ -16,6 +16,9 @@ What a validation does depends on why its task exists (`Task.purpose`):
   records its outcome: the receipt is no longer the model's.
 - **unsure** (any verdict `unsure`, whatever the purpose): nothing of the above; the task
   goes to another associate or to the escalation queue (`validation.services.unsure`).
+- **gold** (a `GoldTask`, whatever the purpose says): scored against its truth
+  (`validation.services.gold`), and nothing else: no cart, receipt, webhook or label; an
+  `unsure` is scored as not right and goes nowhere.
 - **dispute**: the visit goes back to `validated`; a cart that differs from the current
   receipt issues `receipt.corrected`, otherwise the receipt stands; the dispute is resolved
   with that outcome.
@@ -34,10 +37,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotator.models import Annotation, Label, Task
+from annotator.services.gold import gold_for
 from annotator.services.labels import LabelIn, label_record
 from catalog.models import Product
 from validation.carts import SIGN, Cart
 from validation.models import CartCorrection, Dispute, Event, Receipt, Visit
+from validation.services.gold import gold_visit_answer
 from validation.services.receipts import receipt_issue
 from validation.services.unsure import has_unsure, visit_unsure_hand_back
 from validation.visit_result import is_checked
@@ -200,6 +205,10 @@ def review_apply(*, task: Task, annotation: Annotation) -> ReviewOutcome:
     is superseded at most once. Writes the labels, the corrections, at most one receipt
     (with its webhook event, through `receipt_issue`) and the visit's new state.
     """
+    gold = gold_for(task)
+    if gold is not None:  # scored against its truth; nothing else (no cart, receipt, label)
+        gold_visit_answer(task=task, gold=gold, annotation=annotation)
+        return ReviewOutcome(applied=False, outcome="gold")
     visit = Visit.objects.select_for_update().select_related("store").get(pk=task.subject_id)
     result = annotation.result
     if has_unsure(result):

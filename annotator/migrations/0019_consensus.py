@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotator', '0017_snippet_redaction_on_worker'),
+        ('annotator', '0018_gold_and_pauses'),
     ]
 
     operations = [
