@@ -10,6 +10,9 @@ api_v1 = [
     path("", include("validation.api_urls")),
 ]
 
+# A lost database answers 503 (JSON in the error shape under /api/), anything else 500.
+handler500 = "config.errors.server_error"
+
 urlpatterns = [
     path("", home.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
