@@ -281,6 +281,11 @@ CACHES = {
     }
 }
 
+# Visits (and their events) that ended longer ago than this are refused (400 `too_old`): a
+# visit's deadline is its exit plus the store's SLA, so one from 1970 went to the head of its
+# queue and stayed breached for ever. Billing has long settled such a visit.
+VISIT_MAX_AGE_DAYS = env_int("VISIT_MAX_AGE_DAYS", 30)
+
 # Dataset builds hold a lease that their worker extends after every batch; once it has run out
 # (the worker died), a later run, a retry or `datasets_recover` takes the build over.
 DATASET_BUILD_LEASE_S = env_int("DATASET_BUILD_LEASE_S", 300)
