@@ -203,6 +203,13 @@ TASKS = {
         "QUEUES": ["default", "webhooks", "exports"],
     }
 }
+# What each queue carries, in the words of the supervisor's console ("Receipts: no worker...").
+TASK_QUEUE_TITLES = {"webhooks": "Receipts", "exports": "Exports", "default": "Other background work"}
+
+# Every `manage.py worker` writes a heartbeat this often (annotator.WorkerBeat); one not seen
+# for WORKER_ALIVE_S seconds counts as gone on /readyz and the supervisor's console.
+WORKER_BEAT_S = env_int("WORKER_BEAT_S", 5)
+WORKER_ALIVE_S = env_int("WORKER_ALIVE_S", 30)
 
 # Billing webhooks go only to public addresses (SSRF guard, validation.outbound). Loopback,
 # link-local, metadata and private addresses need an explicit entry here: host names, IPs or

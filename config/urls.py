@@ -3,7 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from catalog.views import health, home
+from annotator.views import health
+from catalog.views import home
 
 api_v1 = [
     path("", include("annotator.api_urls")),

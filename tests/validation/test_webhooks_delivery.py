@@ -266,3 +266,23 @@ def test_replaying_failed_deliveries_of_one_endpoint_leaves_the_others(s001, end
     assert deliveries_replay_failed(endpoint=other) == 1
     assert WebhookDelivery.objects.get(endpoint=endpoint).status == WebhookDelivery.Status.FAILED
     assert WebhookDelivery.objects.get(endpoint=other).status == WebhookDelivery.Status.PENDING
+
+
+def test_the_deliverys_own_run_takes_its_claim_back_and_any_other_run_finds_it_not_due(s001, endpoint, receiver):
+    """A database error cut the delivery's run short after its claim; `manage.py worker` runs
+    that same task result again, which may take the claim back at once (instead of waiting
+    for the lease and `webhooks_recover`); a duplicate run may not."""
+    receiver.start()
+    receipt = issue(make_visit(s001), CART)
+    delivery = WebhookDelivery.objects.get(event__receipt=receipt)
+    claimed = tasks._claim(str(delivery.id), run_id=delivery.task_result_id)  # the cut-short try
+    assert isinstance(claimed, WebhookDelivery) and claimed.attempts == 1
+
+    assert tasks._claim(str(delivery.id), run_id="another-run") == "not due"
+    again = tasks._claim(str(delivery.id), run_id=delivery.task_result_id)
+    assert isinstance(again, WebhookDelivery) and again.attempts == 2
+
+    run_worker()  # the queued run is that same task result: it delivers
+    delivery.refresh_from_db()
+    assert delivery.status == WebhookDelivery.Status.DELIVERED
+    assert [r.webhook_id for r in receiver.received] == [receipt.webhook_event.webhook_id]
