@@ -9,12 +9,13 @@ django-tasks-db's `db_worker` with these changes:
   longer ends the process: it drops its connections, waits (1 s, doubling up to 30 s while
   the database stays away) and goes on. `db_worker` exited on the first one, and a worker
   that nobody restarts is the same as no worker.
-- A task that the database error cut short runs again. `db_worker` tries to record it as
-  failed on the dead connection, which fails too, so its row stayed RUNNING and nothing ran
-  it again (a receipt's webhook waited for `webhooks_recover`, a dataset for its lease to run
-  out). Once reconnected, the worker puts that row back to READY: the task runs again (at
-  least once), and the tasks know their own interrupted run (`webhook_deliver`,
-  `dataset_build` take back their claim when the run is the same).
+- A task that a lost connection cut short runs again (up to `MAX_RUNS` runs in all).
+  `db_worker` recorded it as failed, or could not even do that on the dead connection and
+  left it RUNNING; either way nothing ran it again (a receipt's webhook waited for
+  `webhooks_recover`, a dataset for its lease to run out). Once reconnected, the worker puts
+  that row back to READY: the task runs again (at least once), and the tasks know their own
+  interrupted run (`webhook_deliver`, `dataset_build` take their claim back when the run is
+  the same).
 - It says it is alive: a thread writes its heartbeat (`annotator.WorkerBeat`, with the queues
   it serves) every `WORKER_BEAT_S` seconds, which `/readyz` and the supervisor's console read.
 """
@@ -29,6 +30,7 @@ from contextlib import suppress
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
 from django_tasks import TaskResultStatus
@@ -44,6 +46,12 @@ MAX_BACKOFF_S = 30.0
 # A worker that ran this long since its last database error starts its back-off over.
 BACKOFF_RESET_S = 60.0
 DATABASE_LOST = (OperationalError, InterfaceError)
+# How db_worker records a task that failed with one of those.
+LOST_PATHS = [f"{error.__module__}.{error.__qualname__}" for error in DATABASE_LOST]
+# A task is run at most this many times (db_worker adds the worker to `worker_ids` on each
+# claim): an OperationalError that is the task's own (a statement timeout every time) must
+# not make it run for ever.
+MAX_RUNS = 5
 
 
 def close_connections() -> None:
@@ -127,15 +135,28 @@ class ReconnectingWorker(db_worker.Worker):
             # db_worker could not even record the failure: the connection is gone.
             self.interrupted = db_task_result
             raise
+        if (
+            db_task_result.status == TaskResultStatus.FAILED
+            and db_task_result.exception_class_path in LOST_PATHS
+            and len(db_task_result.worker_ids) < MAX_RUNS
+        ):
+            # Recorded as failed on a new connection (Django drops a connection whose
+            # rollback failed, and the next query opens another): cut short all the same.
+            self.interrupted = db_task_result
+            self.requeue_interrupted()
 
     def requeue_interrupted(self) -> None:
-        """Put the run a database error cut short back to READY (if it is still this worker's
-        RUNNING row: `webhooks_recover` may have settled it meanwhile)."""
+        """Put the run a database error cut short back to READY: if it is still this worker's
+        RUNNING row, or FAILED with the database error (`webhooks_recover` may have settled it
+        meanwhile, as a lost worker)."""
         run = self.interrupted
         if run is None:
             return
-        requeued = DBTaskResult.objects.filter(id=run.id, status=TaskResultStatus.RUNNING).update(
-            status=TaskResultStatus.READY, started_at=None, run_after=get_date_max()
+        cut_short = Q(status=TaskResultStatus.RUNNING) | Q(
+            status=TaskResultStatus.FAILED, exception_class_path__in=LOST_PATHS
+        )
+        requeued = DBTaskResult.objects.filter(cut_short, id=run.id).update(
+            status=TaskResultStatus.READY, started_at=None, finished_at=None, run_after=get_date_max()
         )
         self.interrupted = None
         if requeued:
