@@ -129,16 +129,18 @@ class ReconnectingWorker(db_worker.Worker):
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
 
     def run_task(self, db_task_result: DBTaskResult) -> None:
+        runs_left = len(db_task_result.worker_ids) < MAX_RUNS  # this run is in worker_ids already
         try:
             super().run_task(db_task_result)
         except DATABASE_LOST:
             # db_worker could not even record the failure: the connection is gone.
-            self.interrupted = db_task_result
+            if runs_left:
+                self.interrupted = db_task_result
             raise
         if (
-            db_task_result.status == TaskResultStatus.FAILED
+            runs_left
+            and db_task_result.status == TaskResultStatus.FAILED
             and db_task_result.exception_class_path in LOST_PATHS
-            and len(db_task_result.worker_ids) < MAX_RUNS
         ):
             # Recorded as failed on a new connection (Django drops a connection whose
             # rollback failed, and the next query opens another): cut short all the same.
