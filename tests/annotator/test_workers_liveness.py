@@ -5,12 +5,14 @@ readiness); the console says it in words, in a warning style."""
 
 import datetime as dt
 
+import jsonschema
 import pytest
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from annotator.models import WorkerBeat
 from annotator.services.workers import worker_beat
+from config.openapi import OPERATIONS
 from tests.annotator.worker_tasks import echo
 from tests.conftest import session_client
 
@@ -110,3 +112,12 @@ def test_the_console_warns_when_no_worker_was_ever_seen(carol):
 
     assert "No worker has served receipts in the last day" in html
     assert "No worker has served exports in the last day" in html
+
+
+@pytest.mark.django_db
+def test_the_readyz_answer_is_what_the_openapi_schema_says(client):
+    beat("receipts", ["default", "webhooks"], seconds_ago=3)
+    waiting_since("webhooks", 5)
+    schema = OPERATIONS["/readyz"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+
+    jsonschema.validate(client.get("/readyz").json(), schema)
