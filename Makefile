@@ -58,14 +58,20 @@ run: $(STAMP)
 	echo "==> loading demo data (only into an empty database)"
 	$(PY) manage.py seed_demo --if-empty
 	echo "==> starting the task workers and the web server (Ctrl-C stops all)"
-	# Two workers, so billing webhooks never wait behind a dataset export.
-	$(PY) manage.py worker --exclude-queues exports --no-reload --interval 0.2 &
+	# Three workers, so billing webhooks never wait behind a dataset export or a snippet's
+	# redaction, and a redaction (its snippet's task waits for it) never behind an export.
+	$(PY) manage.py worker --exclude-queues exports,redaction --no-reload --interval 0.2 &
 	worker=$$!
 	$(PY) manage.py worker --queue-name exports --no-reload --interval 0.2 &
 	exporter=$$!
+	$(PY) manage.py worker --queue-name redaction --no-reload --interval 0.2 &
+	redactor=$$!
 	# Takes up dataset builds whose worker died (their lease ran out).
 	$(PY) manage.py datasets_recover --every 60 &
 	datasets=$$!
+	# The same for snippet redactions (and fails them after SNIPPET_REDACT_ATTEMPTS).
+	$(PY) manage.py snippets_recover --every 60 &
+	snippets=$$!
 	# Re-queues webhook deliveries whose worker died mid-flight (django-tasks-db does not).
 	$(PY) manage.py webhooks_recover --every 60 &
 	recover=$$!
@@ -76,7 +82,7 @@ run: $(STAMP)
 	$(PY) manage.py queue_depth_sample --every 60 &
 	sampler=$$!
 	# Stop the helpers with the server, and wait for them, so nothing outlives `make run`.
-	trap 'kill $$worker $$exporter $$datasets $$purger $$recover $$sampler 2>/dev/null || true; wait $$worker $$exporter $$datasets $$purger $$recover $$sampler 2>/dev/null || true' EXIT INT TERM
+	trap 'kill $$worker $$exporter $$redactor $$datasets $$snippets $$purger $$recover $$sampler 2>/dev/null || true; wait $$worker $$exporter $$redactor $$datasets $$snippets $$purger $$recover $$sampler 2>/dev/null || true' EXIT INT TERM
 	$(PY) manage.py demo_logins --url "http://$(HOST):$(PORT)/"
 	# DEBUG=1: runserver serves static files (app and vendored assets) straight from the finders.
 	$(PY) manage.py runserver --noreload "$(HOST):$(PORT)"

@@ -76,8 +76,8 @@ class TaskAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(Snippet)
 class SnippetAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["external_id", "store", "camera", "started_at", "duration_s", "width", "height", "codec"]
-    list_filter = ["store", "codec"]
+    list_display = ["external_id", "store", "camera", "started_at", "status", "duration_s", "width", "height", "codec"]
+    list_filter = ["status", "store", "codec"]
     search_fields = ["external_id"]
     list_select_related = ["store", "camera"]
     date_hierarchy = "started_at"

@@ -108,6 +108,7 @@ from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.utils import timezone
 from annotator.models import Annotation, Queue, Slot, Task, Label
+from annotator.services.snippet_redaction import snippet_redact
 from annotator.services.snippets import snippet_ingest
 from annotator.synth import make_clip
 from catalog.models import Camera, Product, Store, StoreAccess
@@ -158,6 +159,7 @@ for c in range(clips):
     clip = make_clip(seconds=4.0, fps=15, width=320, height=240, scene=("take", "put_back")[c % 2], seed=c)
     snippet = snippet_ingest(store=stores["B002"], camera=camera, external_id=f"clip-{{c}}", started_at=now,
                              upload=io.BytesIO(clip.data)).snippet
+    snippet = snippet_redact(snippet_id=snippet.pk)  # what the redaction worker does
     for k in range({LABELS_PER_CLIP}):
         framed = sorted({{b["frame"] for b in clip.boxes}})
         frames = {{framed[(k * {FRAMES_PER_LABEL} + j) % len(framed)] for j in range({FRAMES_PER_LABEL})}}

@@ -188,6 +188,7 @@ def run_tracks(client, store, snippet_task, renders: int) -> tuple[list[float], 
     from django.utils import timezone
 
     from annotator.services.queues import task_enqueue
+    from annotator.services.snippet_redaction import snippet_redact
     from annotator.services.snippets import snippet_ingest
     from annotator.synth import make_clip
     from annotator.tracks import tracks_from_predictions
@@ -206,6 +207,8 @@ def run_tracks(client, store, snippet_task, renders: int) -> tuple[list[float], 
         annotate=True,
         predictions=predictions,
     ).task
+    snippet_redact(snippet_id=first.subject_id)  # what the redaction worker does
+    first.refresh_from_db()
     snippet = first.subject_id
     tasks = [first] + [
         task_enqueue(

@@ -36,6 +36,18 @@ class Store(models.Model):
     media_retention_days = models.PositiveIntegerField(
         default=30, validators=[MinValueValidator(1), MaxValueValidator(3650)]
     )
+    # Workforce quality (see annotator.services.gold and annotator.services.consensus): the share
+    # of each associate's claims served from the store's gold pool, the gold accuracy below
+    # which an associate is paused (after at least min_gold_events scored events), and how
+    # many distinct associates label each snippet.
+    gold_share = models.FloatField(default=0.05, validators=[MinValueValidator(0.0), MaxValueValidator(0.5)])
+    min_gold_accuracy = models.FloatField(default=0.9, validators=unit_interval)
+    min_gold_events = models.PositiveIntegerField(
+        default=20, validators=[MinValueValidator(1), MaxValueValidator(1000)]
+    )
+    snippet_overlap = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="StoreAccess", related_name="stores")
 
     class Meta:

@@ -1,12 +1,56 @@
-"""What API.md promises beyond the DRF views, added to the OpenAPI schema so that it
-describes all of it: the receipt webhooks Loupe sends to billing (OpenAPI 3.1 `webhooks`)
+"""What API.md promises beyond what drf-spectacular reads off the DRF views, added to the
+OpenAPI schema so that it describes all of it: the error answers every operation can give
+(`LoupeAutoSchema`), the receipt webhooks Loupe sends to billing (OpenAPI 3.1 `webhooks`)
 and the plain operations endpoints (`/healthz`, `/readyz`, `/metrics`), which are Django
 views that drf-spectacular does not see."""
 
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, OpenApiWebhook, extend_schema
-from rest_framework import serializers
+from rest_framework import permissions, serializers
 
+from catalog.gates import RolePermission
+from infra.openapi import errors
 from validation.schemas import ReceiptOut
+
+NOT_AUTHENTICATED = "`not_authenticated` or `authentication_failed`: no or invalid credentials."
+FORBIDDEN = "`permission_denied`: your role may not do this (or a session without its CSRF token)."
+THROTTLED = "`throttled`: too many requests; `Retry-After` says when to try again."
+MALFORMED = "Bad input: `malformed_request` (not JSON), or the code of the first field at fault, with `field`."
+TOO_LARGE = "`request_too_large`: the body is larger than the server accepts."
+MEDIA_TYPE = "`unsupported_media_type`: a body of another content type than the one declared."
+
+
+class LoupeAutoSchema(AutoSchema):
+    """drf-spectacular's schema plus the error answers that follow from how a view is set up:
+    401 where a permission applies, 403 where a role gate (or the session's CSRF check on a
+    write) can refuse, 429 where throttles run, and 400, 413 and 415 where a request body is
+    parsed. What a view's own logic answers it declares itself (`infra.openapi.errors`)."""
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for status, response in errors(self.implied_errors()).items():
+            if str(status) not in responses:
+                responses[str(status)] = self._get_response_for_code(response, str(status), direction=direction)
+        return dict(sorted(responses.items()))
+
+    def implied_errors(self) -> dict[int, str]:
+        # Webhooks are drf-spectacular's mocked views of the receiver's side: nothing of
+        # Loupe's guards them.
+        if type(self.view).__module__ == "drf_spectacular.plumbing":
+            return {}
+        implied: dict[int, str] = {}
+        guards = self.view.get_permissions()
+        unsafe = self.method not in permissions.SAFE_METHODS
+        if any(not isinstance(guard, permissions.AllowAny) for guard in guards):
+            implied[401] = NOT_AUTHENTICATED
+            if unsafe or any(isinstance(guard, RolePermission) for guard in guards):
+                implied[403] = FORBIDDEN
+        if self.view.get_throttles():
+            implied[429] = THROTTLED
+        if unsafe and self.get_request_serializer() is not None:
+            implied |= {400: MALFORMED, 413: TOO_LARGE, 415: MEDIA_TYPE}
+        return implied
+
 
 WEBHOOK_DESCRIPTION = (
     "Sent to every billing endpoint of the receipt's store, following Standard Webhooks (the headers "
@@ -42,6 +86,9 @@ def _receipt_webhook(kind: str, summary: str) -> OpenApiWebhook:
 
 RECEIPT_ISSUED = _receipt_webhook("receipt.issued", "A visit's first receipt (auto-accepted or validated).")
 RECEIPT_CORRECTED = _receipt_webhook("receipt.corrected", "A receipt replacing an earlier one (`supersedes`).")
+
+
+ERROR_BODY = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
 
 
 def _status(*values: str) -> dict:
@@ -118,8 +165,8 @@ OPERATIONS = {
                     "description": "Prometheus exposition format 0.0.4.",
                     "content": {"text/plain": {"schema": {"type": "string"}}},
                 },
-                "401": {"description": "No or invalid credentials."},
-                "403": {"description": "Neither a supervisor nor an integration."},
+                "401": {"description": "No or invalid credentials.", "content": ERROR_BODY},
+                "403": {"description": "Neither a supervisor nor an integration.", "content": ERROR_BODY},
             },
         }
     },

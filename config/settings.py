@@ -161,8 +161,15 @@ SNIPPET_MAX_SECONDS = env_int("SNIPPET_MAX_SECONDS", 120)
 SNIPPET_MAX_WIDTH = env_int("SNIPPET_MAX_WIDTH", 1920)
 SNIPPET_MAX_HEIGHT = env_int("SNIPPET_MAX_HEIGHT", 1080)
 SNIPPET_PROBE_TIMEOUT_S = env_int("SNIPPET_PROBE_TIMEOUT_S", 20)
-# Decoding, face detection and re-encoding of one upload (annotator.redaction).
-SNIPPET_REDACT_TIMEOUT_S = env_int("SNIPPET_REDACT_TIMEOUT_S", 120)
+# Decoding, face detection and re-encoding of one upload (annotator.redaction), on the
+# `redaction` worker after the upload request has answered: about a CPU-minute for 120 s of
+# 1080p, several times that in wall time on a busy machine; a clip past it fails.
+SNIPPET_REDACT_TIMEOUT_S = env_int("SNIPPET_REDACT_TIMEOUT_S", 600)
+# A redaction holds a lease this long (the timeout, plus fetching the held upload, the poster
+# and storing the results); once it has run out (its worker died) `snippets_recover` queues it
+# again, at most SNIPPET_REDACT_ATTEMPTS attempts in all, then the snippet is `failed`.
+SNIPPET_REDACT_LEASE_S = env_int("SNIPPET_REDACT_LEASE_S", SNIPPET_REDACT_TIMEOUT_S + 180)
+SNIPPET_REDACT_ATTEMPTS = env_int("SNIPPET_REDACT_ATTEMPTS", 3)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -174,7 +181,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["infra.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.openapi.LoupeAutoSchema",
     "EXCEPTION_HANDLER": "infra.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -190,21 +197,32 @@ SPECTACULAR_SETTINGS = {
     # 3.1 for `webhooks`: the receipts Loupe sends to billing are part of the contract too.
     "OAS_VERSION": "3.1.0",
     "WEBHOOKS": ["config.openapi.RECEIPT_ISSUED", "config.openapi.RECEIPT_CORRECTED"],
-    # Visits' statuses, named once (ingest and read answers share them).
-    "ENUM_NAME_OVERRIDES": {"VisitStatusEnum": "validation.models.Visit.Status"},
+    # Visits' and snippets' statuses, named once (ingest and read answers share them).
+    "ENUM_NAME_OVERRIDES": {
+        "VisitStatusEnum": "validation.models.Visit.Status",
+        "SnippetStatusEnum": "annotator.models.Snippet.Status",
+    },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "config.openapi.add_operations"],
 }
 
 # Background work: Django's Tasks API on the database. Tasks enqueued inside a transaction
-# commit with it (transactional outbox); `manage.py worker` (every queue) runs them.
+# commit with it (transactional outbox); `manage.py worker` (every queue) runs them. Each slow
+# kind has workers of its own (README "Workers"): `exports` (dataset builds, minutes) and
+# `redaction` (a minute of CPU per long clip), so neither delays `webhooks` (billing) nor
+# each other.
 TASKS = {
     "default": {
         "BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
-        "QUEUES": ["default", "webhooks", "exports"],
+        "QUEUES": ["default", "webhooks", "exports", "redaction"],
     }
 }
 # What each queue carries, in the words of the supervisor's console ("Receipts: no worker...").
-TASK_QUEUE_TITLES = {"webhooks": "Receipts", "exports": "Exports", "default": "Other background work"}
+TASK_QUEUE_TITLES = {
+    "webhooks": "Receipts",
+    "exports": "Exports",
+    "redaction": "Redactions",
+    "default": "Other background work",
+}
 
 # Every `manage.py worker` writes a heartbeat this often (annotator.WorkerBeat); one not seen
 # for WORKER_ALIVE_S seconds counts as gone on /readyz and the supervisor's console.

@@ -177,6 +177,7 @@ URL_KWARGS: dict[str, Callable[[World], dict[str, Any]]] = {
     "validation:webhook_toggle": lambda w: {"endpoint_id": WebhookEndpoint.objects.get().pk},
     "api-shopper-erase": lambda w: {},
     "api-media-views": lambda w: {},
+    "api-store-policy": lambda w: {"code": "S001"},
 }
 
 
@@ -241,6 +242,7 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "validation:webhook_create": lambda w: {"url": "https://billing.example.com/hooks", "events": "receipt.issued"},
     "validation:webhook_toggle": lambda w: {"active": "0"},
     "api-shopper-erase": lambda w: {"store": "S001", "shopper": w.visit.shopper},
+    "api-store-policy": lambda w: {"snippet_overlap": 3},
 }
 MULTIPART = {"api-snippet-create", "annotator:dataset_new"}
 QUERIES: dict[str, Callable[[World], dict[str, str]]] = {

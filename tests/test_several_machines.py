@@ -1,8 +1,8 @@
-"""README "Deploying on several machines", run: two gunicorn web servers and the two kinds of
+"""README "Deploying on several machines", run: two gunicorn web servers and the three kinds of
 `manage.py worker` on one PostgreSQL database, media in an S3-compatible store (moto's
 server), and billing's webhook receiver on loopback. Visits, a snippet, claims by several
 associates through both servers, receipts and a dataset build go through it; afterwards
-nothing is lost or duplicated."""
+nothing is lost or duplicated, and no upload waits unredacted in the bucket."""
 
 import hashlib
 import itertools
@@ -16,6 +16,7 @@ import httpx
 import psycopg2
 import pytest
 
+from annotator.services.snippet_redaction import HOLDING_PREFIX
 from annotator.synth import make_clip
 from tests.deployment import Deployment, ObjectStore, manage, own_database, production_environment
 from tests.validation.bodies import recent_visit
@@ -112,7 +113,7 @@ def work(servers: list[str], token: str, done: list, errors: list) -> None:
             client.close()
 
 
-def test_two_web_servers_and_two_workers_on_one_database_lose_and_duplicate_nothing(deployment, tmp_path):
+def test_two_web_servers_and_three_kinds_of_workers_on_one_database_lose_and_duplicate_nothing(deployment, tmp_path):
     env, bucket = deployment.env, deployment.bucket
     receiver = Receiver().start()
     try:
@@ -129,8 +130,9 @@ def test_two_web_servers_and_two_workers_on_one_database_lose_and_duplicate_noth
         ]
 
         servers = [deployment.web("web-a"), deployment.web("web-b")]
-        deployment.start("worker", worker("--exclude-queues", "exports"))
+        deployment.start("worker", worker("--exclude-queues", "exports,redaction"))
         deployment.start("exports-worker", worker("--queue-name", "exports"))
+        deployment.start("redaction-worker", worker("--queue-name", "redaction"))
 
         cv = [
             httpx.Client(base_url=url, headers={"Authorization": f"Token {integration}"}, timeout=30) for url in servers
@@ -140,6 +142,7 @@ def test_two_web_servers_and_two_workers_on_one_database_lose_and_duplicate_noth
             posted = cv[n % 2].post("/api/v1/visits/", json=recent_visit("S001", confidences=(0.5, 0.6)))
             assert posted.status_code == 201, posted.text
         clips = [make_clip(seconds=1, fps=10, width=64, height=48, seed=n) for n in range(SNIPPETS)]
+        snippet_ids = []
         for n, clip in enumerate(clips):
             uploaded = cv[n % 2].post(
                 "/api/v1/snippets/",
@@ -154,6 +157,15 @@ def test_two_web_servers_and_two_workers_on_one_database_lose_and_duplicate_noth
             )
             assert uploaded.status_code == 201, uploaded.text
             assert uploaded.json()["task_id"]
+            snippet_ids.append(uploaded.json()["id"])
+        # Redacted by the redaction worker (read back through the other server); until then
+        # their tasks could not be claimed.
+        deadline = time.monotonic() + 120
+        for n, snippet_id in enumerate(snippet_ids):
+            while (detail := cv[(n + 1) % 2].get(f"/api/v1/snippets/{snippet_id}/").json())["status"] == "redacting":
+                assert time.monotonic() < deadline, detail
+                time.sleep(0.2)
+            assert detail["status"] == "ready", detail
 
         # Several associates at once, each claiming on one server and submitting on the other.
         done, errors = [], []
@@ -228,11 +240,12 @@ def test_two_web_servers_and_two_workers_on_one_database_lose_and_duplicate_noth
         snippet_files = query(database_url, "SELECT file, poster, thumbnail FROM annotator_snippet")
         assert len(snippet_files) == SNIPPETS
         assert {name for row in snippet_files for name in row} <= set(keys)
+        assert not [key for key in keys if key.startswith(HOLDING_PREFIX)]
         assert not (tmp_path / "media").exists()
-        assert deployment.alive() == ["web-a", "web-b", "worker", "exports-worker"]
+        assert deployment.alive() == ["web-a", "web-b", "worker", "exports-worker", "redaction-worker"]
         for client in cv:
             client.close()
     finally:
         receiver.stop()
-    for name in ("worker", "exports-worker", "web-a", "web-b"):
+    for name in ("worker", "exports-worker", "redaction-worker", "web-a", "web-b"):
         assert "Traceback" not in deployment.log(name), deployment.log(name)

@@ -1,6 +1,7 @@
 """Fault test: the database cuts the workers' connections while they deliver a burst of
-receipts and build a dataset (issue #21). Real `manage.py worker` processes, the two
-README documents (receipts and the rest; exports), on this test's PostgreSQL database, and
+receipts and build a dataset (issue #21). Real `manage.py worker` processes as README
+documents them (receipts and the rest; exports; no snippet is redacted here, so no redaction
+worker), on this test's PostgreSQL database, and
 billing's receiver on loopback.
 
 The cuts are `pg_terminate_backend` on every session of the database but the test's: one
@@ -77,7 +78,7 @@ def workers(tmp_path):
     env = worker_env() | {"WORKER_BEAT_S": "1"}
     started = {}
     for name, command in {
-        "worker": worker("--exclude-queues", "exports"),
+        "worker": worker("--exclude-queues", "exports,redaction"),
         "exports-worker": worker("--queue-name", "exports"),
     }.items():
         with (tmp_path / f"{name}.log").open("w") as log:

@@ -7,7 +7,7 @@ before anything is looked up, whatever the store; a store or object outside the 
 grants is 404. The shopper token is only ever returned to integrations.
 """
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from catalog.access import store_for_user, stores_for_user
 from catalog.gates import IsIntegration, IsSupervisorOrIntegration
 from infra.errors import LoupeError, error_body
+from infra.openapi import errors
 from infra.parsers import JSONParser
 from infra.text import storable
 from validation import schemas
@@ -34,7 +35,13 @@ class VisitJSONParser(JSONParser):
     strict = False
 
 
-_ERRORS = {code: OpenApiResponse(schemas.ErrorOut) for code in (400, 401, 403, 404, 409, 413, 415)}
+UNKNOWN_STORE = "`not_found`: no such store, or one you are not granted."
+INGEST_ERRORS = errors(
+    {
+        404: UNKNOWN_STORE,
+        409: "`duplicate_external_id`: this store's external_id was received with another body.",
+    }
+)
 _NOT_FOUND = error_body("not_found", "Not found.")
 
 
@@ -74,7 +81,7 @@ class VisitIngestApi(APIView):
         operation_id="visits_create",
         summary="Send a finished shopping visit",
         request=schemas.VisitIn,
-        responses={201: schemas.VisitIngestedOut, 200: schemas.VisitIngestedOut, **_ERRORS},
+        responses={201: schemas.VisitIngestedOut, 200: schemas.VisitIngestedOut, **INGEST_ERRORS},
         description="201 when stored (auto-accepted with its receipt, or pending review with "
         "its task); 200 when the same body was received before; 409 `duplicate_external_id` "
         "when the external_id was received with another body.",
@@ -93,7 +100,7 @@ class VisitBulkIngestApi(APIView):
         operation_id="visits_bulk_create",
         summary="Send up to 500 visits at once",
         request=schemas.BulkVisitsIn,
-        responses={200: schemas.BulkVisitsOut, **_ERRORS},
+        responses={200: schemas.BulkVisitsOut},
         description="Each result is what POST /api/v1/visits/ would have answered for that "
         "visit; each visit is stored (or not) on its own.",
     )
@@ -183,7 +190,10 @@ class VisitDetailApi(APIView):
     @extend_schema(
         operation_id="visits_retrieve",
         summary="A visit, its carts, corrections and latest receipt",
-        responses={200: schemas.VisitOut, **_ERRORS},
+        responses={
+            200: schemas.VisitOut,
+            **errors({404: "`not_found`: no such visit, or one of a store you are not granted."}),
+        },
     )
     def get(self, request: Request, visit_id: str) -> Response:
         visit = visit_for_user(request.user, visit_id)
@@ -194,7 +204,12 @@ class ReceiptDetailApi(APIView):
     permission_classes = [IsSupervisorOrIntegration]
 
     @extend_schema(
-        operation_id="receipts_retrieve", summary="A receipt", responses={200: schemas.ReceiptOut, **_ERRORS}
+        operation_id="receipts_retrieve",
+        summary="A receipt",
+        responses={
+            200: schemas.ReceiptOut,
+            **errors({404: "`not_found`: no such receipt, or one of a store you are not granted."}),
+        },
     )
     def get(self, request: Request, receipt_id: str) -> Response:
         receipt: Receipt = receipt_for_user(request.user, receipt_id)
@@ -232,7 +247,15 @@ class VisitDisputeApi(APIView):
         "through the webhook) or confirms the receipt. 409 `dispute_open` while a dispute of the "
         "visit is open, 409 `no_receipt` while the visit awaits its first receipt.",
         request=DisputeInputSerializer,
-        responses={201: DisputeOutputSerializer, **_ERRORS},
+        responses={
+            201: DisputeOutputSerializer,
+            **errors(
+                {
+                    404: "`not_found`: no such visit, or one of a store you are not granted.",
+                    409: "`dispute_open` or `no_receipt`.",
+                }
+            ),
+        },
     )
     def post(self, request: Request, visit_id: str) -> Response:
         visit = visit_for_user(request.user, visit_id)

@@ -2,7 +2,7 @@
 supervisors read who viewed which media of a visit."""
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,12 +12,11 @@ from catalog.access import store_for_user
 from catalog.gates import IsIntegration, IsSupervisor
 from infra.cursors import cursor_decode, cursor_encode
 from infra.errors import LoupeError
-from validation import schemas
+from infra.openapi import errors
 from validation.access import visit_for_user
 from validation.selectors import visit_media_views
 from validation.services.privacy import shopper_erase
 
-_ERRORS = {code: OpenApiResponse(schemas.ErrorOut) for code in (400, 401, 403, 404)}
 _CURSOR_SALT = "loupe.media-views"
 PAGE_SIZE = 100
 
@@ -38,7 +37,7 @@ class ShopperEraseApi(APIView):
         operation_id="shoppers_erase",
         summary="Erase a shopper: tokens replaced, snippets purged, labels out of training data",
         request=EraseIn,
-        responses={202: EraseOut, **_ERRORS},
+        responses={202: EraseOut, **errors({404: "`not_found`: no such store, or one you are not granted."})},
     )
     def post(self, request: Request) -> Response:
         data = self.EraseIn(data=request.data)
@@ -79,7 +78,15 @@ class MediaViewListApi(APIView):
             OpenApiParameter("visit", str, required=True, description="The visit's id."),
             OpenApiParameter("cursor", str, description="The `next` of the previous page."),
         ],
-        responses={200: MediaViewPage, **_ERRORS},
+        responses={
+            200: MediaViewPage,
+            **errors(
+                {
+                    400: "`invalid` (`field` `visit`): no visit named; `invalid_cursor`: not a `next` of this list.",
+                    404: "`not_found`: no such visit, or one of a store you do not supervise.",
+                }
+            ),
+        },
     )
     def get(self, request: Request) -> Response:
         visit_id = request.query_params.get("visit")

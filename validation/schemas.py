@@ -14,9 +14,10 @@ import math
 from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
+from infra.openapi import ErrorOut
 from validation.models import Event, Visit
 
 MAX_EVENTS = 500
@@ -66,7 +67,7 @@ class StorableChoiceField(serializers.ChoiceField):
         return super().to_internal_value(data)
 
 
-@extend_schema_field(OpenApiTypes.FLOAT)
+@extend_schema_field({"type": "number", "format": "double", "minimum": 0, "maximum": 1})
 class UnitIntervalField(serializers.Field):
     """A JSON number in [0, 1]. NaN and infinities are out of range (the API parses the
     `NaN` literal so that the error can name the field)."""
@@ -162,7 +163,10 @@ class VisitIn(serializers.Serializer):
 
 
 class BulkVisitsIn(serializers.Serializer):
-    visits = serializers.ListField(child=serializers.JSONField(), max_length=MAX_BULK_VISITS)
+    """For the schema: the view hands each item to the single visit's checks on its own, so that
+    one bad visit answers in its own result instead of failing the request."""
+
+    visits = serializers.ListField(child=VisitIn(), max_length=MAX_BULK_VISITS)
 
 
 # --- Output shapes (OpenAPI only) ---------------------------------------------------------
@@ -220,21 +224,22 @@ class VisitOut(VisitIngestedOut):
     corrections = CorrectionOut(many=True)
 
 
+@extend_schema_field(
+    PolymorphicProxySerializer(
+        component_name="BulkResultBody",
+        serializers=[VisitIngestedOut, ErrorOut],
+        resource_type_field_name=None,
+    )
+)
+class BulkResultBodyField(serializers.JSONField):
+    """What POST /api/v1/visits/ would have answered: the visit, or an error."""
+
+
 class BulkResultOut(serializers.Serializer):
-    external_id = serializers.CharField(allow_null=True)
-    status_code = serializers.IntegerField()
-    body = serializers.JSONField()
+    external_id = serializers.CharField(allow_null=True, help_text="The item's, when it had a usable one.")
+    status_code = serializers.IntegerField(help_text="What POST /api/v1/visits/ would have answered: 200, 201 or 4xx.")
+    body = BulkResultBodyField()
 
 
 class BulkVisitsOut(serializers.Serializer):
     results = BulkResultOut(many=True)
-
-
-class ErrorDetailOut(serializers.Serializer):
-    code = serializers.CharField()
-    detail = serializers.CharField()
-    field = serializers.CharField(required=False)
-
-
-class ErrorOut(serializers.Serializer):
-    error = ErrorDetailOut()

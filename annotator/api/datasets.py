@@ -21,6 +21,7 @@ from annotator.services.datasets import (
 )
 from catalog.gates import IsSupervisorOrIntegration
 from infra.errors import Conflict
+from infra.openapi import ObjectField, errors
 
 
 class DatasetOut(serializers.Serializer):
@@ -32,7 +33,7 @@ class DatasetOut(serializers.Serializer):
     items = serializers.IntegerField(help_text="Labels frozen into the dataset at creation.")
     sha256 = serializers.CharField(allow_blank=True, help_text="Of the file; blank until ready.")
     size_bytes = serializers.IntegerField(allow_null=True)
-    filters = serializers.JSONField(help_text="The filters as resolved at creation.")
+    filters = ObjectField(help_text="The filters as resolved at creation.")
     error = serializers.CharField(allow_blank=True, help_text="Why the build failed.")
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -61,11 +62,7 @@ def dataset_body(request: Request, dataset: Dataset) -> dict:
     ).data
 
 
-ERRORS = {
-    400: OpenApiResponse(description='Bad input: `{"error": {"code", "detail", "field"}}`.'),
-    403: OpenApiResponse(description="Not a supervisor or integration."),
-    404: OpenApiResponse(description="Unknown dataset or store, or one you are not granted."),
-}
+UNKNOWN_DATASET = "`not_found`: no such dataset, or one holding a store you are not granted."
 
 
 class DatasetCreateApi(APIView):
@@ -77,7 +74,7 @@ class DatasetCreateApi(APIView):
     class DatasetIn(serializers.Serializer):
         name = serializers.CharField(max_length=200)
         format = serializers.ChoiceField(choices=Dataset.Format.choices)
-        filters = serializers.JSONField(
+        filters = ObjectField(
             required=False,
             help_text='{"store" or "stores": [codes], "since", "until" (ISO-8601 with offset), '
             '"kinds": ["visit_event", "snippet"], "model_version", "reviewed_only", "agreed_only", '
@@ -93,7 +90,7 @@ class DatasetCreateApi(APIView):
     @extend_schema(
         operation_id="datasets_create",
         request=DatasetIn,
-        responses={202: CreatedOut, **ERRORS},
+        responses={202: CreatedOut, **errors({404: "`not_found`: a store you are not granted."})},
     )
     def post(self, request: Request) -> Response:
         data = self.DatasetIn(data=request.data)
@@ -111,7 +108,7 @@ class DatasetDetailApi(APIView):
 
     permission_classes = [IsSupervisorOrIntegration]
 
-    @extend_schema(operation_id="datasets_retrieve", responses={200: DatasetOut, **ERRORS})
+    @extend_schema(operation_id="datasets_retrieve", responses={200: DatasetOut, **errors({404: UNKNOWN_DATASET})})
     def get(self, request: Request, dataset_id: str) -> Response:
         return Response(dataset_body(request, dataset_for_user(request.user, dataset_id)))
 
@@ -124,9 +121,10 @@ class DatasetDownloadApi(APIView):
     @extend_schema(
         operation_id="datasets_download",
         responses={
-            (200, "application/octet-stream"): OpenApiResponse(description="JSONL, CSV or a COCO zip."),
-            409: OpenApiResponse(description="`not_ready`: queued, running or failed."),
-            **ERRORS,
+            (200, "application/octet-stream"): OpenApiResponse(
+                {"type": "string", "format": "binary"}, description="JSONL, CSV or a COCO zip."
+            ),
+            **errors({404: UNKNOWN_DATASET, 409: "`not_ready`: queued, running or failed."}),
         },
     )
     def get(self, request: Request, dataset_id: str):
@@ -155,11 +153,13 @@ class DatasetRetryApi(APIView):
         request=None,
         responses={
             202: DatasetOut,
-            409: OpenApiResponse(
-                description="`not_failed`: only a failed dataset, or one whose build stalled "
-                "(its worker's lease ran out), can be retried."
+            **errors(
+                {
+                    404: UNKNOWN_DATASET,
+                    409: "`not_failed`: only a failed dataset, or one whose build stalled (its worker's "
+                    "lease ran out), can be retried.",
+                }
             ),
-            **ERRORS,
         },
     )
     def post(self, request: Request, dataset_id: str) -> Response:

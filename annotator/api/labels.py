@@ -1,6 +1,6 @@
 """The labels feed for training pipelines (API.md, "Training data out")."""
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -10,6 +10,20 @@ from annotator.services.labels import MAX_LIMIT, label_data, labels_page
 from catalog.access import store_for_user, stores_for_user
 from catalog.gates import IsSupervisorOrIntegration
 from infra.errors import LoupeError
+from infra.openapi import ObjectField, errors
+
+_OBJECT = {"type": "object", "additionalProperties": True}
+
+
+@extend_schema_field({"oneOf": [_OBJECT, {"type": "array", "items": _OBJECT}, {"type": "null"}]})
+class PredictedField(serializers.JSONField):
+    """An event's fields (an object), a snippet's predictions (a list) or null: each value
+    matches exactly one of the three, as `oneOf` requires (a bare `{}` would match them all)."""
+
+
+@extend_schema_field({"oneOf": [_OBJECT, {"type": "null"}]})
+class HumanField(serializers.JSONField):
+    """What the person said (an object), or null."""
 
 
 class LabelOut(serializers.Serializer):
@@ -24,24 +38,22 @@ class LabelOut(serializers.Serializer):
     verdict = serializers.CharField(
         help_text="Visit events: `confirm`, `correct`, `reject` or `missed`. Snippets: `annotated`."
     )
-    predicted = serializers.JSONField(
-        allow_null=True,
+    predicted = PredictedField(
         help_text="What the model said (null for a missed event): event fields, or the snippet's predictions.",
     )
-    human = serializers.JSONField(
-        allow_null=True,
+    human = HumanField(
         help_text="What the associate said (null for a rejected event): event fields, or "
         "the snippet annotation result.",
     )
     snippet = serializers.UUIDField(allow_null=True)
     event = serializers.UUIDField(allow_null=True, help_text="The visit event (null for missed events and snippets).")
-    provenance = serializers.JSONField(help_text="Queue, task purpose, overlap, visit, submission and timing.")
+    provenance = ObjectField(help_text="Queue, task purpose, overlap, visit, submission and timing.")
     checked = serializers.BooleanField(
         help_text="A human judgement: the event was opened, or the verdict is `correct`, `reject` or `missed` "
         "(snippets: always). A `confirm` of an event nobody opened is false: the model's word, not a person's."
     )
     source = serializers.ChoiceField(choices=["associate", "consensus", "adjudication", "supervisor"])
-    evidence = serializers.JSONField(
+    evidence = ObjectField(
         help_text='What the person did with the media: `{"opened", "watched_ms", "frames_viewed"}`; '
         "`{}` when nothing was measured."
     )
@@ -81,14 +93,22 @@ class LabelListApi(APIView):
         "never skips or repeats a label. Only labels of stores granted to the caller.",
         parameters=[
             OpenApiParameter("cursor", str, description="The `next` of the previous page; omit to start."),
-            OpenApiParameter("limit", int, description=f"1 to {MAX_LIMIT}, default {MAX_LIMIT}."),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": MAX_LIMIT},
+                description=f"1 to {MAX_LIMIT}, default {MAX_LIMIT}.",
+            ),
             OpenApiParameter("store", str, description="Only this store (its code); one you are granted."),
         ],
         responses={
             200: LabelPageOut,
-            400: OpenApiResponse(description="`invalid_cursor`, or a limit out of range."),
-            403: OpenApiResponse(description="Not an integration or a supervisor."),
-            404: OpenApiResponse(description="A store you are not granted."),
+            **errors(
+                {
+                    400: "`invalid_cursor` (`field` `cursor`): not a `next` of this feed; `invalid` (`field` "
+                    f"`limit`): a limit outside 1 to {MAX_LIMIT}.",
+                    404: "`not_found`: no such store, or one you are not granted.",
+                }
+            ),
         },
         tags=["training data"],
     )

@@ -1,7 +1,7 @@
 """A supervisor's review through the API (API.md, "Review that reaches people"): reject an
 annotation with a comment. The same service as the console's reject button."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from annotator.access import annotation_for_supervisor
 from annotator.services.review import COMMENT_MAX, annotation_reject
 from catalog.gates import IsSupervisor
+from infra.openapi import errors
 
 
 class StrictText(serializers.CharField):
@@ -42,13 +43,14 @@ class AnnotationRejectApi(APIView):
         request=RejectIn,
         responses={
             200: RejectOut,
-            400: OpenApiResponse(
-                description='`comment_required`, `comment_too_long` or unstorable text: `{"error": {"code", '
-                '"detail", "field": "comment"}}`.'
+            **errors(
+                {
+                    400: "`comment_required`, `comment_too_long` or unstorable text (`field` `comment`); "
+                    "`malformed_request`: not JSON.",
+                    404: "`not_found`: no such annotation, or one of a store you do not supervise.",
+                    409: "`already_rejected`.",
+                }
             ),
-            403: OpenApiResponse(description="Not a supervisor."),
-            404: OpenApiResponse(description="Unknown annotation, or one of a store you do not supervise."),
-            409: OpenApiResponse(description="`already_rejected`."),
         },
     )
     def post(self, request: Request, annotation_id: str) -> Response:

@@ -19,6 +19,7 @@ from catalog.access import store_for_user
 from catalog.gates import IsIntegration, IsSupervisorOrIntegration
 from catalog.models import Camera
 from infra.errors import LoupeError
+from infra.openapi import errors
 
 # Multipart framing around the file; the file itself is checked against SNIPPET_MAX_BYTES.
 _ENVELOPE_BYTES = 1024 * 1024
@@ -43,8 +44,19 @@ class SnippetOut(serializers.Serializer):
         box = serializers.ListField(child=serializers.IntegerField(), help_text="[x, y, w, h] in clip pixels.")
         source = serializers.ChoiceField(choices=["request", "face"])
 
-    redactions = RedactionOut(many=True, help_text="Regions obscured before the clip was stored.")
+    redactions = RedactionOut(
+        many=True,
+        help_text="Regions obscured before the clip was stored. While `redacting`, the requested regions; "
+        "the faces found join them once `ready`.",
+    )
     media_purged = serializers.BooleanField(help_text="The files were deleted (retention or erasure).")
+    status = serializers.ChoiceField(
+        choices=Snippet.Status.choices,
+        help_text="`redacting`: the upload was accepted and is being redacted on a worker; until it is `ready` "
+        "the media URLs answer 409 `snippet_redacting` and the annotation task cannot be claimed. "
+        "`failed`: it could not be redacted (see `failure`); nothing of it is kept or served, its task is cancelled.",
+    )
+    failure = serializers.CharField(allow_null=True, help_text="Why the redaction failed; null unless `failed`.")
 
 
 def snippet_body(request: Request, snippet: Snippet, task: Task | None) -> dict:
@@ -63,6 +75,8 @@ def snippet_body(request: Request, snippet: Snippet, task: Task | None) -> dict:
         "task_id": str(task.pk) if task else None,
         "redactions": snippet.redactions,
         "media_purged": snippet.media_purged_at is not None,
+        "status": snippet.status,
+        "failure": snippet.failure or None if snippet.status == Snippet.Status.FAILED else None,
     }
 
 
@@ -121,13 +135,21 @@ class SnippetCreateApi(APIView):
         operation_id="snippets_create",
         request={"multipart/form-data": SnippetIn},
         responses={
-            201: SnippetOut,
-            200: OpenApiResponse(SnippetOut, description="The same store + external_id + bytes again."),
-            400: OpenApiResponse(description="`invalid_video`, `unknown_camera`, `unknown_sku` or bad field."),
-            404: OpenApiResponse(description="Unknown store, or not granted."),
-            409: OpenApiResponse(description="`duplicate_external_id`: same external_id, different bytes."),
-            413: OpenApiResponse(description="`video_too_large`: bytes, duration or resolution over the limit."),
-            415: OpenApiResponse(description="Not multipart/form-data."),
+            201: OpenApiResponse(
+                SnippetOut,
+                description="Accepted, probed and held for redaction: `status` is `redacting` until a worker has "
+                "stored the redacted clip (poll `GET /api/v1/snippets/{id}/`).",
+            ),
+            200: OpenApiResponse(SnippetOut, description="The same store + external_id + bytes again (current state)."),
+            **errors(
+                {
+                    400: "`invalid_video`, `unknown_camera`, `unknown_sku` or another field at fault (`field`).",
+                    404: "`not_found`: no such store, or one you are not granted.",
+                    409: "`duplicate_external_id`: same external_id, different bytes.",
+                    413: "`video_too_large`: bytes, duration or resolution over the limit.",
+                    415: "`unsupported_media_type`: not multipart/form-data.",
+                }
+            ),
         },
     )
     def post(self, request: Request) -> Response:
@@ -163,7 +185,13 @@ class SnippetDetailApi(APIView):
 
     permission_classes = [IsSupervisorOrIntegration]
 
-    @extend_schema(operation_id="snippets_retrieve", responses={200: SnippetOut, 404: OpenApiResponse()})
+    @extend_schema(
+        operation_id="snippets_retrieve",
+        responses={
+            200: SnippetOut,
+            **errors({404: "`not_found`: no such snippet, or one of a store you are not granted."}),
+        },
+    )
     def get(self, request: Request, snippet_id) -> Response:
         snippet = snippet_for_user(request.user, snippet_id)
         return Response(snippet_body(request, snippet, snippet_annotation_task(snippet)))

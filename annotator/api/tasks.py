@@ -27,6 +27,7 @@ from annotator.services.work import (
 )
 from catalog.gates import IsAssociateOrSupervisor
 from infra.errors import Conflict, LoupeError
+from infra.openapi import ObjectField, errors
 
 
 def validated(serializer_class: type[serializers.Serializer], request: Request, *, task_id=None) -> dict:
@@ -46,7 +47,7 @@ class TaskOut(serializers.Serializer):
     kind = serializers.CharField(help_text="`visit_validation` or `snippet_annotation`.")
     queue = serializers.UUIDField(source="queue_id")
     due_at = serializers.DateTimeField()
-    payload = serializers.JSONField(help_text="What a client needs to produce a result; see API.md per kind.")
+    payload = ObjectField(help_text="What a client needs to produce a result; see API.md per kind.")
 
 
 class LeaseOut(serializers.Serializer):
@@ -63,20 +64,17 @@ class TaskPreviewOut(serializers.Serializer):
     kind = serializers.CharField()
     queue = serializers.UUIDField()
     due_at = serializers.DateTimeField()
-    payload = serializers.JSONField(help_text="The task's payload without media URLs.")
+    payload = ObjectField(help_text="The task's payload without media URLs.")
 
 
-ERRORS = {
-    400: OpenApiResponse(description='Bad input: `{"error": {"code", "detail", "field"}}`.'),
-    403: OpenApiResponse(description="Not an associate."),
-    404: OpenApiResponse(description="Unknown task or queue, or one of a store you are not granted."),
-}
-LEASE_LOST = OpenApiResponse(description="409 `lease_lost`: the lease expired and the task went to someone else.")
-SUBMIT_LEASE_LOST = OpenApiResponse(
-    description="409 `lease_lost`: no live lease (it ran out: a heartbeat revives it while nobody has taken the "
-    "task), or the task went to someone else; nothing is stored. 409 `duplicate_submission`: the "
+UNKNOWN_TASK = "`not_found`: no such task, or one of a store you are not granted."
+LEASE_LOST = "`lease_lost`: the lease expired and the task went to someone else (or the `token` is of an older lease)."
+SUBMIT_LEASE_LOST = (
+    "`lease_lost`: no live lease (it ran out: a heartbeat revives it while nobody has taken the "
+    "task), or the task went to someone else; nothing is stored. `duplicate_submission`: the "
     "`submission_id` was used for another task."
 )
+LOOKAHEAD_MAX = 5
 
 
 class TaskNextApi(APIView):
@@ -94,7 +92,7 @@ class TaskNextApi(APIView):
         responses={
             200: LeaseOut,
             204: OpenApiResponse(description="Nothing is available for you now."),
-            **ERRORS,
+            **errors({404: "`not_found`: no such queue, or one of a store you are not granted."}),
         },
         tags=["work"],
     )
@@ -124,7 +122,7 @@ class TaskHeartbeatApi(APIView):
         operation_id="tasks_heartbeat",
         summary="Extend your lease on a task",
         request=TaskHeartbeatInputSerializer,
-        responses={200: TaskHeartbeatOutputSerializer, 409: LEASE_LOST, **ERRORS},
+        responses={200: TaskHeartbeatOutputSerializer, **errors({404: UNKNOWN_TASK, 409: LEASE_LOST})},
         tags=["work"],
     )
     def post(self, request: Request, task_id: str) -> Response:
@@ -145,7 +143,7 @@ class TaskSubmitApi(APIView):
     permission_classes = [IsAssociateOrSupervisor]
 
     class TaskSubmitInputSerializer(serializers.Serializer):
-        result = serializers.JSONField(help_text="The kind's result, an object (API.md).")
+        result = ObjectField(help_text="The kind's result, an object (API.md).")
         submission_id = serializers.UUIDField(help_text="Chosen by the client; a retry with the same id is safe.")
         token = serializers.IntegerField(required=False, min_value=0, max_value=TOKEN_MAX)
         next = serializers.BooleanField(
@@ -171,7 +169,7 @@ class TaskSubmitApi(APIView):
         "without `opened: true` is stored unchecked. 400 `not_checked` (`field` `events[i]`): an audit "
         "task with an event that is not checked (opened, corrected or rejected).",
         request=TaskSubmitInputSerializer,
-        responses={200: TaskSubmitOutputSerializer, 409: SUBMIT_LEASE_LOST, **ERRORS},
+        responses={200: TaskSubmitOutputSerializer, **errors({404: UNKNOWN_TASK, 409: SUBMIT_LEASE_LOST})},
         tags=["work"],
     )
     def post(self, request: Request, task_id: str) -> Response:
@@ -207,7 +205,10 @@ class TaskReleaseApi(APIView):
         operation_id="tasks_release",
         summary="Release (skip) a task you hold",
         request=TaskReleaseInputSerializer,
-        responses={200: OpenApiResponse(description="Released: `{}`."), 409: LEASE_LOST, **ERRORS},
+        responses={
+            200: OpenApiResponse({"type": "object", "maxProperties": 0}, description="Released: `{}`."),
+            **errors({404: UNKNOWN_TASK, 409: LEASE_LOST}),
+        },
         tags=["work"],
     )
     def post(self, request: Request, task_id: str) -> Response:
@@ -233,9 +234,21 @@ class TaskLookaheadApi(APIView):
         "take them first.",
         parameters=[
             OpenApiParameter("queue", str, description="Queue id."),
-            OpenApiParameter("limit", int, description="1 to 5, default 1."),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": LOOKAHEAD_MAX, "default": 1},
+                description=f"1 to {LOOKAHEAD_MAX}, default 1.",
+            ),
         ],
-        responses={200: TaskLookaheadOutputSerializer, **ERRORS},
+        responses={
+            200: TaskLookaheadOutputSerializer,
+            **errors(
+                {
+                    400: f"`invalid` (`field` `limit`): a limit outside 1 to {LOOKAHEAD_MAX}.",
+                    404: "`not_found`: no such queue, or one of a store you are not granted.",
+                }
+            ),
+        },
         tags=["work"],
     )
     def get(self, request: Request) -> Response:
@@ -246,7 +259,7 @@ class TaskLookaheadApi(APIView):
             limit = int(request.query_params.get("limit", "1"))
         except ValueError:
             limit = 0
-        if not 1 <= limit <= 5:
-            raise LoupeError("Use a limit from 1 to 5.", field="limit")
+        if not 1 <= limit <= LOOKAHEAD_MAX:
+            raise LoupeError(f"Use a limit from 1 to {LOOKAHEAD_MAX}.", field="limit")
         previews = task_lookahead(associate=request.user, queue=queue, limit=limit)
         return Response(self.TaskLookaheadOutputSerializer({"results": previews}).data)

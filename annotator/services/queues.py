@@ -4,6 +4,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils import timezone
 
 from annotator import kinds
 from annotator.models import Queue, Slot, Snippet, Task
@@ -45,6 +46,8 @@ class TaskSpec:
     purpose: str = "review"
     overlap: int | None = None
     snippets: Iterable[Snippet] = ()
+    # Not claimable until `tasks_open_waiting` (its snippet is still being redacted).
+    waiting: bool = False
 
 
 @transaction.atomic
@@ -58,12 +61,14 @@ def task_enqueue(
     purpose: str = "review",
     overlap: int | None = None,
     snippets: Iterable[Snippet] = (),
+    waiting: bool = False,
 ) -> Task:
     """Create a task with one slot per wanted annotation (the queue's overlap by default).
 
-    The slots copy the task's ordering columns so the claim query is one index scan.
+    The slots copy the task's ordering columns so the claim query is one index scan. A
+    `waiting` task and its slots stay outside every claim until `tasks_open_waiting`.
     """
-    spec = TaskSpec(queue, subject_id, due_at, payload, priority, purpose, overlap, snippets)
+    spec = TaskSpec(queue, subject_id, due_at, payload, priority, purpose, overlap, snippets, waiting)
     return tasks_enqueue_many(specs=[spec])[0]
 
 
@@ -87,6 +92,7 @@ def tasks_enqueue_many(*, specs: Sequence[TaskSpec]) -> list[Task]:
             overlap=spec.overlap or spec.queue.overlap,
             payload=spec.payload,
             purpose=spec.purpose,
+            status=Task.Status.WAITING if spec.waiting else Task.Status.OPEN,
         )
         for spec in specs
     ]
@@ -101,6 +107,7 @@ def tasks_enqueue_many(*, specs: Sequence[TaskSpec]) -> list[Task]:
             priority=task.priority,
             due_at=task.due_at,
             created_at=task.created_at,
+            state=Slot.State.WAITING if spec.waiting else Slot.State.OPEN,
         )
         for task, spec in zip(tasks, specs, strict=True)
         for index in range(task.overlap)
@@ -113,3 +120,25 @@ def tasks_enqueue_many(*, specs: Sequence[TaskSpec]) -> list[Task]:
     if links:
         Task.snippets.through.objects.bulk_create(links)
     return tasks
+
+
+@transaction.atomic(savepoint=False)
+def tasks_open_waiting(*, snippet: Snippet) -> int:
+    """Make the waiting tasks of `snippet` claimable (their slots open); returns how many.
+    Joins the caller's transaction; conditional UPDATEs, so a second call changes nothing."""
+    tasks = Task.objects.filter(snippets=snippet, status=Task.Status.WAITING)
+    ids = list(tasks.values_list("pk", flat=True))
+    Slot.objects.filter(task_id__in=ids, state=Slot.State.WAITING).update(state=Slot.State.OPEN)
+    return Task.objects.filter(pk__in=ids, status=Task.Status.WAITING).update(status=Task.Status.OPEN)
+
+
+@transaction.atomic(savepoint=False)
+def tasks_cancel_waiting(*, snippet: Snippet) -> int:
+    """Cancel the waiting tasks of `snippet` (its redaction failed: there is nothing to
+    annotate); returns how many. Joins the caller's transaction."""
+    tasks = Task.objects.filter(snippets=snippet, status=Task.Status.WAITING)
+    ids = list(tasks.values_list("pk", flat=True))
+    Slot.objects.filter(task_id__in=ids, state=Slot.State.WAITING).update(state=Slot.State.CANCELLED)
+    return Task.objects.filter(pk__in=ids, status=Task.Status.WAITING).update(
+        status=Task.Status.CANCELLED, done_at=timezone.now()
+    )

@@ -37,10 +37,13 @@ def snippets_media_purge(*, snippet_ids: Iterable, now: dt.datetime, builds_wait
         if builds_wait:
             due = due.exclude(snippets_held_by_builds())
         snippets = list(due.order_by("pk"))
-        names = [name for s in snippets for name in (s.file.name, s.poster.name, s.thumbnail.name) if name]
+        # A snippet still being redacted has only its held upload; its redaction, fenced on
+        # `media_purged_at`, then stores nothing.
+        names = [name for s in snippets for name in (s.file.name, s.poster.name, s.thumbnail.name, s.holding) if name]
         for snippet in snippets:
             snippet.file, snippet.poster, snippet.thumbnail, snippet.media_purged_at = "", "", "", now
-        Snippet.objects.bulk_update(snippets, ["file", "poster", "thumbnail", "media_purged_at"])
+            snippet.holding = ""
+        Snippet.objects.bulk_update(snippets, ["file", "poster", "thumbnail", "holding", "media_purged_at"])
         transaction.on_commit(lambda: _delete(names))
     return snippets
 

@@ -1,21 +1,21 @@
-"""Video snippet intake: check an uploaded clip, store it, optionally queue it for annotation.
+"""Video snippet intake: check an uploaded clip, hold it for redaction, optionally queue it
+for annotation.
 
 `snippet_ingest` is the one door for snippets (the API and the demo seeder use it). Order:
 size (while spooling the upload to a private temporary file and hashing it), idempotency on
-store + external_id, probe (`annotator.media`), predictions and redact regions, redaction
-(`annotator.redaction`: requested regions and faces obscured, re-encoded into a second
-temporary file; the upload's own bytes are never stored), then files and rows. Files are
-written through Django's storage API under names Loupe generates; rows are written in one
-transaction, and files of a transaction that fails are deleted again.
+store + external_id, probe (`annotator.media`), predictions and redact regions, then the
+upload into the holding place and the rows (the snippet `redacting`, its annotation task
+waiting) in one transaction with the `redaction` task that will redact it on a worker
+(`annotator.services.snippet_redaction`; a transactional outbox: no row without its task).
+The upload request stays within SNIPPET_PROBE_TIMEOUT_S whatever the clip's length; nothing
+is served, and nothing is claimable, until the redacted clip is stored.
 """
 
-import contextlib
 import datetime as dt
 import hashlib
 import math
 import tempfile
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from numbers import Real
 from pathlib import Path
@@ -23,16 +23,16 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.files import File
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from annotator.media import VideoInfo, make_poster, probe_video, video_too_large
+from annotator import tasks
+from annotator.media import VideoInfo, probe_video, video_too_large
 from annotator.models import Snippet, Task
-from annotator.redaction import redact_clean, redact_video
+from annotator.redaction import redact_clean
 from annotator.services.queues import queue_for, task_enqueue
+from annotator.services.snippet_redaction import media_files_delete, snippet_hold
 from annotator.snippet_kind import SNIPPET_ANNOTATION
 from catalog.models import Camera, Product, Store
 from infra.errors import Conflict, LoupeError
@@ -75,15 +75,16 @@ def snippet_ingest(
     predictions: Any = None,
     redact: Any = None,
 ) -> SnippetIngestResult:
-    """Store a snippet whole or not at all.
+    """Take a snippet in whole or not at all; its redaction follows on the worker.
 
     Guarantees: at most one snippet per store + external_id (the unique constraint is the
     backstop for concurrent posts; the loser re-reads the winner's row); the same bytes
     again return the stored snippet (`created` False), different bytes raise 409
     `duplicate_external_id`; a rejected clip leaves no row and no file. Locks nothing
     beyond the rows it inserts. Raises LoupeError (`invalid_video` 400, `video_too_large`
-    413, 400 with `field` for predictions and redact). Only the redacted clip, and a poster and
-    thumbnail of it, are stored; `sha256` stays the upload's, for replays.
+    413, 400 with `field` for predictions and redact). The snippet is `redacting` (no media,
+    its annotation task waiting) with the upload in the holding place, and a `snippet_redact`
+    task is queued in the same transaction; `sha256` stays the upload's, for replays.
     """
     if camera.store_id != store.pk:
         raise LoupeError("The camera is not one of this store's.", code="unknown_camera", field="camera")
@@ -95,14 +96,8 @@ def snippet_ingest(
         info = probe_video(spool.name)
         cleaned = predictions_clean(store=store, info=info, predictions=predictions)
         regions = redact_clean(redact=redact, info=info)
-        with tempfile.NamedTemporaryFile(prefix="loupe-redacted-", suffix=".mp4") as redacted:
-            applied = redact_video(source=spool.name, target=redacted.name, info=info, regions=regions)
-            spool.close()  # the upload's bytes are not needed past this point
-            info = probe_video(redacted.name)
-            poster, thumbnail = make_poster(redacted.name)
-            snippet_id = uuid.uuid4()
-            names = _write_files(snippet_id, info.container, Path(redacted.name), poster, thumbnail)
-            size = Path(redacted.name).stat().st_size
+        snippet_id = uuid.uuid4()
+        held = snippet_hold(snippet_id=snippet_id, container=info.container, path=Path(spool.name))
     try:
         with transaction.atomic():
             snippet = Snippet.objects.create(
@@ -111,9 +106,8 @@ def snippet_ingest(
                 camera=camera,
                 external_id=external_id,
                 started_at=started_at,
-                file=names["file"],
-                poster=names["poster"],
-                thumbnail=names["thumbnail"],
+                status=Snippet.Status.REDACTING,
+                holding=held,
                 sha256=sha256,
                 size_bytes=size,
                 container=info.container,
@@ -124,18 +118,20 @@ def snippet_ingest(
                 height=info.height,
                 frame_count=info.frame_count,
                 predictions=cleaned,
-                redactions=[region.as_json() for region in applied],
+                # The requested regions now; the faces found join them once redacted.
+                redactions=[region.as_json() for region in regions],
             )
             task = _enqueue_annotation(snippet) if annotate else None
+            tasks.snippet_redact.enqueue(str(snippet.pk))
     except IntegrityError:
-        _delete_files(names.values())
+        media_files_delete([held])
         # Another request stored the same store + external_id first.
         existing = Snippet.objects.filter(store=store, external_id=external_id).first()
         if existing is None:
             raise
         return _replay(existing, sha256)
     except BaseException:
-        _delete_files(names.values())
+        media_files_delete([held])
         raise
     return SnippetIngestResult(snippet=snippet, created=True, task=task)
 
@@ -171,28 +167,6 @@ def _replay(existing: Snippet, sha256: str) -> SnippetIngestResult:
     return SnippetIngestResult(snippet=existing, created=False, task=snippet_annotation_task(existing))
 
 
-def _write_files(snippet_id: uuid.UUID, container: str, video: Path, poster: bytes, thumbnail: bytes) -> dict:
-    """Write the clip and its images under generated names; the client's filename is never used."""
-    day = timezone.now().strftime("%Y/%m/%d")
-    names: dict[str, str] = {}
-    try:
-        with video.open("rb") as f:
-            names["file"] = default_storage.save(f"snippets/{day}/{snippet_id}.{container}", File(f))
-        names["poster"] = default_storage.save(f"snippets/posters/{day}/{snippet_id}.jpg", ContentFile(poster))
-        names["thumbnail"] = default_storage.save(f"snippets/thumbs/{day}/{snippet_id}.jpg", ContentFile(thumbnail))
-    except BaseException:
-        _delete_files(names.values())
-        raise
-    return names
-
-
-def _delete_files(names: Iterable[str]) -> None:
-    for name in names:
-        # Best effort: the error that got us here matters more.
-        with contextlib.suppress(OSError):
-            default_storage.delete(name)
-
-
 def _enqueue_annotation(snippet: Snippet) -> Task:
     store = snippet.store
     payload = {
@@ -213,6 +187,8 @@ def _enqueue_annotation(snippet: Snippet) -> Task:
         payload=payload,
         purpose="annotate",
         snippets=[snippet],
+        # Claimable once the redacted clip is stored (snippet_redaction.snippet_redact).
+        waiting=snippet.status == Snippet.Status.REDACTING,
     )
 
 

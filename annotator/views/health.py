@@ -5,23 +5,30 @@ reports the background work (workers alive per task queue, the age of each queue
 waiting task), but never turns 503 for it: a web server without workers still serves every
 page and API call, and a load balancer taking all web servers out because the workers died
 would turn a late webhook into an outage. Alert on `workers` instead (README, "Workers").
+
+Both are exempt from CSRF: they take GET only and change nothing, and the CSRF check, which
+runs before the view, answered any other method (`QUERY /healthz`) 403 instead of the 405 of
+`require_GET`.
 """
 
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from annotator.selectors.workers import background_work
 
 
+@csrf_exempt
 @require_GET
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+@csrf_exempt
 @require_GET
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:

@@ -2,7 +2,9 @@
 
 Access is `annotator.access.snippet_for_viewer` (404 otherwise); every response that carries
 media writes a `MediaView` row; a snippet whose media retention or an erasure purged answers
-410 `media_purged`. Video honours single HTTP byte ranges so browsers can seek;
+410 `media_purged`, one still being redacted 409 `snippet_redacting` and one that could not be
+redacted 409 `redaction_failed` (its upload waits in a holding place no URL reaches, then is
+deleted). Video honours single HTTP byte ranges so browsers can seek;
 nothing here is cacheable by shared caches.
 """
 
@@ -53,6 +55,14 @@ def _access(request: HttpRequest, snippet_id):
     if snippet.media_purged_at is not None:
         gone = error_body("media_purged", "This snippet's media was deleted (retention or a shopper's erasure).")
         return None, None, _private(JsonResponse(gone, status=410))
+    if snippet.status == Snippet.Status.REDACTING:
+        busy = error_body(
+            "snippet_redacting", "This snippet is still being redacted; its media follow once it is ready."
+        )
+        return None, None, _private(JsonResponse(busy, status=409))
+    if snippet.status == Snippet.Status.FAILED:
+        failed = error_body("redaction_failed", "This snippet could not be redacted; it has no media.")
+        return None, None, _private(JsonResponse(failed, status=409))
     return user, (snippet, task), None
 
 

@@ -20,7 +20,7 @@ from annotator.access import task_for_associate
 from annotator.models import Task
 from annotator.selectors.work import held_slot, task_lookahead
 from annotator.views.task import screen_context
-from catalog.gates import associate_required
+from catalog.gates import associate_or_supervisor_required
 
 # Names under which the kinds' screens carry lease-checked media (fields of the visit
 # screen's snippets, keys of the snippet screen's context). Blanked, the templates render
@@ -45,7 +45,7 @@ def _blanked(name, value):
 
 
 @require_GET
-@associate_required
+@associate_or_supervisor_required
 def task_preview(request: HttpRequest, task_id) -> HttpResponse:
     """The `#screen` partial, in preview mode, of the task most likely to follow `task_id`,
     which the associate holds; 204 when nothing would follow, 404 for a task they do not hold.

@@ -1,5 +1,6 @@
-"""A store's policy (auto-accept threshold, SLA minutes, audit rate, media retention days) and
-its history.
+"""A store's policy (routing: auto-accept threshold, SLA minutes, audit rate; privacy: media
+retention days; workforce quality: gold share, gold accuracy floor and its minimum evidence,
+snippet overlap) and its history.
 
 Every change is one `PolicyChange` row per field that actually changed, written in the same
 transaction as the change, so the history can never disagree with the store.
@@ -13,18 +14,34 @@ from django.db import transaction
 from catalog.models import ControlAction, PolicyChange, Store
 from infra.errors import LoupeError
 
-POLICY_FIELDS = ("auto_accept_threshold", "sla_minutes", "audit_rate", "media_retention_days")
+POLICY_FIELDS = (
+    "auto_accept_threshold",
+    "sla_minutes",
+    "audit_rate",
+    "gold_share",
+    "min_gold_accuracy",
+    "min_gold_events",
+    "snippet_overlap",
+    "media_retention_days",
+)
 MAX_SLA_MINUTES = 24 * 60
 MAX_RETENTION_DAYS = 3650
+MAX_GOLD_SHARE = 0.5
+MAX_GOLD_EVENTS = 1000
+MAX_SNIPPET_OVERLAP = 5
 
 
-def _unit_interval(field: str, value: Any) -> float:
+def _unit_interval(field: str, value: Any, highest: float = 1.0) -> float:
+    if isinstance(value, bool):
+        value = None
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise LoupeError(f"{field} must be a number between 0 and 1.", code="invalid_policy", field=field) from None
-    if not math.isfinite(number) or not 0.0 <= number <= 1.0:
-        raise LoupeError(f"{field} must be between 0 and 1.", code="invalid_policy", field=field)
+        raise LoupeError(
+            f"{field} must be a number between 0 and {highest:g}.", code="invalid_policy", field=field
+        ) from None
+    if not math.isfinite(number) or not 0.0 <= number <= highest:
+        raise LoupeError(f"{field} must be between 0 and {highest:g}.", code="invalid_policy", field=field)
     return number
 
 
@@ -56,6 +73,12 @@ def policy_check(**changes: Any) -> dict[str, Any]:
             cleaned[field] = _sla_minutes(value)
         elif field == "media_retention_days":
             cleaned[field] = _whole(field, value, MAX_RETENTION_DAYS, "days")
+        elif field == "min_gold_events":
+            cleaned[field] = _whole(field, value, MAX_GOLD_EVENTS, "events")
+        elif field == "snippet_overlap":
+            cleaned[field] = _whole(field, value, MAX_SNIPPET_OVERLAP, "associates")
+        elif field == "gold_share":
+            cleaned[field] = _unit_interval(field, value, MAX_GOLD_SHARE)
         else:
             cleaned[field] = _unit_interval(field, value)
     return cleaned
@@ -66,9 +89,10 @@ def store_policy_update(*, store: Store, by, reason: str = "", **changes: Any) -
     """Change some of a store's policy fields; returns the PolicyChange rows written (one per
     field whose value changed; none when nothing changed).
 
-    Checks every value first (nothing is written if one is bad): the threshold and the audit
-    rate in [0, 1], `sla_minutes` a whole number from 1 to 1440, `media_retention_days` from 1
-    to 3650. Locks the store row, so two
+    Checks every value first (nothing is written if one is bad): the threshold, the audit rate
+    and `min_gold_accuracy` in [0, 1], `gold_share` in [0, 0.5], `sla_minutes` a whole number
+    from 1 to 1440, `media_retention_days` from 1 to 3650, `min_gold_events` from 1 to 1000,
+    `snippet_overlap` from 1 to 5. Locks the store row, so two
     supervisors' changes serialize and each records the value it really replaced. The caller
     checks that `by` supervises the store.
     """

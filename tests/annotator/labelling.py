@@ -1,5 +1,5 @@
 """Labels for the dataset tests, recorded the way submits record them (`label_record`),
-and real snippets (synthetic clips through `snippet_ingest`)."""
+and real snippets (synthetic clips through `snippet_ingest` and the redaction worker)."""
 
 import datetime as dt
 import io
@@ -10,9 +10,9 @@ from django.utils import timezone
 from annotator.models import Annotation, Label, Queue, Slot, Snippet
 from annotator.services.labels import LabelIn, label_record
 from annotator.services.queues import task_enqueue
-from annotator.services.snippets import snippet_ingest
 from annotator.synth import Clip, make_clip
 from catalog.models import Camera, Store
+from tests.annotator.redacting import ingest_redacted
 
 SHOPPER = "anon-shopper-token-7f3a9c"
 
@@ -21,7 +21,7 @@ def ingest_clip(store: Store, *, external_id: str, scene: str = "take", seed: in
     """(snippet, clip) for a synthetic clip stored through the intake service."""
     clip: Clip = make_clip(scene=scene, seed=seed, **clip_args)
     camera = Camera.objects.filter(store=store).order_by("code").first()
-    result = snippet_ingest(
+    result = ingest_redacted(
         store=store,
         camera=camera,
         external_id=external_id,

@@ -18,6 +18,7 @@ from tests.annotator.clips import (
     jpeg_bytes,
     mp4_with_codec,
 )
+from tests.annotator.redacting import run_redactions
 from tests.conftest import token_client
 from tests.factories import UserFactory
 
@@ -74,13 +75,17 @@ def test_a_clip_is_stored_with_its_metadata_poster_and_thumbnail(cv, s001, media
     assert set(body) == {
         "id", "external_id", "store", "camera", "started_at", "duration_s", "fps",
         "width", "height", "frame_count", "poster_url", "task_id", "redactions", "media_purged",
+        "status", "failure",
     }  # fmt: skip
     assert (body["redactions"], body["media_purged"]) == ([], False)
+    assert (body["status"], body["failure"]) == ("redacting", None)
     assert body["external_id"] == "snip-1"
     assert (body["store"], body["camera"]) == ("S001", "C01")
     assert (body["width"], body["height"], body["fps"], body["frame_count"]) == (320, 240, 10.0, 10)
     assert body["task_id"] is None
     assert body["poster_url"].endswith(f"/media/snippets/{body['id']}/poster")
+    run_redactions()
+    assert cv.get(f"{URL}{body['id']}/").json() == {**body, "status": "ready"}
     snippet = Snippet.objects.get(pk=body["id"])
     assert snippet.started_at.isoformat() == "2026-11-24T09:03:11+00:00"
     assert (snippet.container, snippet.codec) == ("mp4", "h264")
@@ -96,6 +101,7 @@ def test_a_clip_is_stored_with_its_metadata_poster_and_thumbnail(cv, s001, media
 def test_a_webm_vp9_clip_is_accepted_and_stored_redacted_as_h264(cv, s001, media_root):
     response = post(cv, data=WEBM.data, filename="clip.webm")
     assert response.status_code == 201, response.content
+    run_redactions()
     snippet = Snippet.objects.get()
     assert (snippet.container, snippet.codec, snippet.frame_count) == ("mp4", "h264", 10)
     assert snippet.file.name.endswith(".mp4")
@@ -108,6 +114,11 @@ def test_the_same_clip_again_answers_200_with_the_same_body(cv, s001, media_root
     assert again.json() == first.json()
     assert Snippet.objects.count() == 1
     assert Task.objects.count() == 1
+    assert len(files_under(media_root)) == 1  # the upload, held for its redaction
+    run_redactions()
+    redacted = post(cv, annotate="true")
+    assert redacted.status_code == 200
+    assert redacted.json() == {**first.json(), "status": "ready"}
     assert len(files_under(media_root)) == 3
 
 
@@ -116,7 +127,7 @@ def test_the_same_external_id_with_other_bytes_is_a_conflict(cv, s001, media_roo
     response = post(cv, data=make_clip(seconds=1, fps=10, seed=8).data)
     assert_error(response, 409, "duplicate_external_id")
     assert Snippet.objects.count() == 1
-    assert len(files_under(media_root)) == 3
+    assert len(files_under(media_root)) == 1
 
 
 def test_annotate_true_queues_a_snippet_annotation_task_with_its_payload(cv, s001, media_root):
@@ -158,6 +169,8 @@ def test_files_written_for_a_transaction_that_fails_are_removed(s001, media_root
 def test_a_dotdot_filename_does_not_decide_where_the_file_goes(cv, s001, media_root):
     response = post(cv, filename="../../../etc/evil.mp4")
     assert response.status_code == 201, response.content
+    assert "evil" not in Snippet.objects.get().holding
+    run_redactions()
     snippet = Snippet.objects.get()
     assert ".." not in snippet.file.name and "evil" not in snippet.file.name
     assert all(media_root in path.parents for path in files_under(media_root.parent))
@@ -222,7 +235,8 @@ def test_a_fragmented_mp4_is_stored_with_the_frames_it_holds_not_the_one_its_hea
     response = post(cv, data=fragmented_mp4(90, fps=30))
     assert response.status_code == 201, response.content
     assert response.json()["frame_count"] == 90
-    assert Snippet.objects.get().frame_count == 90
+    run_redactions()
+    assert (Snippet.objects.get().status, Snippet.objects.get().frame_count) == ("ready", 90)
 
 
 def test_a_json_request_is_an_unsupported_media_type(cv, s001, media_root):
@@ -368,4 +382,4 @@ def test_concurrent_identical_posts_store_one_snippet(s001_integration, s001, me
         thread.join(timeout=60)
     assert sorted(statuses) == [200, 201]
     assert Snippet.objects.count() == 1
-    assert len(files_under(media_root)) == 3
+    assert len(files_under(media_root)) == 1  # the winner's held upload; the loser's was deleted

@@ -8,8 +8,8 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from annotator.models import MediaView, Slot
-from annotator.services.snippets import snippet_ingest
 from annotator.synth import make_clip
+from tests.annotator.redacting import ingest_redacted
 from tests.factories import UserFactory
 
 CLIP = make_clip(seconds=1, fps=10, seed=11)
@@ -23,7 +23,7 @@ def media_root(settings, tmp_path):
 
 @pytest.fixture
 def ingested(s001):
-    return snippet_ingest(
+    return ingest_redacted(
         store=s001,
         camera=s001.cameras.get(code="C01"),
         external_id="snip-media",
@@ -136,7 +136,7 @@ def test_a_done_slot_shows_nothing(alice, ingested):
 
 
 def test_a_lease_on_a_task_without_the_snippet_shows_nothing(alice, s001, ingested):
-    other = snippet_ingest(
+    other = ingest_redacted(
         store=s001,
         camera=s001.cameras.get(code="C02"),
         external_id="snip-other",

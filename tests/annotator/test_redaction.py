@@ -1,5 +1,6 @@
-"""Redaction at upload, on real video made here: a high-contrast region under a `redact` box
-and a real face photo (scikit-image's astronaut) are obscured in every stored frame."""
+"""Redaction of uploads (on the redaction worker), on real video made here: a high-contrast
+region under a `redact` box and a real face photo (scikit-image's astronaut) are obscured in
+every stored frame."""
 
 import io
 import json
@@ -13,6 +14,7 @@ from skimage.data import astronaut
 
 from annotator.models import Snippet, Task
 from tests.annotator.clips import files_under
+from tests.annotator.redacting import run_redactions
 from tests.conftest import token_client
 
 URL = "/api/v1/snippets/"
@@ -83,6 +85,13 @@ def cv(s001_integration):
 
 
 def post(client, data: bytes, **fields):
+    """The upload, then the redaction worker's run (tests/annotator/redacting.py)."""
+    response = upload(client, data, **fields)
+    run_redactions()
+    return response
+
+
+def upload(client, data: bytes, **fields):
     body = {
         "file": SimpleUploadedFile("clip.mp4", data, content_type="video/mp4"),
         "store": "S001",
@@ -106,8 +115,8 @@ def test_a_redact_box_is_obscured_on_every_frame_of_its_range_and_nowhere_else(c
     response = post(cv, data, redact=json.dumps(redact))
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["redactions"][0] == {"frames": [5, 14], "box": list(BOX), "source": "request"}
-    assert cv.get(f"{URL}{body['id']}/").json()["redactions"] == body["redactions"]
+    assert body["redactions"] == [{"frames": [5, 14], "box": list(BOX), "source": "request"}]
+    assert cv.get(f"{URL}{body['id']}/").json()["redactions"][0] == body["redactions"][0]
     frames = decode(stored(body["id"]))
     assert len(frames) == FRAMES
     x, y, w, h = BOX
@@ -128,7 +137,8 @@ def test_a_face_is_found_and_obscured_without_any_redact_box(cv, s001, media):
     data, originals = face_clip()
     response = post(cv, data)
     assert response.status_code == 201, response.content
-    redactions = response.json()["redactions"]
+    assert response.json()["redactions"] == []  # faces are found on the worker
+    redactions = cv.get(f"{URL}{response.json()['id']}/").json()["redactions"]
     assert redactions and {r["source"] for r in redactions} == {"face"}
     frames = decode(stored(response.json()["id"]))
     assert len(frames) == FRAMES
@@ -175,11 +185,14 @@ def test_bad_redact_input_is_refused_and_nothing_is_stored(cv, s001, media, reda
     assert files_under(media) == []
 
 
-def test_a_clip_that_cannot_be_redacted_in_time_is_413_and_nothing_is_stored(cv, s001, media, settings):
+def test_a_clip_that_cannot_be_redacted_in_time_fails_and_nothing_of_it_is_kept(cv, s001, media, settings):
     settings.SNIPPET_REDACT_TIMEOUT_S = 0
     data, _ = checker_clip()
-    response = post(cv, data)
-    assert response.status_code == 413, response.content
-    assert response.json()["error"]["code"] == "video_too_large"
-    assert Snippet.objects.count() == 0
+    response = post(cv, data, annotate="true")
+    assert response.status_code == 201, response.content
+    detail = cv.get(f"{URL}{response.json()['id']}/").json()
+    assert detail["status"] == "failed"
+    assert "could not be redacted within 0 s" in detail["failure"]
+    assert detail["redactions"] == []
+    assert Task.objects.get().status == Task.Status.CANCELLED
     assert files_under(media) == []

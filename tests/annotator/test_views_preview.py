@@ -178,7 +178,7 @@ def test_preview_is_refused_outside_the_held_task(s001, s002, alice, bob, carol,
 
     assert browser(bob).get(url).status_code == 404  # another store's associate
     assert browser(dave).get(url).status_code == 404  # a store-mate who does not hold it
-    assert browser(carol).get(url).status_code == 403  # a supervisor: not an associate
+    assert browser(carol).get(url).status_code == 404  # a supervisor who does not hold it
     assert Client().get(url).status_code == 302  # anonymous: to the login page
     assert browser(alice).post(url).status_code == 405
     assert browser(alice).get(reverse("annotator:task_preview", args=[uuid.uuid4()])).status_code == 404

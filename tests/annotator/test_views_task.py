@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from annotator.models import Annotation, QueueMembership, Slot, TaskExclusion
-from annotator.services.snippets import snippet_ingest
 from annotator.synth import make_clip
+from tests.annotator.redacting import ingest_redacted
 from tests.annotator.work import expire_leases
 from tests.validation.bodies import event_body, visit_body
 from validation.models import Visit
@@ -334,7 +334,7 @@ PRODUCT_BOX = {"frame": 2, "label": "product", "x": 10, "y": 20, "w": 30, "h": 4
 
 def test_snippet_task_screen_and_submit(s001, alice):
     clip = make_clip(seconds=1, fps=10, width=320, height=240, seed=3)
-    ingested = snippet_ingest(
+    ingested = ingest_redacted(
         store=s001,
         camera=s001.cameras.get(code="C01"),
         external_id="annotate-1",

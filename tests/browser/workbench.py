@@ -9,10 +9,10 @@ from django.utils import timezone
 
 from annotator.models import QueueMembership
 from annotator.services.queues import queue_for
-from annotator.services.snippets import snippet_ingest
 from annotator.synth import make_clip
 from catalog.models import Product
 from catalog.services import product_set_image
+from tests.annotator.redacting import ingest_redacted
 from tests.browser.conftest import login
 from validation.demo.catalog import demo_products, product_image
 from validation.services import visit_ingest
@@ -36,7 +36,7 @@ def dress_catalog(store, count: int = 12) -> list[Product]:
 
 def ingest_clip(store, external_id: str, *, scene: str = "take", width: int = 320, height: int = 240, **kwargs):
     clip = make_clip(seconds=1.5, fps=10, width=width, height=height, scene=scene, seed=len(external_id), codec=CODEC)
-    result = snippet_ingest(
+    result = ingest_redacted(
         store=store,
         camera=store.cameras.get(code="C01"),
         external_id=external_id,

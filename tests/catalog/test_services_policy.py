@@ -33,6 +33,15 @@ def test_each_changed_field_is_recorded(s001, carol):
         ({"media_retention_days": "7.5"}, "media_retention_days"),
         ({"media_retention_days": 3651}, "media_retention_days"),
         ({"media_retention_days": True}, "media_retention_days"),
+        ({"gold_share": 0.51}, "gold_share"),
+        ({"gold_share": -0.01}, "gold_share"),
+        ({"gold_share": True}, "gold_share"),
+        ({"min_gold_accuracy": 1.01}, "min_gold_accuracy"),
+        ({"min_gold_events": 0}, "min_gold_events"),
+        ({"min_gold_events": 1001}, "min_gold_events"),
+        ({"snippet_overlap": 0}, "snippet_overlap"),
+        ({"snippet_overlap": 6}, "snippet_overlap"),
+        ({"snippet_overlap": "2.0"}, "snippet_overlap"),
     ],
 )
 def test_bad_values_change_nothing(s001, carol, changes, field):

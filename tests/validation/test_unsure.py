@@ -162,3 +162,16 @@ def test_a_supervisor_sees_the_escalation_on_the_console_and_decides_it_on_the_w
     assert 'id="wb-escalated-note"' in screen
     assert 'data-act="unsure"' not in screen
     assert screen.count("Earlier: can&#x27;t tell; can&#x27;t tell") == 1
+
+
+def test_a_supervisor_holding_an_escalation_gets_the_workbench_preview(client, s001, carol):
+    """The workbench prefetches the next task's screen for whoever holds a task, supervisors on
+    escalations included (the preview once admitted associates only: a 403 on every escalation)."""
+    ann, ben = associate(s001, "ann"), associate(s001, "ben")
+    visit, task = pending_visit(s001)
+    validate(ann, task, unsure_first(visit))
+    validate(ben, task, unsure_first(visit))
+    client.force_login(carol)
+    assert client.post(reverse("annotator:claim")).status_code == 302
+    # Nothing else waits for carol: the preview answers "nothing follows", not a refusal.
+    assert client.get(reverse("annotator:task_preview", args=[task.pk])).status_code == 204

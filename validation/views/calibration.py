@@ -97,7 +97,7 @@ def _refused(request: HttpRequest, error: LoupeError) -> HttpResponse:
 @require_POST
 @supervisor_required
 def store_policy(request: HttpRequest, code: str) -> HttpResponse:
-    """Edit a store's policy: any of auto_accept_threshold, sla_minutes, audit_rate, media_retention_days."""
+    """Edit a store's policy: any of `catalog.services.policy.POLICY_FIELDS` present in the form."""
     store = store_for_user(request.user, code)
     try:
         written = store_policy_update(store=store, by=request.user, **_present(request))

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotator', '0016_label_checked_source_evidence'),
+        ('annotator', '0017_snippet_redaction_on_worker'),
     ]
 
     operations = [
