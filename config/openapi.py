@@ -99,6 +99,30 @@ def _status(*values: str) -> dict:
     }
 
 
+def _ready() -> dict:
+    seconds = {"type": ["integer", "null"], "minimum": 0}
+    queue = {
+        "type": "object",
+        "properties": {
+            "workers": {"type": "integer", "minimum": 0, "description": "workers alive now"},
+            "last_seen_s": seconds | {"description": "since a worker serving it was last seen"},
+            "waiting": {"type": "integer", "minimum": 0, "description": "tasks ready to run"},
+            "oldest_waiting_s": seconds | {"description": "age of the oldest of them"},
+        },
+        "required": ["workers", "last_seen_s", "waiting", "oldest_waiting_s"],
+    }
+    workers = {
+        "type": "object",
+        "properties": {
+            "alive_within_s": {"type": "integer"},
+            "queues": {"type": "object", "additionalProperties": queue},
+        },
+        "required": ["alive_within_s", "queues"],
+    }
+    schema = _status("ok")
+    return schema | {"properties": schema["properties"] | {"workers": workers}}
+
+
 OPERATIONS = {
     "/healthz": {
         "get": {
@@ -116,7 +140,11 @@ OPERATIONS = {
             "tags": ["operations"],
             "security": [],
             "responses": {
-                "200": {"description": "Ready.", "content": {"application/json": {"schema": _status("ok")}}},
+                "200": {
+                    "description": "Ready. `workers` reports the background work per task queue; no live "
+                    "worker is never a reason for 503 (README, Workers).",
+                    "content": {"application/json": {"schema": _ready()}},
+                },
                 "503": {
                     "description": "The database cannot be reached.",
                     "content": {"application/json": {"schema": _status("unavailable")}},
