@@ -438,6 +438,9 @@ class Dataset(models.Model):
     # The running build's lease: its worker extends it after every batch. Past it, the worker
     # is taken for dead and a later run or a retry may take the build over.
     running_until = models.DateTimeField(null=True, blank=True)
+    # The task result (django-tasks) of the run that holds the build: run again after a
+    # database error cut it short, it takes its own build back (annotator.services.datasets).
+    run_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -551,3 +554,24 @@ class AssociatePause(models.Model):
                 fields=["associate", "store"], condition=Q(reinstated_at__isnull=True), name="pause_one_open"
             )
         ]
+
+
+class WorkerBeat(models.Model):
+    """A `manage.py worker` process saying it is alive: a thread of the worker writes its row
+    every `WORKER_BEAT_S` seconds (one UPDATE), busy or idle. `/readyz` and the supervisor's
+    console read these rows to say which queues have a live worker (seen in the last
+    `WORKER_ALIVE_S` seconds). A stopped worker's row stays, so "last seen 4 min ago" can be
+    said; rows not seen for a day are pruned when a worker starts."""
+
+    worker_id = models.CharField(primary_key=True, max_length=64)
+    queues = models.JSONField(default=list)  # the queue names it serves, "*" resolved
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["seen_at"], name="workerbeat_seen")]
+
+    def __str__(self) -> str:
+        return f"{self.hostname}:{self.pid}"

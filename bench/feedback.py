@@ -24,6 +24,7 @@ Prints one JSON object.
 
 import argparse
 import contextlib
+import datetime as dt
 import json
 import os
 import statistics
@@ -43,6 +44,8 @@ PY = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 DB_NAME = "loupe_bench_feedback"
 EVENTS_PER_VISIT = 5
+# Yesterday: visits must have ended within VISIT_MAX_AGE_DAYS.
+DAY = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).date().isoformat()
 SEED = """
 from django.contrib.auth.models import Group, User
 from rest_framework.authtoken.models import Token
@@ -65,8 +68,8 @@ def visit_body(n: int, prefix: str) -> dict:
         "external_id": f"{prefix}-{n:07d}",
         "store": "B001",
         "shopper": f"anon-{n:06x}",
-        "entered_at": "2026-11-24T10:00:00Z",
-        "exited_at": "2026-11-24T10:20:00Z",
+        "entered_at": f"{DAY}T10:00:00Z",
+        "exited_at": f"{DAY}T10:20:00Z",
         "model_version": "bench-1",
         "events": [
             {
@@ -75,7 +78,7 @@ def visit_body(n: int, prefix: str) -> dict:
                 "sku": f"SKU-{(n * 7 + e) % 100 + 1:04d}",
                 "quantity": 1 + e % 2,
                 "confidence": 0.97,
-                "occurred_at": f"2026-11-24T10:{e + 1:02d}:00Z",
+                "occurred_at": f"{DAY}T10:{e + 1:02d}:00Z",
                 "camera": "C01",
             }
             for e in range(EVENTS_PER_VISIT)

@@ -23,6 +23,7 @@ Targets: bulk >= 3,000 events/s; single p95 < 50 ms at 4 clients.
 
 import argparse
 import contextlib
+import datetime as dt
 import json
 import os
 import random
@@ -41,6 +42,8 @@ PY = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 DB_NAME = "loupe_bench_ingest"
 EVENTS_PER_VISIT = 10
+# Yesterday 10:00 UTC: visits must have ended within VISIT_MAX_AGE_DAYS.
+DAY = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).date().isoformat()
 SEED = """
 from django.contrib.auth.models import Group, User
 from rest_framework.authtoken.models import Token
@@ -70,7 +73,7 @@ def visit(rng: random.Random, n: int, prefix: str) -> dict:
                 "sku": f"SKU-{rng.randint(1, 200):04d}",
                 "quantity": rng.randint(1, 3),
                 "confidence": round(confidence, 4),
-                "occurred_at": f"2026-11-24T10:{e:02d}:11Z",
+                "occurred_at": f"{DAY}T10:{e:02d}:11Z",
                 "camera": f"C{rng.randint(1, 8):02d}",
                 "candidates": [{"sku": f"SKU-{rng.randint(1, 200):04d}", "score": 0.05}],
             }
@@ -81,8 +84,8 @@ def visit(rng: random.Random, n: int, prefix: str) -> dict:
         "external_id": f"{prefix}-{n:07d}",
         "store": "B001",
         "shopper": f"anon-{n:06x}",
-        "entered_at": "2026-11-24T10:00:00Z",
-        "exited_at": "2026-11-24T10:30:00Z",
+        "entered_at": f"{DAY}T10:00:00Z",
+        "exited_at": f"{DAY}T10:30:00Z",
         "model_version": "bench-1",
         "events": events,
     }

@@ -15,6 +15,7 @@ from validation.schemas import ReceiptOut
 NOT_AUTHENTICATED = "`not_authenticated` or `authentication_failed`: no or invalid credentials."
 FORBIDDEN = "`permission_denied`: your role may not do this (or a session without its CSRF token)."
 THROTTLED = "`throttled`: too many requests; `Retry-After` says when to try again."
+UNAVAILABLE = "`database_unavailable`: the database is away for a moment; `Retry-After` says when to try again."
 MALFORMED = "Bad input: `malformed_request` (not JSON), or the code of the first field at fault, with `field`."
 TOO_LARGE = "`request_too_large`: the body is larger than the server accepts."
 MEDIA_TYPE = "`unsupported_media_type`: a body of another content type than the one declared."
@@ -23,8 +24,8 @@ MEDIA_TYPE = "`unsupported_media_type`: a body of another content type than the 
 class LoupeAutoSchema(AutoSchema):
     """drf-spectacular's schema plus the error answers that follow from how a view is set up:
     401 where a permission applies, 403 where a role gate (or the session's CSRF check on a
-    write) can refuse, 429 where throttles run, and 400, 413 and 415 where a request body is
-    parsed. What a view's own logic answers it declares itself (`infra.openapi.errors`)."""
+    write) can refuse, 429 where throttles run, 400, 413 and 415 where a request body is
+    parsed, and 503 everywhere (the database away). What a view's own logic answers it declares itself (`infra.openapi.errors`)."""
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
@@ -38,7 +39,8 @@ class LoupeAutoSchema(AutoSchema):
         # Loupe's guards them.
         if type(self.view).__module__ == "drf_spectacular.plumbing":
             return {}
-        implied: dict[int, str] = {}
+        # Any operation may meet a database that is restarting (config.errors answers 503).
+        implied: dict[int, str] = {503: UNAVAILABLE}
         guards = self.view.get_permissions()
         unsafe = self.method not in permissions.SAFE_METHODS
         if any(not isinstance(guard, permissions.AllowAny) for guard in guards):
@@ -99,6 +101,30 @@ def _status(*values: str) -> dict:
     }
 
 
+def _ready() -> dict:
+    seconds = {"type": ["integer", "null"], "minimum": 0}
+    queue = {
+        "type": "object",
+        "properties": {
+            "workers": {"type": "integer", "minimum": 0, "description": "workers alive now"},
+            "last_seen_s": seconds | {"description": "since a worker serving it was last seen"},
+            "waiting": {"type": "integer", "minimum": 0, "description": "tasks ready to run"},
+            "oldest_waiting_s": seconds | {"description": "age of the oldest of them"},
+        },
+        "required": ["workers", "last_seen_s", "waiting", "oldest_waiting_s"],
+    }
+    workers = {
+        "type": "object",
+        "properties": {
+            "alive_within_s": {"type": "integer"},
+            "queues": {"type": "object", "additionalProperties": queue},
+        },
+        "required": ["alive_within_s", "queues"],
+    }
+    schema = _status("ok")
+    return schema | {"properties": schema["properties"] | {"workers": workers}}
+
+
 OPERATIONS = {
     "/healthz": {
         "get": {
@@ -116,7 +142,11 @@ OPERATIONS = {
             "tags": ["operations"],
             "security": [],
             "responses": {
-                "200": {"description": "Ready.", "content": {"application/json": {"schema": _status("ok")}}},
+                "200": {
+                    "description": "Ready. `workers` reports the background work per task queue; no live "
+                    "worker is never a reason for 503 (README, Workers).",
+                    "content": {"application/json": {"schema": _ready()}},
+                },
                 "503": {
                     "description": "The database cannot be reached.",
                     "content": {"application/json": {"schema": _status("unavailable")}},

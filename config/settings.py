@@ -216,6 +216,18 @@ TASKS = {
         "QUEUES": ["default", "webhooks", "exports", "redaction"],
     }
 }
+# What each queue carries, in the words of the supervisor's console ("Receipts: no worker...").
+TASK_QUEUE_TITLES = {
+    "webhooks": "Receipts",
+    "exports": "Exports",
+    "redaction": "Redactions",
+    "default": "Other background work",
+}
+
+# Every `manage.py worker` writes a heartbeat this often (annotator.WorkerBeat); one not seen
+# for WORKER_ALIVE_S seconds counts as gone on /readyz and the supervisor's console.
+WORKER_BEAT_S = env_int("WORKER_BEAT_S", 5)
+WORKER_ALIVE_S = env_int("WORKER_ALIVE_S", 30)
 
 # Billing webhooks go only to public addresses (SSRF guard, validation.outbound). Loopback,
 # link-local, metadata and private addresses need an explicit entry here: host names, IPs or
@@ -293,6 +305,11 @@ CACHES = {
         "OPTIONS": {"MAX_ENTRIES": 2_000},
     }
 }
+
+# Visits (and their events) that ended longer ago than this are refused (400 `too_old`): a
+# visit's deadline is its exit plus the store's SLA, so one from 1970 went to the head of its
+# queue and stayed breached for ever. Billing has long settled such a visit.
+VISIT_MAX_AGE_DAYS = env_int("VISIT_MAX_AGE_DAYS", 30)
 
 # Dataset builds hold a lease that their worker extends after every batch; once it has run out
 # (the worker died), a later run, a retry or `datasets_recover` takes the build over.

@@ -3,12 +3,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from catalog.views import health, home
+from annotator.views import health
+from catalog.views import home
 
 api_v1 = [
     path("", include("annotator.api_urls")),
     path("", include("validation.api_urls")),
 ]
+
+# A lost database answers 503 (JSON in the error shape under /api/), anything else 500.
+handler500 = "config.errors.server_error"
 
 urlpatterns = [
     path("", home.home, name="home"),

@@ -4,12 +4,18 @@ process next to the workers, as `make run` and the systemd units do.
 
 Each round starts by dropping connections that went stale or broke (a database restart, or
 CONN_MAX_AGE passed), which requests get from Django's request signals and a long-running
-command does not."""
+command does not. With `--every`, a round that a lost database cuts short is logged and the
+next round tries again: the process outlives a database restart, as `manage.py worker` does
+(a run once still fails, so cron sees it)."""
 
+import logging
 import time
+from contextlib import suppress
 
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connections
+
+logger = logging.getLogger(__name__)
 
 
 class PeriodicCommand(BaseCommand):
@@ -20,9 +26,16 @@ class PeriodicCommand(BaseCommand):
         self.prepare(**options)
         while True:
             close_old_connections()
-            self.run_once(**options)
             if every <= 0:
+                self.run_once(**options)
                 return
+            try:
+                self.run_once(**options)
+            except (OperationalError, InterfaceError) as exc:
+                logger.warning("%s: database error (%s); trying again in %.0f s.", self.__module__, exc, every)
+                for connection in connections.all(initialized_only=True):
+                    with suppress(DatabaseError):
+                        connection.close()
             time.sleep(every)
 
     def prepare(self, **options) -> None:

@@ -27,6 +27,9 @@ def pytest_configure(config):
 
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"user": None, "anon": None}}
     api_settings.reload()  # DRF read its settings when this file's imports loaded it
+    # The visit bodies of the tests are pinned to 2026-11-24 (replays, hashes, deadlines);
+    # the tests of the age limit (tests/validation/test_visit_age.py) set it back.
+    settings.VISIT_MAX_AGE_DAYS = 365_000
 
 
 def pytest_collection_modifyitems(config, items):

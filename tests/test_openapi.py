@@ -102,13 +102,13 @@ def test_every_authenticated_operation_declares_401(schema):
 
 
 def test_every_api_operation_declares_the_statuses_any_request_can_get(schema):
-    """Throttled (429), refused by role (403); and, with a body, malformed (400), too large
-    (413) or of another media type (415)."""
+    """Throttled (429), refused by role (403), the database away (503); and, with a body,
+    malformed (400), too large (413) or of another media type (415)."""
     gaps = []
     for name, operation in operations(schema):
         if not name.split(" ")[1].startswith("/api/v1/"):
             continue
-        expected = {"401", "403", "429"} | ({"400", "413", "415"} if "requestBody" in operation else set())
+        expected = {"401", "403", "429", "503"} | ({"400", "413", "415"} if "requestBody" in operation else set())
         if missing := expected - set(operation["responses"]):
             gaps.append(f"{name}: {sorted(missing)}")
     assert not gaps, gaps

@@ -19,7 +19,7 @@ import pytest
 from annotator.services.snippet_redaction import HOLDING_PREFIX
 from annotator.synth import make_clip
 from tests.deployment import Deployment, ObjectStore, manage, own_database, production_environment
-from tests.validation.bodies import event_body, visit_body
+from tests.validation.bodies import recent_visit
 from tests.validation.webhook_receiver import Receiver
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.slow]
@@ -139,8 +139,7 @@ def test_two_web_servers_and_three_kinds_of_workers_on_one_database_lose_and_dup
         ]
         # Visits the model is unsure about (each becomes a review task), half through each server.
         for n in range(VISITS):
-            events = [event_body(1, confidence=0.5), event_body(2, sku="SKU-0002", confidence=0.6)]
-            posted = cv[n % 2].post("/api/v1/visits/", json=visit_body("S001", events=events))
+            posted = cv[n % 2].post("/api/v1/visits/", json=recent_visit("S001", confidences=(0.5, 0.6)))
             assert posted.status_code == 201, posted.text
         clips = [make_clip(seconds=1, fps=10, width=64, height=48, seed=n) for n in range(SNIPPETS)]
         snippet_ids = []

@@ -6,7 +6,8 @@ def test_healthz_answers_ok(client):
 
 
 def test_readyz_reaches_the_database(client, db):
-    assert client.get("/readyz").json() == {"status": "ok"}
+    response = client.get("/readyz")
+    assert (response.status_code, response.json()["status"]) == (200, "ok")
 
 
 def test_home_requires_login(client, db):

@@ -11,6 +11,7 @@ OpenAPI schema; the API builds its bodies as plain dicts (see `validation.api`).
 import datetime as dt
 import math
 
+from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
@@ -27,6 +28,9 @@ MAX_BULK_VISITS = 500
 # visit is sent once finished, so anything later is a broken clock or a made-up date, and
 # `due_at` (exit + SLA) of year 9999 would not even be a date.
 MAX_AHEAD = dt.timedelta(days=1)
+# How far back: `settings.VISIT_MAX_AGE_DAYS` (30). Earlier than that is a broken clock, a
+# made-up date or a replay of history; its deadline would long be past, so it would jump to
+# the head of its queue (earliest deadline first) and stay breached for ever.
 
 
 class StrictCharField(serializers.CharField):
@@ -87,7 +91,8 @@ class UnitIntervalField(serializers.Field):
 
 @extend_schema_field(OpenApiTypes.DATETIME)
 class AwareDateTimeField(serializers.Field):
-    """An ISO-8601 timestamp with a UTC offset, returned in UTC."""
+    """An ISO-8601 timestamp with a UTC offset, returned in UTC, between
+    `VISIT_MAX_AGE_DAYS` ago and `MAX_AHEAD` from now."""
 
     default_error_messages = {
         "invalid": "Use an ISO-8601 timestamp such as 2026-11-24T10:01:02Z.",
@@ -95,6 +100,7 @@ class AwareDateTimeField(serializers.Field):
         # DRF's DateTimeField says this (the snippet upload's `started_at` answers it).
         "overflow": serializers.DateTimeField.default_error_messages["overflow"],
         "in_future": "The timestamp is more than a day in the future.",
+        "too_old": "The timestamp is more than {days} days in the past (VISIT_MAX_AGE_DAYS).",
     }
 
     def to_internal_value(self, data):
@@ -110,8 +116,11 @@ class AwareDateTimeField(serializers.Field):
             value = value.astimezone(dt.UTC)
         except OverflowError:  # 9999-12-31T23:59:59-14:00 is after the last datetime in UTC
             self.fail("overflow")
-        if value > timezone.now() + MAX_AHEAD:
+        now = timezone.now()
+        if value > now + MAX_AHEAD:
             self.fail("in_future")
+        if value < now - dt.timedelta(days=settings.VISIT_MAX_AGE_DAYS):
+            self.fail("too_old", days=settings.VISIT_MAX_AGE_DAYS)
         return value
 
     def to_representation(self, value):

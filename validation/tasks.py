@@ -10,6 +10,8 @@ One run of `webhook_deliver` makes at most one HTTP attempt of one delivery:
    2xx delivered, 410 endpoint disabled, anything else a new run of the task enqueued with
    `run_after` (exponential backoff, full jitter), or failed once the retry window is over.
 
+A database error between 1 and 3 makes `manage.py worker` run the same task result again
+once reconnected; that run takes the claim back (it is the delivery's `task_result_id`).
 A worker killed between 1 and 3 leaves the delivery pending with an expired lease and its
 django-tasks row RUNNING for ever (django-tasks-db has no reaper); `webhooks.deliveries_recover`
 (`manage.py webhooks_recover`) finds such deliveries and enqueues them again.
@@ -22,7 +24,7 @@ from collections.abc import Sequence
 
 from django.db import transaction
 from django.utils import timezone
-from django_tasks import task
+from django_tasks import TaskContext, task
 from django_tasks.base import Task
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.compat import normalize_json, task_enqueued
@@ -128,7 +130,10 @@ def signed_headers(*, secret: str, webhook_id: str, body: str, at: dt.datetime) 
     }
 
 
-def _claim(delivery_id: str) -> WebhookDelivery | str:
+def _claim(delivery_id: str, run_id: str = "") -> WebhookDelivery | str:
+    """Step 1. `run_id` is this run's task result: the delivery's own run takes its claim
+    back when a database error cut its previous try short (`manage.py worker` runs it again),
+    where any other run finds the delivery not due."""
     now = timezone.now()
     with transaction.atomic():
         delivery = (
@@ -141,7 +146,8 @@ def _claim(delivery_id: str) -> WebhookDelivery | str:
             return "missing"
         if delivery.status != WebhookDelivery.Status.PENDING:
             return f"already {delivery.status}"
-        if delivery.next_attempt_at and delivery.next_attempt_at > now + dt.timedelta(seconds=1):
+        own_run = bool(run_id) and delivery.task_result_id == run_id
+        if delivery.next_attempt_at and delivery.next_attempt_at > now + dt.timedelta(seconds=1) and not own_run:
             return "not due"
         if not delivery.endpoint.is_active:
             delivery.status = WebhookDelivery.Status.DISABLED
@@ -203,10 +209,10 @@ def _record(delivery: WebhookDelivery, *, number: int, started_at: dt.datetime, 
     return outcome
 
 
-@task(queue_name="webhooks")
-def webhook_deliver(delivery_id: str) -> str:
+@task(queue_name="webhooks", takes_context=True)
+def webhook_deliver(context: TaskContext, delivery_id: str) -> str:
     """Make one attempt of a webhook delivery (see the module docstring). Returns the outcome."""
-    claim = _claim(delivery_id)
+    claim = _claim(delivery_id, run_id=str(context.task_result.id))
     if isinstance(claim, str):
         return claim
     delivery = claim

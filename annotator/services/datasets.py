@@ -360,17 +360,25 @@ def _lease() -> dt.timedelta:
     return dt.timedelta(seconds=settings.DATASET_BUILD_LEASE_S)
 
 
-def dataset_build(*, dataset_id: uuid.UUID | str) -> Dataset | None:
+def dataset_build(*, dataset_id: uuid.UUID | str, run_id: str = "") -> Dataset | None:
     """Write a queued dataset's file (the worker calls this). Claims it first (queued, or
     stalled: running with its lease run out → running, attempts + 1, a new lease; one
     conditional UPDATE): a duplicate run of a live build finds nothing to do. Holds no
     transaction while writing; every later write is fenced on the attempt number, and a run
-    that finds itself fenced out stops without touching the dataset."""
+    that finds itself fenced out stops without touching the dataset.
+
+    `run_id` is the task result of this run: the run that holds a build takes it back when
+    it runs again after a database error cut it short (`manage.py worker` runs it again), so
+    the build need not wait for its lease to run out."""
     now = timezone.now()
+    takeable = Q(status=Dataset.Status.QUEUED) | _stalled(now)
+    if run_id:
+        takeable |= Q(status=Dataset.Status.RUNNING, run_id=run_id)
     claimed = (
         Dataset.objects.filter(pk=dataset_id)
-        .filter(Q(status=Dataset.Status.QUEUED) | _stalled(now))
+        .filter(takeable)
         .update(
+            run_id=run_id,
             status=Dataset.Status.RUNNING,
             started_at=now,
             running_until=now + _lease(),

@@ -15,6 +15,7 @@ and answers a page saying what will be lost, whose form posts the same fields wi
 
 import datetime as dt
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -40,6 +41,7 @@ from annotator.selectors.console import leases_held, throughput
 from annotator.selectors.escalations import escalations_waiting
 from annotator.selectors.quality import QUALITY_SORTS, associate_quality, quality_sorted
 from annotator.selectors.queues import open_tasks_page, queue_summaries, supervised_queues
+from annotator.selectors.workers import background_work
 from annotator.services import control
 from annotator.services.gold import associate_reinstate as associate_reinstate_service
 from annotator.services.review import COMMENT_MAX
@@ -137,6 +139,10 @@ def adjudications_context(user, stores) -> dict:
     return {"adjudications": escalations_waiting(stores=stores, kind=SNIPPET_ANNOTATION)}
 
 
+def workers_context(user, stores) -> dict:
+    return {"work": background_work(), "alive_within_s": settings.WORKER_ALIVE_S}
+
+
 def register_panels() -> None:
     console.register(
         console.Panel("throughput", "Associates", "annotator/supervise/_throughput.html", throughput_context, 40)
@@ -145,6 +151,9 @@ def register_panels() -> None:
         console.Panel(
             "adjudications", "Adjudications", "annotator/supervise/_adjudications.html", adjudications_context, 27
         )
+    )
+    console.register(
+        console.Panel("workers", "Background work", "annotator/supervise/_workers.html", workers_context, 45)
     )
 
 

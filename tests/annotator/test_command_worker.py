@@ -1,5 +1,6 @@
-"""`manage.py worker`: every queue by default, and a database that goes away and comes back
-(a restart: every connection cut, new ones refused for a while) does not end it."""
+"""`manage.py worker`: every queue by default, a database that goes away and comes back
+(a restart: every connection cut, new ones refused for a while) does not end it, and it
+writes a heartbeat that /readyz reads (a stopped worker shows as gone)."""
 
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from django.db import connection
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from annotator.models import WorkerBeat
 from tests.annotator.worker_tasks import echo
 from tests.validation.test_webhooks_worker_kill import worker_env
 
@@ -55,10 +57,13 @@ def database_restart(*, down_for: float) -> None:
         admin.close()
 
 
+MANAGE_WORKER = [sys.executable, "manage.py", "worker", "--interval", "0.1", "--no-startup-delay", "--no-reload"]
+
+
 @pytest.fixture
 def worker():
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "worker", "--interval", "0.1", "--no-startup-delay", "--no-reload"],
+        MANAGE_WORKER,
         env=worker_env(),
         cwd=BASE_DIR,
         stdout=subprocess.PIPE,
@@ -86,3 +91,31 @@ def test_the_worker_serves_every_queue_and_outlives_a_database_restart(worker):
     assert wait_done(after.id) == TaskResultStatus.SUCCESSFUL
     assert wait_done(webhooks.id) == TaskResultStatus.SUCCESSFUL
     assert worker.poll() is None
+
+
+def test_the_worker_writes_its_heartbeat_and_a_stopped_worker_shows_as_gone(client, settings):
+    env = worker_env() | {"WORKER_BEAT_S": "1"}
+    process = subprocess.Popen(
+        [*MANAGE_WORKER, "--exclude-queues", "exports,redaction"], env=env, cwd=BASE_DIR, stdout=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (beats := list(WorkerBeat.objects.all())) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        [first] = beats
+        assert (first.queues, first.pid) == (["default", "webhooks"], process.pid)
+        time.sleep(1.5)
+        assert WorkerBeat.objects.get().seen_at > first.seen_at, "it beats while idle"
+
+        queues = client.get("/readyz").json()["workers"]["queues"]
+        assert (queues["webhooks"]["workers"], queues["default"]["workers"], queues["exports"]["workers"]) == (1, 1, 0)
+    finally:
+        process.terminate()
+        process.wait(10)
+
+    settings.WORKER_ALIVE_S = 2
+    time.sleep(2.5)
+    response = client.get("/readyz")
+    assert response.status_code == 200, "no worker is not 'not ready' for the web tier"
+    webhooks = response.json()["workers"]["queues"]["webhooks"]
+    assert webhooks["workers"] == 0 and webhooks["last_seen_s"] >= 2

@@ -151,3 +151,17 @@ def test_the_dead_attempt_cannot_write_once_its_build_was_taken_over(dataset, mo
     assert taken_over[0].status == "ready" and taken_over[0].attempts == 2
     final = Dataset.objects.get(pk=dataset.pk)
     assert (final.status, final.attempts, final.sha256) == ("ready", 2, taken_over[0].sha256)
+
+
+def test_the_run_that_holds_a_live_build_takes_it_back_when_it_runs_again(dataset):
+    """`manage.py worker` runs a task again when a database error cut it short; that run is
+    the build's own (`run_id`) and need not wait for the lease to run out. Any other run
+    still leaves the live build alone."""
+    killed_mid_build(dataset, lease_left_s=60)
+    Dataset.objects.filter(pk=dataset.pk).update(run_id="run-1")
+
+    other = dataset_build(dataset_id=dataset.pk, run_id="run-2")
+    assert (other.status, other.attempts) == ("running", 1)
+
+    again = dataset_build(dataset_id=dataset.pk, run_id="run-1")
+    assert (again.status, again.attempts, again.progress, again.run_id) == ("ready", 2, 1.0, "run-1")

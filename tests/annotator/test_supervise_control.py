@@ -347,3 +347,12 @@ def test_an_associate_name_no_query_can_carry_is_an_unknown_associate(supervisor
     reassign = supervisor.post(reverse("annotator:task_reassign", kwargs={"task_id": task.pk}), {"associate": name})
     assert (member.status_code, reassign.status_code) == (400, 400)
     assert not ControlAction.objects.exists()
+
+
+@pytest.mark.parametrize(("username", "store"), [("ali\x00ce", "S001"), ("alice", "S0\x0001")])
+def test_a_nul_in_the_associate_or_store_of_the_stores_form_is_not_found(supervisor, alice, username, store):
+    # The third form of the NUL finding (issue #21, 9): the associate's stores, by URL and by field.
+    url = reverse("annotator:associate_store", kwargs={"username": username})
+    response = supervisor.post(url, {"store": store, "granted": "1", "confirm": "1"})
+    assert response.status_code == 404
+    assert not ControlAction.objects.exists()

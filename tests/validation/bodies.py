@@ -1,6 +1,7 @@
 """Visit bodies as the computer-vision pipeline sends them, for the ingestion tests."""
 
 import copy
+import datetime as dt
 import itertools
 
 _counter = itertools.count(1)
@@ -33,3 +34,20 @@ def visit_body(store: str = "S001", *, events: list[dict] | None = None, **overr
     }
     body.update(overrides)
     return copy.deepcopy(body)
+
+
+def recent_visit(store: str = "S001", *, confidences=(0.97, 0.97), **overrides) -> dict:
+    """A visit that ended a minute ago, one event per confidence (SKU-0001, SKU-0002, ...), for
+    servers that run with the production limits (VISIT_MAX_AGE_DAYS) instead of the suite's."""
+    now = dt.datetime.now(dt.UTC)
+    events = [
+        event_body(
+            n, sku=f"SKU-{n:04d}", confidence=confidence, occurred_at=(now - dt.timedelta(minutes=5)).isoformat()
+        )
+        for n, confidence in enumerate(confidences, start=1)
+    ]
+    times = {
+        "entered_at": (now - dt.timedelta(minutes=9)).isoformat(),
+        "exited_at": (now - dt.timedelta(minutes=1)).isoformat(),
+    }
+    return visit_body(store, events=events, **(times | overrides))

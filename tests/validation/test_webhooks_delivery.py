@@ -1,11 +1,15 @@
 """Billing webhook deliveries against a real receiver on loopback, run by the real worker."""
 
 import datetime as dt
+import importlib
 
 import pytest
+from django.apps import apps
+from django.urls import reverse
 from django.utils import timezone
 
 from infra.errors import Conflict
+from tests.conftest import session_client
 from tests.validation.webhook_receiver import (
     Receiver,
     as_json,
@@ -266,3 +270,71 @@ def test_replaying_failed_deliveries_of_one_endpoint_leaves_the_others(s001, end
     assert deliveries_replay_failed(endpoint=other) == 1
     assert WebhookDelivery.objects.get(endpoint=endpoint).status == WebhookDelivery.Status.FAILED
     assert WebhookDelivery.objects.get(endpoint=other).status == WebhookDelivery.Status.PENDING
+
+
+def test_the_deliverys_own_run_takes_its_claim_back_and_any_other_run_finds_it_not_due(s001, endpoint, receiver):
+    """A database error cut the delivery's run short after its claim; `manage.py worker` runs
+    that same task result again, which may take the claim back at once (instead of waiting
+    for the lease and `webhooks_recover`); a duplicate run may not."""
+    receiver.start()
+    receipt = issue(make_visit(s001), CART)
+    delivery = WebhookDelivery.objects.get(event__receipt=receipt)
+    claimed = tasks._claim(str(delivery.id), run_id=delivery.task_result_id)  # the cut-short try
+    assert isinstance(claimed, WebhookDelivery) and claimed.attempts == 1
+
+    assert tasks._claim(str(delivery.id), run_id="another-run") == "not due"
+    again = tasks._claim(str(delivery.id), run_id=delivery.task_result_id)
+    assert isinstance(again, WebhookDelivery) and again.attempts == 2
+
+    run_worker()  # the queued run is that same task result: it delivers
+    delivery.refresh_from_db()
+    assert delivery.status == WebhookDelivery.Status.DELIVERED
+    assert [r.webhook_id for r in receiver.received] == [receipt.webhook_event.webhook_id]
+
+
+def test_a_receivers_error_body_is_neither_stored_nor_shown_to_supervisors(s001, endpoint, receiver, carol):
+    """Billing's error answer may carry anything (a stack trace, its internals, another
+    customer's data); attempts and the deliveries pages keep its status only."""
+    secret_body = b"Traceback: db password hunter2 at billing-internal-7; card 4111111111111111"
+    receiver.script = [(500, {"Content-Type": "text/plain"}, secret_body), (418, {}, b"teapot internals")]
+    receiver.start()
+    receipt = issue(make_visit(s001), CART)
+    delivery = WebhookDelivery.objects.get(event__receipt=receipt)
+
+    run_worker()
+    make_due()
+    run_worker()
+
+    delivery.refresh_from_db()
+    assert [a.error for a in attempts_of(delivery)] == ["HTTP 500 Internal Server Error", "HTTP 418 I'm a Teapot"]
+    assert delivery.last_error == "HTTP 418 I'm a Teapot"
+    client = session_client(carol)
+    pages = [
+        client.get(reverse("validation:deliveries")).content.decode(),
+        client.get(reverse("validation:delivery", kwargs={"delivery_id": delivery.pk})).content.decode(),
+    ]
+    for page in pages:
+        assert "hunter2" not in page and "4111" not in page and "internals" not in page
+    assert "HTTP 500 Internal Server Error" in pages[1]
+
+
+def test_error_bodies_stored_before_are_scrubbed_by_the_migration(s001, endpoint):
+    scrub = importlib.import_module("validation.migrations.0007_scrub_receiver_error_bodies").scrub
+    receipt = issue(make_visit(s001), CART)
+    delivery = WebhookDelivery.objects.get(event__receipt=receipt)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(last_status_code=502, last_error="HTTP 502: upstream secret")
+    for number, (code, error) in enumerate(
+        [(500, "HTTP 500: stack trace"), (599, "HTTP 599: odd"), (None, "timed out after 10000 ms")], start=1
+    ):
+        DeliveryAttempt.objects.create(
+            delivery=delivery, number=number, started_at=timezone.now(), status_code=code, latency_ms=1, error=error
+        )
+
+    scrub(apps, None)
+
+    assert [a.error for a in attempts_of(delivery)] == [
+        "HTTP 500 Internal Server Error",
+        "HTTP 599",
+        "timed out after 10000 ms",
+    ]
+    assert WebhookDelivery.objects.get(pk=delivery.pk).last_error == "HTTP 502 Bad Gateway"

@@ -2,7 +2,7 @@
 
 `Receiver` is a real HTTP server (http.server in a thread on 127.0.0.1) that verifies every
 request with `standardwebhooks.Webhook(secret).verify`, exactly as billing would, and answers
-from a script: a status code, `(status, headers)`, or `HANG` (wait until released, then 200).
+from a script: a status code, `(status, headers)`, `(status, headers, body)`, or `HANG` (wait until released, then 200).
 """
 
 import datetime as dt
@@ -80,13 +80,16 @@ class Receiver:
                 if answer == HANG:
                     receiver.release.wait(120)
                     answer = 200
-                status, extra = answer if isinstance(answer, tuple) else (answer, {})
+                answer = answer if isinstance(answer, tuple) else (answer,)
+                status = answer[0]
+                extra = answer[1] if len(answer) > 1 else {}
+                answer_body = answer[2] if len(answer) > 2 else b"ok"
                 self.send_response(status)
                 for name, value in extra.items():
                     self.send_header(name, value)
-                self.send_header("content-length", "2")
+                self.send_header("content-length", str(len(answer_body)))
                 self.end_headers()
-                self.wfile.write(b"ok")
+                self.wfile.write(answer_body)
 
             def log_message(self, format, *args):
                 pass

@@ -101,8 +101,8 @@ def visit_check(*, store: Store, payload: object) -> dict:
     """Check the shape of a visit body with `schemas.VisitIn`; return the cleaned data
     (timestamps in UTC, defaults filled in, unknown keys gone). Raises LoupeError (400)
     naming the first field at fault (`events[2].sku`) with the serializer's code and message.
-    Reads nothing but the clock (a timestamp more than `schemas.MAX_AHEAD` in the future is
-    refused)."""
+    Reads nothing but the clock (a timestamp more than `schemas.MAX_AHEAD` in the future, or
+    more than `VISIT_MAX_AGE_DAYS` in the past, is refused)."""
     if not isinstance(payload, dict):
         raise LoupeError("The visit must be a JSON object.", code="invalid")
     events = payload.get("events")

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotator', '0018_gold_and_pauses'),
+        ('annotator', '0019_worker_beat_dataset_run'),
     ]
 
     operations = [
