@@ -15,7 +15,7 @@ from validation.schemas import ReceiptOut
 NOT_AUTHENTICATED = "`not_authenticated` or `authentication_failed`: no or invalid credentials."
 FORBIDDEN = "`permission_denied`: your role may not do this (or a session without its CSRF token)."
 THROTTLED = "`throttled`: too many requests; `Retry-After` says when to try again."
-UNAVAILABLE = "`database_unavailable`: the database is away for a moment; `Retry-After` says when to try again."
+UNAVAILABLE = "`database_unavailable`: the database is away for a moment; `Retry-After` says when to retry."
 MALFORMED = "Bad input: `malformed_request` (not JSON), or the code of the first field at fault, with `field`."
 TOO_LARGE = "`request_too_large`: the body is larger than the server accepts."
 MEDIA_TYPE = "`unsupported_media_type`: a body of another content type than the one declared."
@@ -25,7 +25,8 @@ class LoupeAutoSchema(AutoSchema):
     """drf-spectacular's schema plus the error answers that follow from how a view is set up:
     401 where a permission applies, 403 where a role gate (or the session's CSRF check on a
     write) can refuse, 429 where throttles run, 400, 413 and 415 where a request body is
-    parsed, and 503 everywhere (the database away). What a view's own logic answers it declares itself (`infra.openapi.errors`)."""
+    parsed, and 503 everywhere (the database away). What a view's own logic answers it
+    declares itself (`infra.openapi.errors`)."""
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
