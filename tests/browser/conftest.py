@@ -69,7 +69,15 @@ def page(browser, live_server) -> Iterator:
     page.set_default_timeout(10_000)
     problems: list[str] = []
     page.problems = problems
-    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
+    # A failed request's console error names no URL in its text; its location does.
+    page.on(
+        "console",
+        lambda msg: (
+            problems.append(f"console {msg.type}: {msg.text} ({msg.location.get('url', '')})")
+            if msg.type == "error"
+            else None
+        ),
+    )
     page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
     server = urlsplit(live_server.url).netloc
 

@@ -48,3 +48,25 @@ for (const type of ["play", "pause"]) {
     true, // media events do not bubble
   );
 }
+
+// A task's media are served only while its lease is held, so a clip still buffering when the
+// task is submitted or given back would go on asking for ranges the server then refuses
+// (404): no request may outlive the task it belongs to. Stops every clip under `root` from
+// loading (the poster stays) and returns how to let them load again where they were (the
+// submit failed and the screen comes back).
+export function haltClips(root) {
+  const halted = $$("video[src]", root).map((video) => ({ video, src: video.getAttribute("src"), at: video.currentTime }));
+  for (const { video } of halted) {
+    video.pause();
+    video.removeAttribute("src");
+    video.load();
+  }
+  return () => {
+    for (const { video, src, at } of halted) {
+      if (video.hasAttribute("src")) continue;
+      video.setAttribute("src", src);
+      video.load();
+      if (at) video.currentTime = at;
+    }
+  };
+}

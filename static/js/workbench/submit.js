@@ -9,6 +9,7 @@ import { $ } from "./dom.js";
 import { clearDraft } from "./drafts.js";
 import { leaseLost, renewLease } from "./lease.js";
 import { errorOf, postJSON } from "./net.js";
+import { haltClips } from "./player.js";
 import { abortPrefetch, dropPreview, showPreview } from "./preview.js";
 import { state } from "./state.js";
 import { showAlert } from "./status.js";
@@ -22,9 +23,16 @@ export async function submitResult(result) {
   root.classList.add("busy");
   showAlert("");
   let shown = null;
+  let resumeClips = () => {};
+  // The submit failed: the screen comes back as it was, its clips loading again.
+  const undo = () => {
+    resumeClips();
+    if (shown) shown.restore();
+  };
   try {
     const body = { result, submission_id: screen.submissionId, token: Number(root.dataset.token) };
     abortPrefetch();
+    resumeClips = haltClips(root);
     const sending = postJSON(root.dataset.urlSubmit, body);
     // The submit claims and answers with the real next screen; meanwhile, the likely one.
     shown = showPreview(root);
@@ -39,14 +47,15 @@ export async function submitResult(result) {
       swapScreen(await response.text());
       return;
     }
-    if (shown) shown.restore();
     if (response.status === 409 && error.code === "lease_lost") {
+      if (shown) shown.restore();
       leaseLost(error.detail);
       return;
     }
+    undo();
     showAlert(`Not saved: ${error.detail}${error.field ? ` (${error.field})` : ""}`);
   } catch {
-    if (shown) shown.restore();
+    undo();
     showAlert("Not saved: the server could not be reached. Your work is still here; try again.");
   } finally {
     if (state.screen) state.screen.busy = false;
@@ -68,12 +77,16 @@ export function openRelease() {
       if (dialog.returnValue !== "skip") return;
       const root = document.getElementById("workbench");
       dropPreview(); // the task is going: nothing more is fetched about it
+      const resumeClips = haltClips(root);
       const response = await postJSON(root.dataset.urlRelease, { reason: $("#wb-release-reason").value, token: Number(root.dataset.token) });
       if (response.ok) {
         clearDraft(root);
         swapScreen(await response.text());
       } else if (response.status === 409) leaseLost((await errorOf(response)).detail);
-      else showAlert((await errorOf(response)).detail);
+      else {
+        resumeClips();
+        showAlert((await errorOf(response)).detail);
+      }
     },
     { once: true },
   );
