@@ -2,7 +2,10 @@
 
 The upload request (`annotator.services.snippets.snippet_ingest`) checks and probes the clip,
 puts the upload's bytes in the holding place (`HOLDING_PREFIX` in the media storage: no URL
-serves it, the row's `file` stays empty) and answers `redacting`. `snippet_redact` then claims
+serves it, the row's `file` stays empty), sealed (AES-256-GCM under a key derived from
+SECRET_KEY and the snippet's id, so the storage never holds a pixel of the unredacted clip
+in the clear, and a held file cannot be swapped for another snippet's), and answers
+`redacting`. `snippet_redact` then claims
 the snippet (a conditional UPDATE taking a lease, as dataset builds do), fetches the held
 upload into a private temporary directory, obscures the requested regions and every face
 (`annotator.redaction`), stores the redacted clip, poster and thumbnail, and in one
@@ -17,12 +20,17 @@ fails it the same way.
 import contextlib
 import datetime as dt
 import logging
-import shutil
+import os
 import tempfile
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
@@ -48,10 +56,52 @@ HOLDING_PREFIX = "holding/snippets/"
 _CHUNK = 1024 * 1024
 
 
+_NONCE_BYTES = 12
+_TAG_BYTES = 16
+
+
+def _holding_key(snippet_id: uuid.UUID) -> bytes:
+    info = f"loupe.holding:{snippet_id}".encode()
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(settings.SECRET_KEY.encode())
+
+
+def seal(snippet_id: uuid.UUID, source: BinaryIO, out: BinaryIO) -> None:
+    """Write `source` to `out` as nonce + AES-256-GCM ciphertext + tag, under the snippet's key."""
+    nonce = os.urandom(_NONCE_BYTES)
+    encryptor = Cipher(algorithms.AES(_holding_key(snippet_id)), modes.GCM(nonce)).encryptor()
+    out.write(nonce)
+    for chunk in iter(lambda: source.read(_CHUNK), b""):
+        out.write(encryptor.update(chunk))
+    out.write(encryptor.finalize())
+    out.write(encryptor.tag)
+
+
+def unseal(snippet_id: uuid.UUID, sealed: BinaryIO, out: BinaryIO) -> None:
+    """The inverse of `seal`; LoupeError `invalid_video` when the held file is not what was
+    sealed for this snippet (damaged, truncated, or another snippet's)."""
+    nonce = sealed.read(_NONCE_BYTES)
+    if len(nonce) != _NONCE_BYTES:
+        raise LoupeError("The held upload is damaged.", code="invalid_video")
+    decryptor = Cipher(algorithms.AES(_holding_key(snippet_id)), modes.GCM(nonce)).decryptor()
+    tail = b""
+    for chunk in iter(lambda: sealed.read(_CHUNK), b""):
+        buffered = tail + chunk
+        tail = buffered[-_TAG_BYTES:]
+        out.write(decryptor.update(buffered[:-_TAG_BYTES]))
+    try:
+        if len(tail) != _TAG_BYTES:
+            raise InvalidTag
+        decryptor.finalize_with_tag(tail)
+    except InvalidTag:
+        raise LoupeError("The held upload is damaged.", code="invalid_video") from None
+
+
 def snippet_hold(*, snippet_id: uuid.UUID, container: str, path: Path) -> str:
-    """Put the upload at `path` in the holding place; returns its storage name."""
-    with path.open("rb") as f:
-        return default_storage.save(f"{HOLDING_PREFIX}{snippet_id}.{container}", File(f))
+    """Put the upload at `path` in the holding place, sealed; returns its storage name."""
+    with path.open("rb") as f, tempfile.NamedTemporaryFile(prefix="loupe-hold-") as sealed:
+        seal(snippet_id, f, sealed)
+        sealed.seek(0)
+        return default_storage.save(f"{HOLDING_PREFIX}{snippet_id}.{container}", File(sealed))
 
 
 def media_files_write(snippet_id: uuid.UUID, container: str, video: Path, poster: bytes, thumbnail: bytes) -> dict:
@@ -139,7 +189,7 @@ def snippet_redact(*, snippet_id: uuid.UUID | str) -> Snippet | None:
         with tempfile.TemporaryDirectory(prefix="loupe-redact-") as tmp:
             source, target = Path(tmp) / f"upload.{snippet.container}", Path(tmp) / "redacted.mp4"
             with default_storage.open(snippet.holding, "rb") as held, source.open("wb") as out:
-                shutil.copyfileobj(held, out, _CHUNK)
+                unseal(snippet.pk, held, out)
             applied = redact_video(
                 source=source, target=target, info=_upload_info(snippet), regions=_requested(snippet)
             )

@@ -3,6 +3,8 @@ are refused; the unredacted upload waits only in the holding place, is never ser
 gone once the redaction ends, whichever way it ends."""
 
 import datetime as dt
+import io
+import uuid
 
 import pytest
 from django.core.files.base import ContentFile
@@ -16,10 +18,13 @@ from annotator.services.snippet_redaction import (
     HOLDING_PREFIX,
     ORPHAN_AGE,
     held_orphans_delete,
+    seal,
     snippet_redact,
     snippets_recover,
+    unseal,
 )
 from annotator.synth import make_clip
+from infra.errors import LoupeError
 from tests.annotator.clips import files_under
 from tests.annotator.redacting import run_redactions
 from tests.annotator.test_api_snippets import form
@@ -87,7 +92,12 @@ def test_the_upload_waits_only_in_the_holding_place_and_is_gone_once_redacted(cv
     body = upload(cv)
     [path] = files_under(media)
     assert path.relative_to(media).as_posix().startswith(HOLDING_PREFIX)
-    assert path.read_bytes() == CLIP.data
+    # Sealed: not one 64-byte run of the clip is in the held file; the worker's key opens it.
+    held_bytes = path.read_bytes()
+    assert not any(CLIP.data[at : at + 64] in held_bytes for at in range(0, len(CLIP.data) - 64, 64))
+    opened = io.BytesIO()
+    unseal(uuid.UUID(body["id"]), io.BytesIO(held_bytes), opened)
+    assert opened.getvalue() == CLIP.data
     snippet = Snippet.objects.get(pk=body["id"])
     assert (snippet.file.name, snippet.poster.name, snippet.thumbnail.name) == ("", "", "")
 
@@ -122,7 +132,9 @@ def test_a_clip_that_cannot_be_redacted_fails_and_its_held_upload_is_deleted(cv,
     # Probed fine at upload, but not decodable on the worker (a stand-in for a clip whose
     # later frames are broken).
     default_storage.delete(snippet.holding)
-    default_storage.save(snippet.holding, ContentFile(CLIP.data[:64] + b"\0" * 4096))
+    broken = io.BytesIO()
+    seal(snippet.pk, io.BytesIO(CLIP.data[:64] + b"\0" * 4096), broken)
+    default_storage.save(snippet.holding, ContentFile(broken.getvalue()))
 
     run_redactions()
     detail = cv.get(f"{URL}{body['id']}/").json()
@@ -201,3 +213,22 @@ def test_a_held_upload_whose_request_died_is_deleted_once_old(cv, s001, media):
     assert held_orphans_delete(now=later) == [lost]
     # The snippet's own held upload stays for its redaction.
     assert [p.name for p in held(media)] == [Snippet.objects.get(pk=body["id"]).holding.rsplit("/", 1)[-1]]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda sealed, other: sealed[:-1],  # truncated
+        lambda sealed, other: sealed[:20] + bytes([sealed[20] ^ 1]) + sealed[21:],  # one bit flipped
+        lambda sealed, other: b"",  # empty
+        lambda sealed, other: other,  # another snippet's held file put in its place
+    ],
+)
+def test_a_held_file_that_is_not_what_was_sealed_for_the_snippet_is_refused(damage):
+    mine, theirs = uuid.uuid4(), uuid.uuid4()
+    sealed, other = io.BytesIO(), io.BytesIO()
+    seal(mine, io.BytesIO(CLIP.data), sealed)
+    seal(theirs, io.BytesIO(CLIP.data), other)
+    with pytest.raises(LoupeError) as caught:
+        unseal(mine, io.BytesIO(damage(sealed.getvalue(), other.getvalue())), io.BytesIO())
+    assert caught.value.code == "invalid_video"
