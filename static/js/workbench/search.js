@@ -85,14 +85,28 @@ document.addEventListener("htmx:configRequest", (event) => {
   if (event.target && event.target.id === "wb-search-q" && prefer.length) event.detail.parameters.prefer = [...new Set(prefer)].slice(0, 20).join(",");
 });
 
-// A type-ahead already in flight when the dialog closes (Enter picked a result, then a quick
-// submit) is aborted: its task may be finished by the time the server answers (404), and
-// nobody would see the answer. No request outlives the search it belongs to.
-document.addEventListener(
-  "close",
-  (event) => {
-    const input = event.target && event.target.id === "wb-search" ? $("#wb-search-q") : null;
-    if (input && window.htmx) window.htmx.trigger(input, "htmx:abort");
-  },
-  true, // dialogs' close events do not bubble
-);
+// A type-ahead already in flight when the task is submitted or given back (Enter picked a
+// result, then a quick Ctrl+Enter) would be answered after the task is gone (404). Aborting
+// it makes htmx log console errors (htmx:sendAbort), so the submit and the skip wait for it
+// instead (`searchSettled`, a few milliseconds): no request outlives the task it belongs to.
+let searching = null; // { done: Promise, settle } while a type-ahead is in flight
+const fromSearch = (event) => event.target && (event.target.id === "wb-search-q" || event.target.id === "wb-search-results");
+
+document.addEventListener("htmx:beforeSend", (event) => {
+  if (!fromSearch(event)) return;
+  let settle;
+  const done = new Promise((resolve) => (settle = resolve));
+  searching = { done, settle };
+});
+
+document.addEventListener("htmx:afterRequest", (event) => {
+  if (!fromSearch(event) || !searching) return;
+  searching.settle();
+  searching = null;
+});
+
+// Resolves once no type-ahead is in flight (at most `ms` later, should its answer never come).
+export function searchSettled(ms = 3_000) {
+  if (!searching) return Promise.resolve();
+  return Promise.race([searching.done, new Promise((resolve) => window.setTimeout(resolve, ms))]);
+}

@@ -11,6 +11,7 @@ import { leaseLost, renewLease } from "./lease.js";
 import { errorOf, postJSON } from "./net.js";
 import { haltClips } from "./player.js";
 import { abortPrefetch, dropPreview, showPreview } from "./preview.js";
+import { searchSettled } from "./search.js";
 import { state } from "./state.js";
 import { showAlert } from "./status.js";
 import { swapScreen } from "./swap.js";
@@ -33,6 +34,7 @@ export async function submitResult(result) {
     const body = { result, submission_id: screen.submissionId, token: Number(root.dataset.token) };
     abortPrefetch();
     resumeClips = haltClips(root);
+    await searchSettled();
     const sending = postJSON(root.dataset.urlSubmit, body);
     // The submit claims and answers with the real next screen; meanwhile, the likely one.
     shown = showPreview(root);
@@ -78,6 +80,7 @@ export function openRelease() {
       const root = document.getElementById("workbench");
       dropPreview(); // the task is going: nothing more is fetched about it
       const resumeClips = haltClips(root);
+      await searchSettled();
       const response = await postJSON(root.dataset.urlRelease, { reason: $("#wb-release-reason").value, token: Number(root.dataset.token) });
       if (response.ok) {
         clearDraft(root);
