@@ -25,11 +25,12 @@ from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Max, OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, Now
+from django.db.models import Max, Sum
+from django.db.models.functions import Now
 from django.utils import timezone
 
-from annotator.models import Annotation, AssociatePause, GoldScore, GoldTask, Queue, Slot, Snippet, Task, TaskExclusion
+from annotator.models import Annotation, AssociatePause, GoldScore, GoldTask, Queue, Slot, Snippet, Task
+from annotator.services.eligibility import not_theirs
 from catalog.models import Store
 from catalog.services.policy import control_record
 from infra.errors import Conflict
@@ -82,25 +83,9 @@ def gold_task_create(
 
 
 def gold_unserved(*, associate_id: int):
-    """Active gold tasks this associate was never served nor excluded from. Each probe is one
-    lookup by task in the unique (task, holder) and (task, user) indexes, never a pass over
-    the associate's history: scalar subqueries comparing the associate through COALESCE, as
-    `annotator.services.work.claimable_slots` does (and for the same planner reasons)."""
-    mine = (
-        Slot.objects.alias(by=Coalesce("holder_id", Value(0)))
-        .filter(task_id=OuterRef("task_id"), by=associate_id)
-        .values("pk")[:1]
-    )
-    excluded = (
-        TaskExclusion.objects.alias(by=Coalesce("user_id", Value(0)))
-        .filter(task_id=OuterRef("task_id"), by=associate_id)
-        .values("pk")[:1]
-    )
-    return (
-        GoldTask.objects.filter(is_active=True)
-        .alias(mine=Subquery(mine), excluded=Subquery(excluded))
-        .filter(mine__isnull=True, excluded__isnull=True)
-    )
+    """Active gold tasks this associate was never served nor excluded from (the claim's own
+    probes, `annotator.services.eligibility.not_theirs`)."""
+    return not_theirs(GoldTask.objects.filter(is_active=True), associate_id=associate_id)
 
 
 def _due_now(store: Store, now: dt.datetime) -> dt.datetime:

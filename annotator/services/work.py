@@ -34,12 +34,13 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce, Now
+from django.db.models.functions import Now
 from django.http import Http404
 
 from annotator import kinds
 from annotator.access import tasks_for_user
 from annotator.models import Annotation, AssociatePause, GoldTask, Queue, Slot, Task, TaskExclusion
+from annotator.services.eligibility import not_theirs
 from annotator.services.gold import gold_serve, gold_unserved
 from catalog import roles
 from catalog.access import stores_for_user
@@ -87,28 +88,11 @@ def claimable_slots(*, associate_id: int, queue_id: uuid.UUID) -> QuerySet[Slot]
     """Open slots of one queue this associate may be offered, in claim order: lease free or
     expired, no other slot of the task held (or done) by them, not excluded from the task.
 
-    Both "not mine" probes must be one index lookup per candidate by its task (the unique
-    (task, holder) and (task, user) constraints), never a pass over the associate's history,
-    which PostgreSQL plans when its statistics are stale: hence a scalar subquery (never
-    pulled up into an anti-join) comparing the associate through COALESCE (which no holder
-    or user index can serve). bench/claim.py --explain checks it."""
-    mine = (
-        Slot.objects.alias(by=Coalesce("holder_id", Value(0)))
-        .filter(task_id=OuterRef("task_id"), by=associate_id)
-        .values("pk")[:1]
-    )
-    excluded = (
-        TaskExclusion.objects.alias(by=Coalesce("user_id", Value(0)))
-        .filter(task_id=OuterRef("task_id"), by=associate_id)
-        .values("pk")[:1]
-    )
-    return (
-        Slot.objects.filter(queue_id=queue_id, state=OPEN)
-        .filter(LEASE_FREE)
-        .alias(mine=Subquery(mine), excluded=Subquery(excluded))
-        .filter(mine__isnull=True, excluded__isnull=True)
-        .order_by(*CLAIM_ORDER)
-    )
+    The "not theirs" probes are `annotator.services.eligibility.not_theirs` (one index
+    lookup per candidate; bench/claim.py --explain checks it)."""
+    return not_theirs(
+        Slot.objects.filter(queue_id=queue_id, state=OPEN).filter(LEASE_FREE), associate_id=associate_id
+    ).order_by(*CLAIM_ORDER)
 
 
 def accrued(active_seconds: float, last_heartbeat_at: dt.datetime | None, now: dt.datetime) -> float:
