@@ -32,6 +32,9 @@ def pytest_configure(config):
     settings.VISIT_MAX_AGE_DAYS = 365_000
 
 
+# First: xdist's worker turns the `xdist_group` mark into the node id's "@group" suffix in its
+# own pytest_collection_modifyitems; a mark added after that hook is never seen.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     if connection.vendor != "postgresql":
         skip = pytest.mark.skip(reason="needs PostgreSQL")
@@ -45,6 +48,16 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(browser)
+
+
+def pytest_collection_finish(session):
+    """Refuse to run when `--dist loadgroup` ignored the groups: it once did so silently (pytest
+    9.2 with pytest-xdist 3.8), and every worker then drove its own Chromium at once."""
+    if not getattr(session.config.option, "loadgroup", False):  # set on xdist's workers only
+        return
+    lost = [item.nodeid for item in session.items if any(item.iter_markers("xdist_group")) and "@" not in item.nodeid]
+    if lost:
+        raise pytest.UsageError(f"pytest-xdist did not group {len(lost)} tests, e.g. {lost[0]} (pytest version?)")
 
 
 # A seed whose first 200 draws are all above 0.028: under the default audit rate (2 %) no
