@@ -5,12 +5,14 @@ turnaround, automation and chart panels from its AppConfig.ready().
 
 A panel is a named template partial with a context function `(user, stores) -> dict`. The
 console renders every panel in `order`; each one refreshes itself with htmx from
-`/supervise/panel/?name=<name>` every `refresh_s` seconds (0: never).
+`/supervise/panel/?name=<name>` every `every_s` seconds (0: never).
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from django.conf import settings
 
 
 @dataclass(frozen=True)
@@ -21,7 +23,12 @@ class Panel:
     template: str
     context: Callable[[Any, Any], dict]
     order: int = 100
-    refresh_s: int = 5
+    # Seconds between refreshes: None follows settings.CONSOLE_REFRESH_S, 0 never refreshes.
+    refresh_s: int | None = None
+
+    @property
+    def every_s(self) -> int:
+        return settings.CONSOLE_REFRESH_S if self.refresh_s is None else self.refresh_s
 
 
 _panels: dict[str, Panel] = {}

@@ -111,6 +111,7 @@ def console_page(request: HttpRequest) -> HttpResponse:
         "summaries": queue_summaries(user=request.user, queues=supervised_queues(user=request.user)),
         "leases": leases_held(stores=stores),
         "now": timezone.now(),
+        "refresh_s": settings.CONSOLE_REFRESH_S,
     }
     if request.htmx:
         return render(request, "annotator/supervise.html#queues", context)

@@ -1,6 +1,7 @@
 """The associate's work home. Claiming and the task screens are in `annotator.views.task`,
 the supervisor's console in `annotator.views.supervise`."""
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -23,6 +24,7 @@ def work_home(request: HttpRequest) -> HttpResponse:
         "summaries": summaries,
         "waiting": sum(s.depth for s in summaries),
         "today": associate_today(associate=request.user),
+        "refresh_s": settings.WORK_REFRESH_S,
     }
     if not request.htmx:
         context["rejections"] = rejections_unread(associate=request.user)

@@ -1,6 +1,7 @@
 """The associate's work home, claiming from it, the task page and the supervisor's queues."""
 
 import datetime as dt
+import re
 import uuid
 
 import pytest
@@ -160,6 +161,25 @@ def test_supervise_renders_the_queues_partial_for_htmx(client, carol, s001):
     assert partial.lstrip().startswith('<div id="queues"')
     assert "<html" not in partial
     assert "Front" in partial
+
+
+def test_the_pages_refresh_as_often_as_the_settings_say(client, carol, alice, s001, settings):
+    client.force_login(alice)
+    assert 'hx-trigger="every 10s"' in client.get(reverse("annotator:work")).content.decode()  # the default
+    settings.WORK_REFRESH_S = 3
+    for headers in ({}, {"HX-Request": "true"}):  # the page and its poll's answer
+        assert 'hx-trigger="every 3s"' in client.get(reverse("annotator:work"), headers=headers).content.decode()
+
+    client.force_login(carol)
+    settings.CONSOLE_REFRESH_S = 7
+    page = client.get(reverse("annotator:supervise")).content.decode()
+    poll = client.get(reverse("annotator:supervise"), headers={"HX-Request": "true"}).content.decode()
+    assert re.search(r'id="queues"[^>]*hx-trigger="every 7s"', page)
+    assert re.search(r'id="queues"[^>]*hx-trigger="every 7s"', poll)
+    # Panels follow the setting unless they chose their own pace (charts: never, purges: 60 s).
+    assert re.search(r'id="panel-turnaround"[^>]*hx-trigger="every 7s"', page)
+    assert re.search(r'id="panel-privacy"[^>]*hx-trigger="every 60s"', page)
+    assert not re.search(r'id="panel-charts"[^>]*hx-trigger', page)
 
 
 def test_work_home_shows_the_associates_own_figures_today(client, alice, s001):

@@ -13,6 +13,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings
+from django.test import Client
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -62,6 +64,14 @@ def settle(page):
 
 
 @pytest.fixture
+def quick_refresh(settings):
+    """The work home and the console refresh every second (not every 10 s and 5 s), for the
+    tests that wait for a refresh."""
+    settings.WORK_REFRESH_S = 1
+    settings.CONSOLE_REFRESH_S = 1
+
+
+@pytest.fixture
 def page(browser, live_server) -> Iterator:
     """A fresh browser context at 1366x768 whose problems are collected in `page.problems`."""
     context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url)
@@ -69,6 +79,7 @@ def page(browser, live_server) -> Iterator:
     page.set_default_timeout(10_000)
     problems: list[str] = []
     page.problems = problems
+    page.base_url = live_server.url
     # A failed request's console error names no URL in its text; its location does.
     page.on(
         "console",
@@ -98,12 +109,23 @@ def assert_clean(page) -> None:
     assert not page.problems, "\n".join(page.problems)
 
 
-def login(page, user, password: str = PASSWORD) -> None:
+def sign_in(page, user, password: str = PASSWORD) -> None:
+    """Sign in through the form, as a person does (the tests of the form itself use this)."""
     page.goto("/accounts/login/")
     page.get_by_label("Username").fill(user.get_username())
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def login(page, user) -> None:
+    """Give the browser a signed-in session of `user`, made on the server by Django's own
+    `login()` (its signals run as on the form): the tests that are not about signing in
+    skip the form's three page loads. The page stays where it was; the test goes on."""
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": page.base_url}])
 
 
 def screenshot(page, name: str) -> Path:

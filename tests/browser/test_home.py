@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from annotator.models import QueueMembership
 from annotator.services.queues import queue_for, task_enqueue
 from annotator.services.work import task_claim
-from tests.browser.conftest import assert_clean, login, screenshot
+from tests.browser.conftest import assert_clean, login, screenshot, sign_in
 from validation.services import visit_ingest
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -49,7 +49,7 @@ def test_associate_signs_in_and_lands_on_the_work_home(page, alice):
     page.get_by_label("Password").fill("wrong password")
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#login-error")).to_be_visible()
-    login(page, alice)
+    sign_in(page, alice)
     expect(page).to_have_url("/work/")  # an associate lands on their work, not a welcome page
     expect(page.get_by_role("link", name="Queues", exact=True)).to_have_count(0)
     screenshot(page, "home")
@@ -105,6 +105,7 @@ def test_work_home_lists_queues_and_s_starts_the_most_urgent_task(page, alice, a
     assert_clean(page)
 
 
+@pytest.mark.usefixtures("quick_refresh")
 def test_work_home_says_when_nothing_is_waiting_and_updates_by_itself(page, alice, alice_queue, s001):
     login(page, alice)
     page.goto("/work/")
@@ -112,11 +113,12 @@ def test_work_home_says_when_nothing_is_waiting_and_updates_by_itself(page, alic
     expect(page.locator("#start")).to_have_count(0)
     screenshot(page, "work-home-empty")
     ingest_pending_visit(s001, external_id="v-new", exited_minutes_ago=2, events=2)
-    expect(page.locator("#start")).to_be_visible(timeout=15_000)  # the htmx poll runs every 10 s
+    expect(page.locator("#start")).to_be_visible(timeout=5_000)  # the page polls every second here (quick_refresh)
     expect(page.locator("#nothing-waiting")).to_have_count(0)
     assert_clean(page)
 
 
+@pytest.mark.usefixtures("quick_refresh")
 def test_supervisor_queues_refresh_by_themselves(page, carol, alice, alice_queue, s001):
     queue = alice_queue
     enqueue(queue, minutes=30)
@@ -135,19 +137,20 @@ def test_supervisor_queues_refresh_by_themselves(page, carol, alice, alice_queue
     expect(page.locator(f"#queue-table tr[data-queue='{paused.pk}']")).to_contain_text("paused")
     enqueue(queue, minutes=2)  # at risk
     enqueue(queue, minutes=-1)  # breached
-    expect(depth).to_have_text("3", timeout=12_000)  # the htmx poll runs every 5 s
+    expect(depth).to_have_text("3", timeout=5_000)  # the console polls every second here
     expect(row.locator("td[data-col='at_risk']")).to_have_text("1")
     expect(row.locator("td[data-col='breached']")).to_have_text("1")
     screenshot(page, "supervise")
     assert_clean(page)
 
 
+@pytest.mark.usefixtures("quick_refresh")
 def test_supervisor_page_goes_to_sign_in_when_the_session_ends(page, carol, s001):
     login(page, carol)
     page.goto("/supervise/")
     expect(page.locator("#queues")).to_be_visible()
     page.context.clear_cookies()
-    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/supervise/"), timeout=12_000)  # at the next poll
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/supervise/"), timeout=5_000)  # at the next poll
     expect(page.locator("#queues")).to_have_count(0)
     expect(page.get_by_role("heading", name="Sign in to Loupe")).to_be_visible()
     assert_clean(page)

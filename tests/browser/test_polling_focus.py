@@ -8,10 +8,10 @@ from annotator.services.work import task_claim
 from tests.annotator.work import add_tasks, work_queue
 from tests.browser.conftest import assert_clean, login
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("quick_refresh")]
 
-# Polls every 5 s (supervise) or 10 s (work): wait a little longer than one.
-POLL_TIMEOUT_MS = 15_000
+# The pages poll every second here (quick_refresh): wait a good deal longer than one.
+POLL_TIMEOUT_MS = 5_000
 
 
 def focus_across_a_poll(page, path: str, control: str) -> None:

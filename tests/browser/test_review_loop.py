@@ -23,6 +23,7 @@ def person(browser, live_server, user):
     page = context.new_page()
     page.set_default_timeout(10_000)
     page.problems = []
+    page.base_url = live_server.url
     page.on("pageerror", lambda exc: page.problems.append(f"page error: {exc}"))
     page.on("console", lambda msg: page.problems.append(msg.text) if msg.type == "error" else None)
     login(page, user)

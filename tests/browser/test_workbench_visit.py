@@ -194,6 +194,7 @@ def test_seeking_uses_range_requests_and_media_stays_private(page, browser, live
 
     other = browser.new_context(base_url=live_server.url)
     other_page = other.new_page()
+    other_page.base_url = live_server.url
     login(other_page, dave)
     assert other_page.request.get(src).status == 404
     assert other_page.request.get(src, headers={"Range": "bytes=0-99"}).status == 404

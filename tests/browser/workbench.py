@@ -1,15 +1,27 @@
 """Builders for the workbench's browser tests: a catalog with packshots, real clips ingested
-through `snippet_ingest`, visits through `visit_ingest`, and the page helpers."""
+through `snippet_ingest`, visits through `visit_ingest`, and the page helpers.
+
+The same clips come back test after test, so each distinct clip is encoded once and redacted
+once per session (both are deterministic); every ingest still runs the redaction worker's
+whole path (unseal, probe, store, open the task) with the cached redacted bytes. Redaction
+itself is tested in tests/annotator/test_redaction.py.
+"""
 
 import datetime as dt
+import functools
+import hashlib
 import io
+from pathlib import Path
+from unittest import mock
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from annotator.models import QueueMembership
+from annotator.redaction import Region, redact_video
+from annotator.services import snippet_redaction
 from annotator.services.queues import queue_for
-from annotator.synth import make_clip
+from annotator.synth import Clip, make_clip
 from catalog.models import Product
 from catalog.services import product_set_image
 from tests.annotator.redacting import ingest_redacted
@@ -34,16 +46,37 @@ def dress_catalog(store, count: int = 12) -> list[Product]:
     return products
 
 
+@functools.cache
+def clip_of(**kwargs) -> Clip:
+    """`make_clip`, encoded once per session for the same arguments."""
+    return make_clip(**kwargs)
+
+
+_redacted: dict[tuple, tuple[bytes, list[Region]]] = {}
+
+
+def redact_once(*, source: Path, target: Path, info, regions: list[Region]) -> list[Region]:
+    """`redact_video`, run once per session for the same upload and regions."""
+    key = (hashlib.sha256(Path(source).read_bytes()).hexdigest(), repr(regions))
+    if key not in _redacted:
+        applied = redact_video(source=source, target=target, info=info, regions=regions)
+        _redacted[key] = (Path(target).read_bytes(), applied)
+    data, applied = _redacted[key]
+    Path(target).write_bytes(data)
+    return list(applied)
+
+
 def ingest_clip(store, external_id: str, *, scene: str = "take", width: int = 320, height: int = 240, **kwargs):
-    clip = make_clip(seconds=1.5, fps=10, width=width, height=height, scene=scene, seed=len(external_id), codec=CODEC)
-    result = ingest_redacted(
-        store=store,
-        camera=store.cameras.get(code="C01"),
-        external_id=external_id,
-        started_at=timezone.now() - dt.timedelta(minutes=3),
-        upload=SimpleUploadedFile(f"{external_id}.{clip.container}", clip.data),
-        **kwargs,
-    )
+    clip = clip_of(seconds=1.5, fps=10, width=width, height=height, scene=scene, seed=len(external_id), codec=CODEC)
+    with mock.patch.object(snippet_redaction, "redact_video", redact_once):
+        result = ingest_redacted(
+            store=store,
+            camera=store.cameras.get(code="C01"),
+            external_id=external_id,
+            started_at=timezone.now() - dt.timedelta(minutes=3),
+            upload=SimpleUploadedFile(f"{external_id}.{clip.container}", clip.data),
+            **kwargs,
+        )
     return result, clip
 
 
@@ -109,7 +142,7 @@ def snippet_task_with_model_boxes(store, associate, name: str, *, width: int = 1
     (task, predictions)."""
     dress_catalog(store)
     join_queue(store, "snippet_annotation", associate)
-    truth = make_clip(seconds=1.5, fps=10, width=width, height=height, scene="take", seed=8)
+    truth = clip_of(seconds=1.5, fps=10, width=width, height=height, scene="take", seed=8)
     predictions = [
         {"frame": b["frame"], "label": b["label"], "box": [b["x"], b["y"], b["w"], b["h"]], "score": 0.8}
         | ({"sku": "SKU-0003"} if b["label"] == "product" else {})
