@@ -95,13 +95,25 @@ test: $(STAMP) chromium nginx
 	$(VENV)/bin/ruff check .
 	echo "==> migrations match the models"
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run >/dev/null
-	echo "==> tests on PostgreSQL (including concurrency and browser tests)"
-	# Several processes (pytest-xdist), each on its own test database; the browser tests stay
-	# together on one of them (conftest.py). Most of this run waits (browsers, subprocesses,
-	# PostgreSQL), so it has more processes than the machine has cores.
-	DEBUG=1 DATABASE_URL=$(TEST_PG_URL) TEST_DATABASE_NAME=test_loupe_$$$$ $(VENV)/bin/pytest -n $(TEST_PG_PROCESSES) --dist loadgroup $(PYTEST_ARGS)
-	echo "==> tests again on SQLite (PostgreSQL-only and browser tests skipped)"
-	DEBUG=1 DATABASE_URL=sqlite:///var/test.sqlite3 $(VENV)/bin/pytest -n $(TEST_SQLITE_PROCESSES) -m "not postgres_only and not browser" $(PYTEST_ARGS)
+	echo "==> tests on PostgreSQL (concurrency and browser tests included) and, side by side, on SQLite"
+	# Several processes (pytest-xdist), each on a test database of its own; the browser tests
+	# stay together on one of them (tests/conftest.py). Much of the PostgreSQL run waits
+	# (browsers, subprocesses, PostgreSQL itself), so the SQLite run (PostgreSQL-only and
+	# browser tests skipped) goes at the same time; its report follows the PostgreSQL one.
+	sqlite_log=var/test-sqlite.log
+	DEBUG=1 DATABASE_URL=sqlite:///var/test.sqlite3 $(VENV)/bin/pytest -n $(TEST_SQLITE_PROCESSES) --dist loadgroup \
+	  --basetemp var/pytest-sqlite -m "not postgres_only and not browser" $(PYTEST_ARGS) >$$sqlite_log 2>&1 &
+	sqlite=$$!
+	trap 'kill $$sqlite 2>/dev/null || true' EXIT INT TERM
+	postgres_status=0
+	DEBUG=1 DATABASE_URL=$(TEST_PG_URL) TEST_DATABASE_NAME=test_loupe_$$$$ $(VENV)/bin/pytest -n $(TEST_PG_PROCESSES) \
+	  --dist loadgroup --basetemp var/pytest-postgres $(PYTEST_ARGS) || postgres_status=$$?
+	sqlite_status=0
+	wait $$sqlite || sqlite_status=$$?
+	echo "==> tests on SQLite (ran beside the PostgreSQL ones; log: $$sqlite_log)"
+	cat $$sqlite_log
+	echo "==> PostgreSQL run: exit $$postgres_status; SQLite run: exit $$sqlite_status"
+	[ $$postgres_status -eq 0 ] && [ $$sqlite_status -eq 0 ]
 
 test-postgres: $(STAMP)
 	@DEBUG=1 DATABASE_URL=$(TEST_PG_URL) TEST_DATABASE_NAME=test_loupe_$$$$ $(VENV)/bin/pytest $(PYTEST_ARGS)

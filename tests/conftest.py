@@ -7,20 +7,21 @@ about "another store's object" use S001's objects with the S002 personas.
 """
 
 import pytest
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group, User
 from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from catalog import roles
+from catalog.models import Camera, Product, Store, StoreAccess
 from infra import periodic
-from tests.factories import CameraFactory, ProductFactory, StoreFactory, UserFactory
 from validation.services import routing
 
 
 def pytest_configure(config):
     # Password hashing is deliberately slow; tests create many users and never need it slow.
-    from django.conf import settings
-
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Tests call the API faster than any client should; the throttle tests set their own rates.
     from rest_framework.settings import api_settings
@@ -98,59 +99,82 @@ def django_db_setup(django_db_setup, django_db_blocker):
                 )
 
 
+PASSWORD = "pw-loupe-test"  # every persona's (and tests.factories.UserFactory's) password
+_password_hashes: dict[tuple[str, ...], str] = {}
+
+
+def password_hash() -> str:
+    """PASSWORD hashed once per set of PASSWORD_HASHERS (a test may set its own)."""
+    hashers = tuple(settings.PASSWORD_HASHERS)
+    if hashers not in _password_hashes:
+        _password_hashes[hashers] = make_password(PASSWORD)
+    return _password_hashes[hashers]
+
+
+def make_store(code: str, name: str, *, cameras: tuple[str, ...], products: int, price_step: int) -> Store:
+    """A store with its cameras and products SKU-0001..: three inserts. Nearly every test
+    builds one or two of these, and the factories' get-or-create took four queries an object."""
+    store = Store.objects.create(code=code, name=name, currency="EUR")
+    Camera.objects.bulk_create(Camera(store=store, code=camera) for camera in cameras)
+    Product.objects.bulk_create(
+        Product(store=store, sku=f"SKU-{n:04d}", name=f"{code} product {n}", price_minor=price_step * n, currency="EUR")
+        for n in range(1, products + 1)
+    )
+    return store
+
+
+def make_persona(username: str, role: str, store: Store) -> User:
+    """A user of one role in one store (tests.factories.UserFactory, in four queries)."""
+    user = User.objects.create(username=username, password=password_hash())
+    User.groups.through.objects.create(user=user, group=Group.objects.get_or_create(name=role)[0])
+    StoreAccess.objects.create(store=store, user=user)
+    return user
+
+
 @pytest.fixture
 def s001(db):
-    store = StoreFactory(code="S001", name="Demo Market Central")
-    for code in ("C01", "C02"):
-        CameraFactory(store=store, code=code)
-    for n in range(1, 6):
-        ProductFactory(store=store, sku=f"SKU-{n:04d}", name=f"S001 product {n}", price_minor=100 * n)
-    return store
+    return make_store("S001", "Demo Market Central", cameras=("C01", "C02"), products=5, price_step=100)
 
 
 @pytest.fixture
 def s002(db):
-    store = StoreFactory(code="S002", name="Demo Market North")
-    CameraFactory(store=store, code="C01")
-    for n in range(1, 4):
-        ProductFactory(store=store, sku=f"SKU-{n:04d}", name=f"S002 product {n}", price_minor=150 * n)
-    return store
+    return make_store("S002", "Demo Market North", cameras=("C01",), products=3, price_step=150)
 
 
 @pytest.fixture
 def alice(s001):
-    return UserFactory(username="alice", role=roles.ASSOCIATE, stores=[s001])
+    return make_persona("alice", roles.ASSOCIATE, s001)
 
 
 @pytest.fixture
 def dave(s001):
     """A second associate of S001 (for two people working the same queue)."""
-    return UserFactory(username="dave", role=roles.ASSOCIATE, stores=[s001])
+    return make_persona("dave", roles.ASSOCIATE, s001)
 
 
 @pytest.fixture
 def bob(s002):
-    return UserFactory(username="bob", role=roles.ASSOCIATE, stores=[s002])
+    return make_persona("bob", roles.ASSOCIATE, s002)
 
 
 @pytest.fixture
 def carol(s001):
-    return UserFactory(username="carol", role=roles.SUPERVISOR, stores=[s001])
+    return make_persona("carol", roles.SUPERVISOR, s001)
 
 
 @pytest.fixture
 def sam(s002):
-    return UserFactory(username="sam", role=roles.SUPERVISOR, stores=[s002])
+    return make_persona("sam", roles.SUPERVISOR, s002)
 
 
 @pytest.fixture
 def s001_integration(s001):
-    return UserFactory(username="cv-s001", role=roles.INTEGRATION, stores=[s001])
+    return make_persona("cv-s001", roles.INTEGRATION, s001)
 
 
 @pytest.fixture
 def s002_integration(s002):
-    return UserFactory(username="cv-s002", role=roles.INTEGRATION, stores=[s002])
+    return make_persona("cv-s002", roles.INTEGRATION, s002)
 
 
 def token_client(user) -> APIClient:

@@ -16,6 +16,8 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from tests.conftest import PASSWORD
+
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -27,7 +29,6 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1366, "height": 768}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-PASSWORD = "pw-loupe-test"  # tests.factories.UserFactory's password
 
 
 @pytest.fixture(scope="session")

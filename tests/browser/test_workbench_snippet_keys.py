@@ -102,20 +102,22 @@ def test_boxes_are_edited_with_the_keyboard_only_in_clip_pixels(page, alice, sni
     assert_clean(page)
 
 
-def test_keyboard_moves_and_resizes_stop_at_the_frame_edges(page, alice, snippet_task):
-    task, _ = snippet_task
+def test_keyboard_moves_and_resizes_stop_at_the_frame_edges(page, s001, alice):
+    # A small clip: Shift+arrows move 10 clip pixels, and every press is a real key event.
+    width, height = 320, 240
+    task, _ = snippet_task_with_model_boxes(s001, alice, "key-clip-small", width=width, height=height)
     open_snippet(page, alice, task)
     assert page.evaluate("() => window.LoupeWorkbench.screen.editor.onFrame().length") == 1
     press(page, "]")
-    press(page, "Shift+ArrowRight", 120)
-    press(page, "Shift+ArrowDown", 80)
+    press(page, "Shift+ArrowRight", width // 10 + 2)
+    press(page, "Shift+ArrowDown", height // 10 + 2)
     box = page.evaluate("() => window.LoupeWorkbench.screen.editor.result().find(b => b.frame === 0)")
-    assert (box["x"] + box["w"], box["y"] + box["h"]) == (WIDTH, HEIGHT)
+    assert (box["x"] + box["w"], box["y"] + box["h"]) == (width, height)
     press(page, "Alt+Shift+ArrowRight")  # no room left to grow
     press(page, "Alt+ArrowDown")
     assert page.evaluate("() => window.LoupeWorkbench.screen.editor.result().find(b => b.frame === 0)") == box
-    press(page, "Shift+ArrowLeft", 200)
-    press(page, "Shift+ArrowUp", 200)
+    press(page, "Shift+ArrowLeft", width // 10 + 2)
+    press(page, "Shift+ArrowUp", height // 10 + 2)
     press(page, "Alt+Shift+ArrowLeft", 30)
     press(page, "Alt+Shift+ArrowUp", 30)
     shrunk = page.evaluate("() => window.LoupeWorkbench.screen.editor.result().find(b => b.frame === 0)")
