@@ -11,12 +11,14 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, User
 from django.db import connection
+from pytest_django.plugin import blocking_manager_key
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from catalog import roles
 from catalog.models import Camera, Product, Store, StoreAccess
 from infra import periodic
+from tests import db_template
 from validation.services import routing
 
 
@@ -81,8 +83,31 @@ def reproducible_audits():
     routing.audit_rng.seed(AUDIT_SEED)
 
 
+CLONED = pytest.StashKey[bool]()
+
+
+def _clones(config) -> bool:
+    """PostgreSQL under pytest-xdist: each worker's database is a copy of one migrated
+    template (tests/db_template.py)."""
+    return connection.vendor == "postgresql" and hasattr(config, "workerinput") and not config.getvalue("reuse_db")
+
+
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_modify_db_settings(django_db_modify_db_settings, request, django_db_blocker):
+    if _clones(request.config):
+        with django_db_blocker.unblock():
+            db_template.clone_from_template()
+        request.config.stash[CLONED] = True
+
+
+@pytest.fixture(scope="session")
+def django_db_keepdb(django_db_keepdb, django_db_modify_db_settings, request):
+    """A cloned database is ready: pytest-django finds it instead of migrating another."""
+    return django_db_keepdb or request.config.stash.get(CLONED, False)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker, request):
     """pytest-django's test database, dropped reliably at the end.
 
     Thread-based tests (concurrent claimers, live servers, webhook receivers) can leave a
@@ -97,6 +122,18 @@ def django_db_setup(django_db_setup, django_db_blocker):
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
+            if request.config.stash.get(CLONED, False):
+                db_template.drop_worker_database()
+
+
+def pytest_sessionfinish(session):
+    """The xdist controller drops the template its PostgreSQL workers copied."""
+    config = session.config
+    if hasattr(config, "workerinput") or not config.getvalue("numprocesses") or connection.vendor != "postgresql":
+        return
+    database = settings.DATABASES["default"]
+    with config.stash[blocking_manager_key].unblock():
+        db_template.drop_template(database.get("TEST", {}).get("NAME") or f"test_{database['NAME']}")
 
 
 PASSWORD = "pw-loupe-test"  # every persona's (and tests.factories.UserFactory's) password
