@@ -17,8 +17,11 @@ from tests.annotator.redacting import ingest_redacted
 SHOPPER = "anon-shopper-token-7f3a9c"
 
 
-def ingest_clip(store: Store, *, external_id: str, scene: str = "take", seed: int = 0, **clip_args) -> tuple:
-    """(snippet, clip) for a synthetic clip stored through the intake service."""
+def ingest_clip(
+    store: Store, *, external_id: str, scene: str = "take", seed: int = 0, reuse_redaction: bool = False, **clip_args
+) -> tuple:
+    """(snippet, clip) for a synthetic clip stored through the intake service
+    (`reuse_redaction`: see `ingest_redacted`)."""
     clip: Clip = make_clip(scene=scene, seed=seed, **clip_args)
     camera = Camera.objects.filter(store=store).order_by("code").first()
     result = ingest_redacted(
@@ -27,6 +30,7 @@ def ingest_clip(store: Store, *, external_id: str, scene: str = "take", seed: in
         external_id=external_id,
         started_at=timezone.now() - dt.timedelta(minutes=5),
         upload=io.BytesIO(clip.data),
+        reuse_redaction=reuse_redaction,
     )
     return result.snippet, clip
 
