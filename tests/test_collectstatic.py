@@ -11,6 +11,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.test import override_settings
 
+# On one worker under `--dist loadgroup`: the module-scoped `collected` runs collectstatic once for all.
+pytestmark = pytest.mark.xdist_group("collectstatic")
+
 MANIFEST = {"BACKEND": "config.storage.StaticStorage"}
 PRODUCTION_STATIC = {**settings.STORAGES, "staticfiles": MANIFEST}
 

@@ -1,5 +1,6 @@
 """Production settings refuse to serve without a secret, yet offline commands still run."""
 
+import json
 import os
 import subprocess
 import sys
@@ -8,6 +9,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# On one worker under `--dist loadgroup`, so that the tests reading the settings of one
+# environment share its subprocess (`settings_under`).
+pytestmark = pytest.mark.xdist_group("settings_subprocesses")
 
 
 def run(code: str, tmp_path, **env: str) -> subprocess.CompletedProcess:
@@ -61,16 +65,47 @@ def test_the_deploy_check_is_clean_with_the_documented_production_environment(tm
     assert "no issues" in checked.stdout, checked.stdout + checked.stderr
 
 
-def settings_value(expression: str, tmp_path, **env: str) -> str:
-    code = f"import django; django.setup(); from django.conf import settings; print({expression})"
-    shown = run(code, tmp_path, **env)
-    assert shown.returncode == 0, shown.stderr
-    return shown.stdout.strip()
+# The settings the tests below read, by name: each environment's are read in one subprocess
+# (starting Python and importing Django costs about a second of CPU).
+SHOWN = {
+    "SECURE_SSL_REDIRECT": "settings.SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS": "settings.SECURE_HSTS_SECONDS",
+    "CONN_MAX_AGE": "settings.DATABASES['default']['CONN_MAX_AGE']",
+    "CONN_HEALTH_CHECKS": "settings.DATABASES['default']['CONN_HEALTH_CHECKS']",
+    "SESSION_COOKIE_AGE": "settings.SESSION_COOKIE_AGE",
+    "SESSION_SAVE_EVERY_REQUEST": "settings.SESSION_SAVE_EVERY_REQUEST",
+    "idle sessions end": "'config.middleware.SessionIdleMiddleware' in settings.MIDDLEWARE",
+}
 
 
-def test_production_redirects_to_https_and_sends_hsts(tmp_path):
-    assert settings_value("settings.SECURE_SSL_REDIRECT", tmp_path, **PRODUCTION) == "True"
-    assert settings_value("settings.SECURE_HSTS_SECONDS", tmp_path, **PRODUCTION) == str(365 * 24 * 3600)
+def settings_values(tmp_path, **env: str) -> dict[str, str]:
+    """The repr() of each setting of SHOWN under `env`, from one subprocess."""
+    shown = ", ".join(f"{name!r}: repr({expression})" for name, expression in SHOWN.items())
+    code = f"import django, json; django.setup(); from django.conf import settings; print(json.dumps({{{shown}}}))"
+    ran = run(code, tmp_path, **env)
+    assert ran.returncode == 0, ran.stderr
+    return json.loads(ran.stdout)
+
+
+@pytest.fixture(scope="module")
+def settings_under(tmp_path_factory):
+    """`settings_under(**env)`: `settings_values` under `env`, read once per environment for the module."""
+    tmp_path = tmp_path_factory.mktemp("settings")
+    read: dict[tuple, dict[str, str]] = {}
+
+    def under(**env: str) -> dict[str, str]:
+        key = tuple(sorted(env.items()))
+        if key not in read:
+            read[key] = settings_values(tmp_path, **env)
+        return read[key]
+
+    return under
+
+
+def test_production_redirects_to_https_and_sends_hsts(settings_under):
+    shown = settings_under(**PRODUCTION)
+    assert shown["SECURE_SSL_REDIRECT"] == "True"
+    assert shown["SECURE_HSTS_SECONDS"] == str(365 * 24 * 3600)
 
 
 def test_plain_http_is_redirected_but_for_probes_and_scrapes(client, settings, db):
@@ -85,26 +120,20 @@ def test_plain_http_is_redirected_but_for_probes_and_scrapes(client, settings, d
     assert client.get("/metrics", HTTP_HOST="loupe.example.com").status_code == 401  # answered, not redirected
 
 
-def test_development_neither_redirects_nor_sends_hsts(tmp_path):
-    assert settings_value("(settings.SECURE_SSL_REDIRECT, settings.SECURE_HSTS_SECONDS)", tmp_path, DEBUG="1") == (
-        "(False, 0)"
+def test_development_neither_redirects_nor_sends_hsts(settings_under):
+    shown = settings_under(DEBUG="1")
+    assert (shown["SECURE_SSL_REDIRECT"], shown["SECURE_HSTS_SECONDS"]) == ("False", "0")
+
+
+def test_database_connections_persist_and_are_health_checked_by_default(settings_under):
+    shown = settings_under(SECRET_KEY="s3cret-for-this-test")
+    assert (shown["CONN_MAX_AGE"], shown["CONN_HEALTH_CHECKS"]) == ("60", "True")
+
+
+def test_sessions_expire_after_eight_idle_hours_by_default(settings_under):
+    shown = settings_under(DEBUG="1")
+    assert (shown["SESSION_COOKIE_AGE"], shown["SESSION_SAVE_EVERY_REQUEST"], shown["idle sessions end"]) == (
+        str(8 * 3600),
+        "False",
+        "True",
     )
-
-
-def test_database_connections_persist_and_are_health_checked_by_default(tmp_path):
-    shown = settings_value(
-        "(settings.DATABASES['default']['CONN_MAX_AGE'], settings.DATABASES['default']['CONN_HEALTH_CHECKS'])",
-        tmp_path,
-        SECRET_KEY="s3cret-for-this-test",
-    )
-    assert shown == "(60, True)"
-
-
-def test_sessions_expire_after_eight_idle_hours_by_default(tmp_path):
-    shown = settings_value(
-        "(settings.SESSION_COOKIE_AGE, settings.SESSION_SAVE_EVERY_REQUEST, "
-        "'config.middleware.SessionIdleMiddleware' in settings.MIDDLEWARE)",
-        tmp_path,
-        DEBUG="1",
-    )
-    assert shown == f"({8 * 3600}, False, True)"

@@ -64,7 +64,7 @@ def test_no_log_record_response_export_or_webhook_body_carries_a_shopper_token(
         url="http://127.0.0.1:9/hooks", secret="whsec_test", event_types=["receipt.issued", "receipt.corrected"]
     )
     cv = token_client(s001_integration)
-    snippet = clip_snippet(s001, "clip-leak").snippet
+    snippet = clip_snippet(s001, "clip-leak", reuse_redaction=True).snippet
 
     # (On-commit callbacks do not run: they would send the webhooks; what they would send is
     # `event.body()`, searched below.)

@@ -11,6 +11,9 @@ import pytest
 
 from tests.node import WORKBENCH_JS, run_harness
 
+# On one worker under `--dist loadgroup`: the module-scoped `js_results` runs node once for all.
+pytestmark = pytest.mark.xdist_group("tracks_js")
+
 ROOT = Path(__file__).resolve().parent.parent
 TRACKS_JS = WORKBENCH_JS / "tracks.js"
 CASES = ROOT / "tests" / "annotator" / "track_cases.json"

@@ -27,4 +27,4 @@ def queue(s001, alice, dave):
 @pytest.fixture
 def snippet(s001):
     """A one-second clip of S001's camera C01."""
-    return clip_snippet(s001, "clip-1").snippet
+    return clip_snippet(s001, "clip-1", reuse_redaction=True).snippet

@@ -1,7 +1,10 @@
 """Labels for the dataset tests, recorded the way submits record them (`label_record`),
 and real snippets (synthetic clips through `snippet_ingest` and the redaction worker)."""
 
+import copy
+import dataclasses
 import datetime as dt
+import functools
 import io
 import uuid
 
@@ -17,9 +20,25 @@ from tests.annotator.redacting import ingest_redacted
 SHOPPER = "anon-shopper-token-7f3a9c"
 
 
-def ingest_clip(store: Store, *, external_id: str, scene: str = "take", seed: int = 0, **clip_args) -> tuple:
-    """(snippet, clip) for a synthetic clip stored through the intake service."""
-    clip: Clip = make_clip(scene=scene, seed=seed, **clip_args)
+@functools.cache
+def _encoded(**clip_args) -> Clip:
+    return make_clip(**clip_args)
+
+
+def clip_of(**clip_args) -> Clip:
+    """`make_clip`, encoded once per process for the same arguments (a copy, boxes and all).
+    The same bytes each time: VP9 encodes differ from run to run, and a reused redaction
+    (`ingest_redacted(reuse_redaction=True)`) is looked up by the upload's bytes."""
+    clip = _encoded(**clip_args)
+    return dataclasses.replace(clip, boxes=copy.deepcopy(clip.boxes))
+
+
+def ingest_clip(
+    store: Store, *, external_id: str, scene: str = "take", seed: int = 0, reuse_redaction: bool = False, **clip_args
+) -> tuple:
+    """(snippet, clip) for a synthetic clip stored through the intake service
+    (`reuse_redaction`: see `ingest_redacted`)."""
+    clip = clip_of(scene=scene, seed=seed, **clip_args)
     camera = Camera.objects.filter(store=store).order_by("code").first()
     result = ingest_redacted(
         store=store,
@@ -27,6 +46,7 @@ def ingest_clip(store: Store, *, external_id: str, scene: str = "take", seed: in
         external_id=external_id,
         started_at=timezone.now() - dt.timedelta(minutes=5),
         upload=io.BytesIO(clip.data),
+        reuse_redaction=reuse_redaction,
     )
     return result.snippet, clip
 

@@ -10,7 +10,8 @@ CLIP = make_clip(seconds=1, fps=10, seed=5)
 
 
 def clip_snippet(store, external_id: str, **options):
-    """A one-second synthetic clip of `store`'s camera C01, taken in (`snippet_ingest`)."""
+    """A one-second synthetic clip of `store`'s camera C01, taken in (`snippet_ingest`);
+    `options` go to `ingest_redacted` (e.g. `reuse_redaction=True`)."""
     return ingest_redacted(
         store=store,
         camera=store.cameras.get(code="C01"),

@@ -60,7 +60,7 @@ def test_an_integration_creates_polls_and_downloads_a_dataset(s001_integration, 
 
 
 def test_a_supervisor_downloads_a_coco_zip_in_the_browser_session(s001, alice, carol):
-    snippet, clip = ingest_clip(s001, external_id="clip-api")
+    snippet, clip = ingest_clip(s001, external_id="clip-api", reuse_redaction=True)
     snippet_label(store=s001, associate=alice, snippet=snippet, boxes=clip.boxes[:2])
     client = session_client(carol)
     dataset_id = create(client, format="coco").json()["id"]
@@ -133,7 +133,7 @@ def test_associates_and_anonymous_callers_are_refused(api, alice, labels):
 
 
 def test_a_failed_dataset_is_retried_through_the_api(s001, alice, carol):
-    snippet, clip = ingest_clip(s001, external_id="clip-lost")
+    snippet, clip = ingest_clip(s001, external_id="clip-lost", reuse_redaction=True)
     snippet_label(store=s001, associate=alice, snippet=snippet, boxes=clip.boxes[:2])
     client = session_client(carol)
     dataset_id = create(client, format="coco").json()["id"]

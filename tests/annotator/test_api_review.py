@@ -21,7 +21,7 @@ RESULT = {"action": "take", "sku": "SKU-0001", "boxes": [BOX]}
 
 @pytest.fixture
 def annotation(s001, alice, dave):
-    task = clip_snippet(s001, "clip-review", annotate=True).task
+    task = clip_snippet(s001, "clip-review", annotate=True, reuse_redaction=True).task
     for user in (alice, dave):
         QueueMembership.objects.get_or_create(queue=task.queue, user=user)
     lease = task_claim(associate=alice)

@@ -104,20 +104,20 @@ def drain(workers, queue, claimed: dict, premature: list):
     return work
 
 
-def test_sixteen_claimers_drain_two_thousand_tasks_each_exactly_once(s001):
+def test_sixteen_claimers_drain_four_hundred_eighty_tasks_each_exactly_once(s001):
     workers = associates(s001, 16)
     queue = work_queue(s001, *workers)
-    add_tasks(queue, 2000)
+    add_tasks(queue, 480)
     claimed: dict = {}
     premature: list = []
     errors = run_threads(16, drain(workers, queue, claimed, premature))
     assert errors == []
     assert premature == []  # nobody was told "nothing left" while work remained
     every_claim = [task_id for tasks in claimed.values() for task_id in tasks]
-    assert len(every_claim) == 2000
-    assert len(set(every_claim)) == 2000
-    assert Annotation.objects.count() == 2000
-    assert Task.objects.filter(status=Task.Status.DONE, annotations_done=1).count() == 2000
+    assert len(every_claim) == 480
+    assert len(set(every_claim)) == 480
+    assert Annotation.objects.count() == 480
+    assert Task.objects.filter(status=Task.Status.DONE, annotations_done=1).count() == 480
     assert not Slot.objects.exclude(state=Slot.State.DONE).exists()
     assert len(claimed) > 1  # the work was actually shared
 
@@ -125,19 +125,19 @@ def test_sixteen_claimers_drain_two_thousand_tasks_each_exactly_once(s001):
 def test_with_overlap_three_eight_claimers_give_each_task_three_distinct_annotations(s001):
     workers = associates(s001, 8)
     queue = work_queue(s001, *workers, overlap=3)
-    add_tasks(queue, 200)
+    add_tasks(queue, 60)
     premature: list = []
     errors = run_threads(8, drain(workers, queue, {}, premature))
     assert errors == []
     assert premature == []
-    assert Annotation.objects.count() == 600
+    assert Annotation.objects.count() == 180
     per_task = Counter(Annotation.objects.values_list("task_id", flat=True))
     assert set(per_task.values()) == {3}
     distinct = Annotation.objects.values("task_id").distinct().count()
-    assert distinct == 200
+    assert distinct == 60
     pairs = set(Annotation.objects.values_list("task_id", "associate_id"))
-    assert len(pairs) == 600  # never twice by the same associate
-    assert Task.objects.filter(status=Task.Status.DONE).count() == 200
+    assert len(pairs) == 180  # never twice by the same associate
+    assert Task.objects.filter(status=Task.Status.DONE).count() == 60
 
 
 def test_a_lease_expiring_while_its_holder_submits_and_another_claims_has_one_winner(s001, alice):

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def test_datumaro_detects_and_imports_the_coco_zip(s001, alice, carol, tmp_path):
     drawn = {}
     for external_id, action in (("clip-dm", "take"), ("clip-dm-unsure", "unsure")):
-        snippet, clip = ingest_clip(s001, external_id=external_id)
+        snippet, clip = ingest_clip(s001, external_id=external_id, reuse_redaction=True)
         boxes = [{k: b[k] for k in ("frame", "label", "x", "y", "w", "h")} for b in clip.boxes[:4]]
         snippet_label(store=s001, associate=alice, snippet=snippet, boxes=boxes, sku="SKU-0002", action=action)
         drawn[action] = boxes

@@ -76,7 +76,9 @@ def annotated(s001, alice):
     """Two real clips (H.264/MP4 and VP9/WebM) annotated at several frames."""
     result = []
     for external_id, codec, frames in (("clip-mp4", "h264", {3, 4, 17, 25}), ("clip-webm", "vp9", {0, 14, 29})):
-        snippet, clip = ingest_clip(s001, external_id=external_id, codec=codec, seconds=2.0, seed=len(result))
+        snippet, clip = ingest_clip(
+            s001, external_id=external_id, codec=codec, seconds=2.0, seed=len(result), reuse_redaction=True
+        )
         geometry = {"width": clip.width, "height": clip.height, "frame_count": clip.frame_count}
         task_like = Task(store=s001, payload=geometry)
         human = workbench_result(task_like, clip, frames)
@@ -272,7 +274,7 @@ def test_coco_evaluates_with_cocoeval_on_boxes(s001, carol, tmp_path, annotated)
 
 
 def test_coco_categories_keep_their_ids_across_datasets_of_a_store(s001, alice, carol, tmp_path):
-    snippet, clip = ingest_clip(s001, external_id="clip-ids")
+    snippet, clip = ingest_clip(s001, external_id="clip-ids", reuse_redaction=True)
     boxes = [{k: b[k] for k in ("frame", "label", "x", "y", "w", "h")} for b in clip.boxes[:4]]
     snippet_label(store=s001, associate=alice, snippet=snippet, boxes=boxes, sku="SKU-0003")
     _, before = build("coco", carol)
@@ -299,7 +301,7 @@ def test_coco_categories_keep_their_ids_across_datasets_of_a_store(s001, alice, 
 
 def test_coco_keeps_the_action_so_unsure_boxes_can_be_filtered(s001, alice, carol, tmp_path):
     for external_id, action in (("clip-sure", "take"), ("clip-unsure", "unsure")):
-        snippet, clip = ingest_clip(s001, external_id=external_id)
+        snippet, clip = ingest_clip(s001, external_id=external_id, reuse_redaction=True)
         boxes = [{k: b[k] for k in ("frame", "label", "x", "y", "w", "h")} for b in clip.boxes[:3]]
         snippet_label(store=s001, associate=alice, snippet=snippet, boxes=boxes, action=action)
     _, data = build("coco", carol)
@@ -332,7 +334,7 @@ def test_exports_never_carry_shopper_tokens_and_pseudonyms_differ_per_dataset(s0
 
 
 def test_a_coco_dataset_of_labels_without_boxes_is_a_valid_empty_coco(s001, alice, carol, tmp_path):
-    snippet, _ = ingest_clip(s001, external_id="clip-empty", scene="none")
+    snippet, _ = ingest_clip(s001, external_id="clip-empty", scene="none", reuse_redaction=True)
     snippet_label(store=s001, associate=alice, snippet=snippet, boxes=[], action="none", sku=None)
     dataset, data = build("coco", carol)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:

@@ -44,12 +44,12 @@ def events(store, associate) -> None:
 
 def snippets(store, associate) -> list[list[dict]]:
     """Two annotated clips (one with boxes, one `none` without) and their boxes as submitted."""
-    snippet, clip = ingest_clip(store, external_id="clip-hf")
+    snippet, clip = ingest_clip(store, external_id="clip-hf", reuse_redaction=True)
     geometry = {"width": clip.width, "height": clip.height, "frame_count": clip.frame_count}
     drawn = [{k: b[k] for k in ("frame", "label", "x", "y", "w", "h")} for b in clip.boxes if b["frame"] in {2, 9}]
     boxes = validate_result(Task(store=store, payload=geometry), {"action": "take", "sku": "SKU-0002", "boxes": drawn})
     snippet_label(store=store, associate=associate, snippet=snippet, boxes=boxes["boxes"], sku="SKU-0002")
-    empty, _ = ingest_clip(store, external_id="clip-hf-none", scene="none")
+    empty, _ = ingest_clip(store, external_id="clip-hf-none", scene="none", reuse_redaction=True)
     snippet_label(store=store, associate=associate, snippet=empty, boxes=[], action="none", sku=None)
     return [boxes["boxes"], []]
 

@@ -65,7 +65,7 @@ def awkward(s001, alice):
     event(s001, alice, predicted=take, human=take | {"occurred_at": 0}, provenance={"visit": ""})
     event(s001, alice, predicted=take, human=None, verdict="reject", provenance={"visit": 0, "occurred_at": ""})
     # Snippets: boxes as drawn, and as no workbench would send them; the model's boxes.
-    snippet, clip = ingest_clip(s001, external_id="clip-1")
+    snippet, clip = ingest_clip(s001, external_id="clip-1", reuse_redaction=True)
     snippet_label(store=s001, associate=alice, snippet=snippet, boxes=clip.boxes[:5])
     snippet_label(store=s001, associate=alice, snippet=snippet, boxes=[], action="none", sku=None)
     weird_boxes = [

@@ -37,7 +37,7 @@ SINGLE = {"frame": 0, "label": "product", "x": 1, "y": 2, "w": 3, "h": 4}
 
 @pytest.fixture
 def tracked(s001, alice):
-    snippet, _ = ingest_clip(s001, external_id="tracked", seconds=2.0, fps=5)
+    snippet, _ = ingest_clip(s001, external_id="tracked", seconds=2.0, fps=5, reuse_redaction=True)
     assert snippet.frame_count == 10
     human = {"action": "take", "sku": "SKU-0001", "boxes": [SINGLE], "tracks": [HAND]}
     kind = Label.Kind.SNIPPET

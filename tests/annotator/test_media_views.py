@@ -30,6 +30,7 @@ def ingested(s001):
         started_at=timezone.now(),
         upload=SimpleUploadedFile("clip.mp4", CLIP.data),
         annotate=True,
+        reuse_redaction=True,
     )
 
 
@@ -143,6 +144,7 @@ def test_a_lease_on_a_task_without_the_snippet_shows_nothing(alice, s001, ingest
         started_at=timezone.now(),
         upload=SimpleUploadedFile("other.mp4", make_clip(seconds=0.5, seed=12).data),
         annotate=True,
+        reuse_redaction=True,
     )
     lease(other.task, alice)
     assert browser(alice).get(video_url(ingested.snippet)).status_code == 404

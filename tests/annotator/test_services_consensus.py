@@ -36,7 +36,7 @@ def trio(s001, alice, dave):
 
 @pytest.fixture
 def task(trio, s001):
-    return clip_snippet(s001, "clip-consensus", annotate=True).task
+    return clip_snippet(s001, "clip-consensus", annotate=True, reuse_redaction=True).task
 
 
 def answer(associate, task, result) -> Annotation:
@@ -225,7 +225,7 @@ def test_the_feed_and_a_dataset_carry_only_the_merged_label(task, trio, s001, ca
 
 
 def test_an_overlap_one_store_labels_each_answer_at_once(s001, alice):
-    task = clip_snippet(s001, "clip-single", annotate=True).task
+    task = clip_snippet(s001, "clip-single", annotate=True, reuse_redaction=True).task
     assert task.overlap == 1
     answer(alice, task, take("SKU-0001"))
     (label,) = Label.objects.all()

@@ -186,7 +186,7 @@ def test_build_writes_the_file_once_and_records_size_hash_and_progress(s001, ali
 
 
 def test_a_failing_build_is_marked_failed_with_its_reason_and_can_be_retried(s001, alice, carol):
-    snippet, clip = ingest_clip(s001, external_id="clip-gone")
+    snippet, clip = ingest_clip(s001, external_id="clip-gone", reuse_redaction=True)
     snippet_label(store=s001, associate=alice, snippet=snippet, boxes=clip.boxes[:3])
     dataset = dataset_create(name="coco", format="coco", filters={}, by=carol)
     kept = default_storage.open(snippet.file.name, "rb").read()
@@ -214,7 +214,7 @@ def test_a_failing_build_is_marked_failed_with_its_reason_and_can_be_retried(s00
 
 
 def test_the_same_dataset_always_produces_the_same_bytes(s001, alice, carol):
-    snippet, clip = ingest_clip(s001, external_id="clip-1")
+    snippet, clip = ingest_clip(s001, external_id="clip-1", reuse_redaction=True)
     snippet_label(store=s001, associate=alice, snippet=snippet, boxes=clip.boxes[:6])
     for fmt in ("jsonl", "csv", "coco"):
         event_label(store=s001, associate=alice)

@@ -69,7 +69,7 @@ def test_a_polled_row_stops_polling_once_the_dataset_is_finished(s001, alice, ca
 
 
 def test_a_failure_shows_its_reason_and_a_retry_button_that_queues_it_again(s001, alice, carol):
-    snippet, clip = ingest_clip(s001, external_id="clip-ui")
+    snippet, clip = ingest_clip(s001, external_id="clip-ui", reuse_redaction=True)
     snippet_label(store=s001, associate=alice, snippet=snippet, boxes=clip.boxes[:2])
     dataset = dataset_create(name="broken", format="coco", filters={}, by=carol)
     snippet.file.storage.delete(snippet.file.name)

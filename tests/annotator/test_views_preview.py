@@ -152,6 +152,7 @@ def test_preview_follows_the_held_queue_first_then_any_queue(s001, alice, queue)
         "annotate-preview",
         annotate=True,
         predictions=[{"frame": 2, "label": "product", "sku": "SKU-0002", "box": [10, 20, 30, 40], "score": 0.8}],
+        reuse_redaction=True,
     )
     snippet_task = clip.task
     snippet_task.slots.update(priority=100)  # more urgent than any visit, in another queue

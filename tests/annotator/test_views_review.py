@@ -26,7 +26,7 @@ PREDICTIONS = [{"frame": 2, "label": "hand", "box": [5, 5, 10, 8], "sku": "SKU-0
 
 @pytest.fixture
 def annotation(s001, alice, dave):
-    task = clip_snippet(s001, "clip-review", annotate=True, predictions=PREDICTIONS).task
+    task = clip_snippet(s001, "clip-review", annotate=True, predictions=PREDICTIONS, reuse_redaction=True).task
     for user in (alice, dave):
         QueueMembership.objects.get_or_create(queue=task.queue, user=user)
     task_claim(associate=alice)
@@ -68,7 +68,7 @@ def test_the_next_associate_sees_the_comment_on_the_snippet_screen(client, carol
 
 
 def test_a_task_never_rejected_shows_no_notice(client, s001, alice):
-    task = clip_snippet(s001, "clip-fresh", annotate=True).task
+    task = clip_snippet(s001, "clip-fresh", annotate=True, reuse_redaction=True).task
     QueueMembership.objects.get_or_create(queue=task.queue, user=alice)
     client.force_login(alice)
 
@@ -94,7 +94,7 @@ def test_the_rejected_associate_sees_what_the_next_answer_changed(client, s001, 
 
 
 def test_releasing_a_live_lease_says_whose_work_since_when_is_lost_and_changes_nothing(client, carol, s001, alice):
-    task = clip_snippet(s001, "clip-held", annotate=True).task
+    task = clip_snippet(s001, "clip-held", annotate=True, reuse_redaction=True).task
     QueueMembership.objects.get_or_create(queue=task.queue, user=alice)
     lease = task_claim(associate=alice)
     slot = Slot.objects.get(pk=lease.slot_id)
@@ -114,7 +114,7 @@ def test_releasing_a_live_lease_says_whose_work_since_when_is_lost_and_changes_n
 
 
 def test_revoking_a_store_lists_the_queues_and_the_held_work_first(client, carol, s001, alice):
-    task = clip_snippet(s001, "clip-held", annotate=True).task
+    task = clip_snippet(s001, "clip-held", annotate=True, reuse_redaction=True).task
     QueueMembership.objects.get_or_create(queue=task.queue, user=alice)
     task_claim(associate=alice)
     client.force_login(carol)

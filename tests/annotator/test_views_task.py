@@ -342,6 +342,7 @@ def test_snippet_task_screen_and_submit(s001, alice):
         upload=SimpleUploadedFile("clip.mp4", clip.data),
         annotate=True,
         predictions=[{"frame": 2, "label": "product", "sku": "SKU-0002", "box": [10, 20, 30, 40], "score": 0.8}],
+        reuse_redaction=True,
     )
     QueueMembership.objects.get_or_create(queue=ingested.task.queue, user=alice)
     client = browser(alice)

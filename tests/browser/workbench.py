@@ -9,17 +9,12 @@ itself is tested in tests/annotator/test_redaction.py.
 
 import datetime as dt
 import functools
-import hashlib
 import io
-from pathlib import Path
-from unittest import mock
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from annotator.models import QueueMembership
-from annotator.redaction import Region, redact_video
-from annotator.services import snippet_redaction
 from annotator.services.queues import queue_for
 from annotator.synth import Clip, make_clip
 from catalog.models import Product
@@ -52,31 +47,17 @@ def clip_of(**kwargs) -> Clip:
     return make_clip(**kwargs)
 
 
-_redacted: dict[tuple, tuple[bytes, list[Region]]] = {}
-
-
-def redact_once(*, source: Path, target: Path, info, regions: list[Region]) -> list[Region]:
-    """`redact_video`, run once per session for the same upload and regions."""
-    key = (hashlib.sha256(Path(source).read_bytes()).hexdigest(), repr(regions))
-    if key not in _redacted:
-        applied = redact_video(source=source, target=target, info=info, regions=regions)
-        _redacted[key] = (Path(target).read_bytes(), applied)
-    data, applied = _redacted[key]
-    Path(target).write_bytes(data)
-    return list(applied)
-
-
 def ingest_clip(store, external_id: str, *, scene: str = "take", width: int = 320, height: int = 240, **kwargs):
     clip = clip_of(seconds=1.5, fps=10, width=width, height=height, scene=scene, seed=len(external_id), codec=CODEC)
-    with mock.patch.object(snippet_redaction, "redact_video", redact_once):
-        result = ingest_redacted(
-            store=store,
-            camera=store.cameras.get(code="C01"),
-            external_id=external_id,
-            started_at=timezone.now() - dt.timedelta(minutes=3),
-            upload=SimpleUploadedFile(f"{external_id}.{clip.container}", clip.data),
-            **kwargs,
-        )
+    result = ingest_redacted(
+        store=store,
+        camera=store.cameras.get(code="C01"),
+        external_id=external_id,
+        started_at=timezone.now() - dt.timedelta(minutes=3),
+        upload=SimpleUploadedFile(f"{external_id}.{clip.container}", clip.data),
+        reuse_redaction=True,
+        **kwargs,
+    )
     return result, clip
 
 

@@ -59,6 +59,8 @@ def seeded(django_db_setup, django_db_blocker, tmp_path_factory):
         transaction.set_rollback(True)
 
 
+# One worker seeds once for the class: under `--dist loadgroup` its tests stay together.
+@pytest.mark.xdist_group("seeded_demo")
 @pytest.mark.usefixtures("db")
 class TestSeededDemo:
     def test_seed_demo_creates_the_stores_cameras_and_catalog_with_images(self, seeded):

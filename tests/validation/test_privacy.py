@@ -38,7 +38,7 @@ def media(settings, tmp_path):
 
 def validated_visit(store, associate, *, external_id: str, shopper: str = SHOPPER):
     """A visit with one event on a real stored snippet, validated by `associate` (receipt issued)."""
-    snippet = clip_snippet(store, f"clip-{external_id}").snippet
+    snippet = clip_snippet(store, f"clip-{external_id}", reuse_redaction=True).snippet
     events = [event_body(1, confidence=0.5, snippet=snippet.external_id)]
     result = visit_ingest(store=store, payload=visit_body(store.code, events=events, shopper=shopper))
     validate(associate, result.task, verdicts(result.visit))
@@ -135,7 +135,7 @@ def test_the_store_policy_sets_the_retention(s001, alice, purge):
 def test_an_open_dispute_or_an_unfinished_visit_keeps_the_media(s001, alice, carol, purge):
     disputed, _ = validated_visit(s001, alice, external_id="disputed")
     Dispute.objects.create(visit=disputed, reason="charged twice")
-    snippet = clip_snippet(s001, "clip-pending").snippet
+    snippet = clip_snippet(s001, "clip-pending", reuse_redaction=True).snippet
     visit_ingest(
         store=s001,
         payload=visit_body("S001", events=[event_body(1, confidence=0.4, snippet=snippet.external_id)]),
