@@ -1,14 +1,13 @@
 """Builders for the workbench's browser tests: a catalog with packshots, real clips ingested
 through `snippet_ingest`, visits through `visit_ingest`, and the page helpers.
 
-The same clips come back test after test, so each distinct clip is encoded once and redacted
-once per session (both are deterministic); every ingest still runs the redaction worker's
+The same clips come back test after test, so each distinct clip is encoded once (labelling.clip_of)
+and redacted once per session; every ingest still runs the redaction worker's
 whole path (unseal, probe, store, open the task) with the cached redacted bytes. Redaction
 itself is tested in tests/annotator/test_redaction.py.
 """
 
 import datetime as dt
-import functools
 import io
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -16,9 +15,9 @@ from django.utils import timezone
 
 from annotator.models import QueueMembership
 from annotator.services.queues import queue_for
-from annotator.synth import Clip, make_clip
 from catalog.models import Product
 from catalog.services import product_set_image
+from tests.annotator.labelling import clip_of
 from tests.annotator.redacting import ingest_redacted
 from tests.browser.conftest import login
 from validation.demo.catalog import demo_products, product_image
@@ -39,12 +38,6 @@ def dress_catalog(store, count: int = 12) -> list[Product]:
         product_set_image(product=product, image_file=io.BytesIO(product_image(demo)))
         products.append(product)
     return products
-
-
-@functools.cache
-def clip_of(**kwargs) -> Clip:
-    """`make_clip`, encoded once per session for the same arguments."""
-    return make_clip(**kwargs)
 
 
 def ingest_clip(store, external_id: str, *, scene: str = "take", width: int = 320, height: int = 240, **kwargs):
