@@ -1,5 +1,4 @@
 import io
-import time
 
 import av
 import pytest
@@ -77,13 +76,6 @@ def test_product_color_is_used_for_the_product():
     box = next(b for b in clip.boxes if b["frame"] == 0 and b["label"] == "product")
     r, g, b = frames[0].to_image().getpixel((box["x"] + 3, box["y"] + box["h"] - 4))
     assert r > 200 and g < 60 and b > 200
-
-
-def test_a_two_second_clip_encodes_well_under_half_a_second():
-    make_clip(seconds=0.2)  # warm up the encoder libraries
-    started = time.perf_counter()
-    make_clip(seconds=2, fps=15, width=320, height=240)
-    assert time.perf_counter() - started < 0.5
 
 
 def test_odd_sizes_and_unknown_codecs_are_refused():

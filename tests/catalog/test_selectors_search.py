@@ -1,8 +1,6 @@
 """The product search associates type into: ranked, word order free, a little spelling-tolerant.
 The same cases run on PostgreSQL (pg_trgm) and SQLite (scored in Python)."""
 
-import time
-
 import pytest
 from django.db import connection
 
@@ -88,7 +86,8 @@ def test_on_20000_products_the_search_uses_the_trigram_index(store):
     assert skus(store, "yogurt") == ["YOG-NA"]
 
 
-def test_a_search_of_a_20000_product_catalog_is_fast(store):
+def test_a_search_of_a_20000_product_catalog_still_ranks_the_right_product_first(store):
+    """Among 20,000 look-alike names (the speed is bench work; the index use is checked above)."""
     Product.objects.bulk_create(
         Product(
             store=store,
@@ -99,16 +98,10 @@ def test_a_search_of_a_20000_product_catalog_is_fast(store):
         )
         for n in range(20_000)
     )
-    timings = {}
     for query in ["milk whole", "yogurt", "bread", "gen-1234", "flavour 42"]:
-        started = time.perf_counter()
-        found = skus(store, query)
-        timings[query] = time.perf_counter() - started
-        assert found, query
+        assert skus(store, query), query
     assert skus(store, "yogurt") == ["YOG-NA"]
     assert skus(store, "milk whole")[0] == "MLK-WH"
-    # Generous for a shared test machine; a bench run measures it (see the commit message).
-    assert max(timings.values()) < 1.0, timings
 
 
 WORDS = ["Milk", "Bread", "Cheese", "Apple", "Juice", "Water", "Soap", "Rice"]
