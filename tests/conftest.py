@@ -129,7 +129,8 @@ def django_db_setup(django_db_setup, django_db_blocker, request):
 def pytest_sessionfinish(session):
     """The xdist controller drops the template its PostgreSQL workers copied."""
     config = session.config
-    if hasattr(config, "workerinput") or not config.getvalue("numprocesses") or connection.vendor != "postgresql":
+    controller = not hasattr(config, "workerinput") and config.getoption("numprocesses", None)
+    if not controller or connection.vendor != "postgresql":
         return
     database = settings.DATABASES["default"]
     with config.stash[blocking_manager_key].unblock():
