@@ -72,37 +72,62 @@ def quick_refresh(settings):
     settings.CONSOLE_REFRESH_S = 1
 
 
-@pytest.fixture
-def page(browser, live_server) -> Iterator:
-    """A fresh browser context at 1366x768 whose problems are collected in `page.problems`."""
+@pytest.fixture(scope="session")
+def shared_page(browser, live_server) -> Iterator:
+    """One tab for the whole session: a new context and tab start a renderer process, about
+    1.2 CPU-seconds of Chromium's each; `page` gives every test this tab as new."""
     context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url)
     page = context.new_page()
-    page.set_default_timeout(10_000)
-    problems: list[str] = []
-    page.problems = problems
+    page.problems = []
     page.base_url = live_server.url
     # A failed request's console error names no URL in its text; its location does.
     page.on(
         "console",
         lambda msg: (
-            problems.append(f"console {msg.type}: {msg.text} ({msg.location.get('url', '')})")
+            page.problems.append(f"console {msg.type}: {msg.text} ({msg.location.get('url', '')})")
             if msg.type == "error"
             else None
         ),
     )
-    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    page.on("pageerror", lambda exc: page.problems.append(f"page error: {exc}"))
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def page(shared_page, live_server) -> Iterator:
+    """The session's tab, as new: 1366x768, no cookies or stored data of Loupe's, no routes
+    or listeners of an earlier test; problems collected in `page.problems`."""
+    page = shared_page
+    page.problems = []
+    page.set_viewport_size(VIEWPORT)
+    page.set_default_timeout(10_000)
+    page.context.clear_cookies()
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Storage.clearDataForOrigin", {"origin": live_server.url, "storageTypes": "all"})
+    cdp.detach()
     server = urlsplit(live_server.url).netloc
 
     def offline(route):
         if urlsplit(route.request.url).netloc == server or route.request.url.startswith(("data:", "blob:")):
             route.continue_()
         else:
-            problems.append(f"request outside Loupe: {route.request.url}")
+            page.problems.append(f"request outside Loupe: {route.request.url}")
             route.abort()
 
     page.route("**/*", offline)
+    added: list = []
+
+    def on(event: str, handler) -> None:  # the test's own listeners, removed after it
+        added.append((event, handler))
+        type(page).on(page, event, handler)
+
+    page.on = on
     yield page
-    context.close()
+    del page.on
+    for event, handler in added:
+        page.remove_listener(event, handler)
+    page.unroute_all(behavior="ignoreErrors")
 
 
 def assert_clean(page) -> None:
