@@ -12,8 +12,8 @@ PORT ?= 8000
 TEST_PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 PYTEST_ARGS ?=
 # pytest-xdist processes of `make test` (0: one process, as before).
-TEST_PG_PROCESSES ?= 4
-TEST_SQLITE_PROCESSES ?= 2
+TEST_PG_PROCESSES ?= 3
+TEST_SQLITE_PROCESSES ?= 0
 
 .PHONY: run test test-postgres test-sqlite test-browser lint bench venv chromium nginx clean
 
