@@ -49,6 +49,38 @@ for (const type of ["play", "pause"]) {
   );
 }
 
+// A clip whose request is still on its way when the task is submitted may be answered after
+// the submit has ended the lease: a 404 the browser logs as an error. Halting it then does not
+// stop a request the server already holds, so the submit first lets a loading clip reach a
+// pause in its loading (`suspend`: a few milliseconds for a short clip), at most `ms` (a long
+// clip still streaming was answered while the lease held; only its newest range is at risk).
+const LOAD_EVENTS = ["suspend", "progress", "loadeddata", "canplaythrough", "error", "abort", "emptied"];
+const loading = (video) => video.networkState === HTMLMediaElement.NETWORK_LOADING;
+
+export function clipsSettled(root, ms = 500) {
+  return Promise.all(
+    $$("video[src]", root)
+      .filter(loading)
+      .map(
+        (video) =>
+          new Promise((resolve) => {
+            const check = () => {
+              if (loading(video) && !timedOut) return;
+              window.clearTimeout(timer);
+              for (const type of LOAD_EVENTS) video.removeEventListener(type, check);
+              resolve();
+            };
+            let timedOut = false;
+            const timer = window.setTimeout(() => {
+              timedOut = true;
+              check();
+            }, ms);
+            for (const type of LOAD_EVENTS) video.addEventListener(type, check);
+          }),
+      ),
+  );
+}
+
 // A task's media are served only while its lease is held, so a clip still buffering when the
 // task is submitted or given back would go on asking for ranges the server then refuses
 // (404): no request may outlive the task it belongs to. Stops every clip under `root` from

@@ -9,7 +9,7 @@ import { $ } from "./dom.js";
 import { clearDraft } from "./drafts.js";
 import { leaseLost, renewLease } from "./lease.js";
 import { errorOf, postJSON } from "./net.js";
-import { haltClips } from "./player.js";
+import { clipsSettled, haltClips } from "./player.js";
 import { abortPrefetch, dropPreview, showPreview } from "./preview.js";
 import { searchSettled } from "./search.js";
 import { state } from "./state.js";
@@ -33,6 +33,7 @@ export async function submitResult(result) {
   try {
     const body = { result, submission_id: screen.submissionId, token: Number(root.dataset.token) };
     abortPrefetch();
+    await clipsSettled(root);
     resumeClips = haltClips(root);
     await searchSettled();
     const sending = postJSON(root.dataset.urlSubmit, body);
@@ -79,6 +80,7 @@ export function openRelease() {
       if (dialog.returnValue !== "skip") return;
       const root = document.getElementById("workbench");
       dropPreview(); // the task is going: nothing more is fetched about it
+      await clipsSettled(root);
       const resumeClips = haltClips(root);
       await searchSettled();
       const response = await postJSON(root.dataset.urlRelease, { reason: $("#wb-release-reason").value, token: Number(root.dataset.token) });
