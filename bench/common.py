@@ -8,10 +8,13 @@ default local one) and drops it at the end, so benches never touch real data.
 import contextlib
 import os
 import socket
+import subprocess
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 import psycopg2
 
 # The servers the benches start keep the API's rate limits on (their cost is part of what is
@@ -23,6 +26,62 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def server_environment(base: str, name: str, **extra: str) -> dict[str, str]:
+    """The environment of a bench's Loupe processes: production settings on database `name`
+    of the server of `base`, plain HTTP on the loopback."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url(base, name),
+        "DEBUG": "0",
+        "SECURE_SSL_REDIRECT": "0",  # plain HTTP on the loopback
+        "SECRET_KEY": "bench-only-not-a-secret",
+        **RATE_LIMITS,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+
+
+def migrate_and_seed(python: str, env: dict[str, str], seed: str) -> str:
+    """Migrate the bench's database and run `seed` in `manage.py shell`; its last line printed."""
+    subprocess.run([python, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+    seeded = subprocess.run(
+        [python, "manage.py", "shell", "-c", seed], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    )
+    return seeded.stdout.strip().splitlines()[-1]
+
+
+def start_gunicorn(
+    gunicorn: str, env: dict[str, str], *options: str, wait_s: float = 30
+) -> tuple[subprocess.Popen, str]:
+    """gunicorn serving config.wsgi on a free loopback port with `options`, and its base URL
+    once /healthz answers."""
+    port = free_port()
+    server = subprocess.Popen([gunicorn, "config.wsgi", *options, "-b", f"127.0.0.1:{port}"], cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    ends = time.monotonic() + wait_s
+    while time.monotonic() < ends:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return server, url
+        time.sleep(0.1)
+    stop_server(server)
+    raise SystemExit("gunicorn did not come up")
+
+
+def stop_server(server: subprocess.Popen | None) -> None:
+    if server is None:
+        return
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
 
 
 def database_url(base: str, name: str) -> str:

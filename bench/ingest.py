@@ -22,20 +22,18 @@ Targets: bulk >= 3,000 events/s; single p95 < 50 ms at 4 clients.
 """
 
 import argparse
-import contextlib
 import datetime as dt
 import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
 import httpx
-from common import RATE_LIMITS, CpuMeter, RssSampler, admin, database_url, free_port
+from common import CpuMeter, RssSampler, admin, migrate_and_seed, server_environment, start_gunicorn, stop_server
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
@@ -158,46 +156,15 @@ def main() -> int:
         parser.error("--batch must be between 1 and 500")
 
     base = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(base, DB_NAME),
-        "DATABASE_CONN_MAX_AGE": "600",
-        "DEBUG": "0",
-        "SECURE_SSL_REDIRECT": "0",  # plain HTTP on the loopback
-        "SECRET_KEY": "bench-only-not-a-secret",
-        **RATE_LIMITS,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = server_environment(base, DB_NAME, DATABASE_CONN_MAX_AGE="600")
     admin(base, f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
     admin(base, f"CREATE DATABASE {DB_NAME}")
     server = None
     try:
-        subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
-        seeded = subprocess.run(
-            [PY, "manage.py", "shell", "-c", SEED], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+        token = migrate_and_seed(PY, env, SEED)
+        server, base_url = start_gunicorn(
+            GUNICORN, env, "-w", str(args.workers), "--threads", str(args.threads), "--log-level", "warning", wait_s=15
         )
-        token = seeded.stdout.strip().splitlines()[-1]
-
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                GUNICORN,
-                "config.wsgi",
-                *("-w", str(args.workers), "--threads", str(args.threads)),
-                *("-b", f"127.0.0.1:{port}", "--log-level", "warning"),
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        base_url = f"http://127.0.0.1:{port}"
-        for _ in range(150):
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.1)
-        else:
-            raise SystemExit("gunicorn did not come up")
         sampler = RssSampler(server.pid)
         sampler.start()
 
@@ -244,12 +211,7 @@ def main() -> int:
         print(json.dumps(report, indent=2))
         return 0
     finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        stop_server(server)
         if not args.keep_db:
             admin(base, f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
 

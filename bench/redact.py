@@ -16,7 +16,6 @@ one JSON object. On a shared machine wall time moves with the load; CPU time muc
 """
 
 import argparse
-import contextlib
 import json
 import os
 import resource
@@ -30,7 +29,7 @@ from pathlib import Path
 import av
 import httpx
 import numpy as np
-from common import RATE_LIMITS, RssSampler, admin, cpu_seconds, database_url, free_port
+from common import RssSampler, admin, cpu_seconds, migrate_and_seed, server_environment, start_gunicorn, stop_server
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # the virtualenv this bench runs in
@@ -100,48 +99,21 @@ def main() -> int:
 
     base = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     media = tempfile.TemporaryDirectory(prefix="loupe-bench-media-")
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(base, DB_NAME),
-        "DEBUG": "0",
-        "SECURE_SSL_REDIRECT": "0",  # plain HTTP on the loopback
-        "SECRET_KEY": "bench-only-not-a-secret",
-        **RATE_LIMITS,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "LOG_LEVEL": "WARNING",
-        "MEDIA_ROOT": media.name,
-    }
+    env = server_environment(base, DB_NAME, MEDIA_ROOT=media.name)
     env.pop("AWS_STORAGE_BUCKET_NAME", None)
     python = str(BIN / "python")
     admin(base, f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
     admin(base, f"CREATE DATABASE {DB_NAME}")
     server = None
     try:
-        subprocess.run([python, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
-        seeded = subprocess.run(
-            [python, "manage.py", "shell", "-c", SEED], cwd=ROOT, env=env, check=True, capture_output=True, text=True
-        )
-        token = seeded.stdout.strip().splitlines()[-1]
+        token = migrate_and_seed(python, env, SEED)
         read = "from django.conf import settings; print(settings.SNIPPET_PROBE_TIMEOUT_S)"
         shell = subprocess.run(
             [python, "manage.py", "shell", "-c", read], cwd=ROOT, env=env, check=True, capture_output=True, text=True
         )
         probe_timeout = int(shell.stdout.split()[-1])
 
-        port = free_port()
-        server = subprocess.Popen(
-            [str(BIN / "gunicorn"), "config.wsgi", "-w", "2", "--timeout", "300", "-b", f"127.0.0.1:{port}"],
-            cwd=ROOT,
-            env=env,
-        )
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            time.sleep(0.1)
-        else:
-            raise SystemExit("gunicorn did not come up")
+        server, url = start_gunicorn(str(BIN / "gunicorn"), env, "-w", "2", "--timeout", "300")
         sampler = RssSampler(server.pid)
         client = httpx.Client(base_url=url, headers={"Authorization": f"Token {token}"}, timeout=300)
         redact = json.dumps([{"frames": [0, args.seconds * args.fps - 1], "box": [40, 40, 200, 120]}])
@@ -213,12 +185,7 @@ def main() -> int:
         print(json.dumps(report, indent=2))
         return 0
     finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        stop_server(server)
         admin(base, f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
         media.cleanup()
 
