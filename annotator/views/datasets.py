@@ -9,14 +9,8 @@ from django_htmx.http import HttpResponseStopPolling
 
 from annotator.access import dataset_for_user, datasets_for_user
 from annotator.models import Dataset
-from annotator.services.datasets import (
-    FORMAT_KINDS,
-    KINDS,
-    dataset_create,
-    dataset_filters_clean,
-    dataset_labels,
-    dataset_retry,
-)
+from annotator.services.dataset_filters import FORMAT_KINDS, KINDS, dataset_filters_clean, dataset_labels
+from annotator.services.datasets import dataset_create, dataset_retry
 from catalog.access import stores_for_user
 from catalog.gates import supervisor_or_integration_required
 from infra.errors import LoupeError
