@@ -250,8 +250,8 @@ SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
 SESSION_TOUCH_S = 60
 # Seconds between the self-refreshes (htmx polls) of the associate's work home and of the
 # supervisor's console and its panels: fresher figures cost one request per open page each time.
-WORK_REFRESH_S = env_int("WORK_REFRESH_S", 10)
-CONSOLE_REFRESH_S = env_int("CONSOLE_REFRESH_S", 5)
+WORK_REFRESH_S = env_int("WORK_REFRESH_S", 10, minimum=1)
+CONSOLE_REFRESH_S = env_int("CONSOLE_REFRESH_S", 5, minimum=1)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY") else None
