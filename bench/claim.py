@@ -87,7 +87,8 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from annotator.models import Slot, Task
-from annotator.services.work import task_claim, task_submit
+from annotator.services.work import task_claim
+from annotator.services.submit import task_submit
 user = User.objects.get(username="bench-00")
 # The associate has history: done slots on other tasks (what the "not mine" probe must not read).
 done = list(Task.objects.filter(queue_id="%(queue)s").order_by("-due_at").values_list("pk", flat=True)[:2000])

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from annotator.access import queue_for_associate, task_for_associate, uuid_or_404
 from annotator.selectors.work import task_lookahead
+from annotator.services.submit import task_release, task_submit
 from annotator.services.work import (
     RELEASE_REASON_MAX,
     TOKEN_MAX,
@@ -23,8 +24,6 @@ from annotator.services.work import (
     task_claim,
     task_claim_next,
     task_heartbeat,
-    task_release,
-    task_submit,
 )
 from catalog.gates import IsAssociateOrSupervisor
 from infra.errors import Conflict, LoupeError

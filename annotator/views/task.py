@@ -23,16 +23,8 @@ from annotator.models import Annotation, Slot, Task
 from annotator.selectors.queues import AT_RISK_WINDOW, sla_state
 from annotator.selectors.review import task_rejection
 from annotator.selectors.work import held_slot
-from annotator.services.work import (
-    TOKEN_MAX,
-    AssociatePaused,
-    Lease,
-    task_claim,
-    task_claim_next,
-    task_heartbeat,
-    task_release,
-    task_submit,
-)
+from annotator.services.submit import task_release, task_submit
+from annotator.services.work import TOKEN_MAX, AssociatePaused, Lease, task_claim, task_claim_next, task_heartbeat
 from catalog.gates import associate_or_supervisor_required
 from catalog.selectors import product_search as search_products
 from infra.errors import LoupeError, error_body

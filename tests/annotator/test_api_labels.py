@@ -10,7 +10,8 @@ from django.db import connection, transaction
 
 from annotator.models import Label
 from annotator.services.labels import FEED_LOCK, LabelIn, cursor_encode, label_record
-from annotator.services.work import task_claim, task_submit
+from annotator.services.submit import task_submit
+from annotator.services.work import task_claim
 from tests.annotator.work import add_tasks, work_queue
 from tests.conftest import token_client
 from tests.factories import UserFactory

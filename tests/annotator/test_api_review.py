@@ -8,7 +8,8 @@ from django.urls import reverse
 
 from annotator.models import QueueMembership, Rejection, Slot, Task, TaskExclusion
 from annotator.services.review import annotation_reject
-from annotator.services.work import task_claim, task_submit
+from annotator.services.submit import task_submit
+from annotator.services.work import task_claim
 from catalog.models import ControlAction
 from infra.errors import LoupeError
 from tests.annotator.screens import clip_snippet

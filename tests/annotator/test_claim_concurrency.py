@@ -13,7 +13,8 @@ from django.db.models.functions import Now
 
 from annotator.models import Annotation, Slot, Task
 from annotator.services.control import task_reassign
-from annotator.services.work import claimable_slots, task_claim, task_submit
+from annotator.services.submit import task_submit
+from annotator.services.work import claimable_slots, task_claim
 from infra.errors import Conflict
 from tests.annotator.work import add_tasks, associates, expire_leases, none_result, work_queue
 from tests.conftest import session_client

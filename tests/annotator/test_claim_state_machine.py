@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from annotator.models import Annotation, Slot, Task, TaskExclusion
-from annotator.services.work import task_claim, task_heartbeat, task_release, task_submit
+from annotator.services.submit import task_release, task_submit
+from annotator.services.work import task_claim, task_heartbeat
 from infra.errors import Conflict
 from tests.annotator.work import add_tasks, associates, expire_leases, none_result, work_queue
 

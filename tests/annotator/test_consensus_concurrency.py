@@ -7,7 +7,8 @@ from collections import Counter
 import pytest
 
 from annotator.models import Annotation, Label, Slot, Task
-from annotator.services.work import task_claim, task_submit
+from annotator.services.submit import task_submit
+from annotator.services.work import task_claim
 from tests.annotator.test_claim_concurrency import claimable_left, run_threads
 from tests.annotator.work import add_tasks, associates, work_queue
 

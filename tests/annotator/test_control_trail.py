@@ -9,7 +9,8 @@ from django.urls import reverse
 from annotator.control_trail import control_trail
 from annotator.services import control
 from annotator.services.review import annotation_reject
-from annotator.services.work import task_claim, task_submit
+from annotator.services.submit import task_submit
+from annotator.services.work import task_claim
 from catalog.services.policy import control_record
 from tests.annotator.work import add_tasks, none_result, work_queue
 from tests.factories import UserFactory

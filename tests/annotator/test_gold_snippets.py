@@ -8,7 +8,8 @@ from django.urls import reverse
 
 from annotator.gold_snippet import boxes_match, iou
 from annotator.models import GoldScore, GoldTask, Label, QueueMembership, Task
-from annotator.services.work import task_claim, task_submit
+from annotator.services.submit import task_submit
+from annotator.services.work import task_claim
 from catalog.models import Store
 from tests.annotator.work import add_tasks, work_queue
 from tests.conftest import session_client, token_client

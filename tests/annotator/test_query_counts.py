@@ -26,7 +26,8 @@ from rest_framework.authtoken.models import Token
 
 from annotator import kinds
 from annotator.models import Annotation, Slot
-from annotator.services.work import task_claim, task_submit
+from annotator.services.submit import task_submit
+from annotator.services.work import task_claim
 from catalog import roles
 from catalog.models import StoreAccess
 from infra.errors import LoupeError

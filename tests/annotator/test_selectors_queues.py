@@ -12,7 +12,8 @@ from annotator.selectors.associates import associate_figures
 from annotator.selectors.console import throughput
 from annotator.selectors.queues import queue_depth_series, store_queue_summaries
 from annotator.services.review import annotation_reject
-from annotator.services.work import task_claim, task_release, task_submit
+from annotator.services.submit import task_release, task_submit
+from annotator.services.work import task_claim
 from catalog.models import Store
 from tests.annotator.work import add_tasks, work_queue
 from tests.factories import UserFactory

@@ -6,7 +6,8 @@ from django.utils import timezone
 from annotator.models import Slot, TaskExclusion
 from annotator.selectors.console import leases_held
 from annotator.selectors.work import task_lookahead
-from annotator.services.work import task_claim, task_submit
+from annotator.services.submit import task_submit
+from annotator.services.work import task_claim
 from catalog.models import StoreAccess
 from tests.annotator.work import (
     add_tasks,

@@ -15,7 +15,8 @@ from annotator.models import Annotation, Label, QueueMembership, Task
 from annotator.services.consensus import agreement, merge
 from annotator.services.datasets import dataset_build, dataset_create
 from annotator.services.review import annotation_reject
-from annotator.services.work import task_claim, task_submit
+from annotator.services.submit import task_submit
+from annotator.services.work import task_claim
 from catalog import roles
 from infra.errors import LoupeError
 from tests.annotator.screens import clip_snippet

@@ -5,7 +5,8 @@ from django.http import Http404
 
 from annotator.models import Slot, Task, TaskExclusion
 from annotator.services.control import lease_release, task_priority_set, task_reassign
-from annotator.services.work import task_claim, task_heartbeat, task_release, task_submit
+from annotator.services.submit import task_release, task_submit
+from annotator.services.work import task_claim, task_heartbeat
 from infra.errors import Conflict, LoupeError
 from tests.annotator.work import add_tasks, associates, expire_leases, none_result, work_queue
 

@@ -7,7 +7,8 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from annotator.models import Annotation, Label, Slot, Task
-from annotator.services.work import task_claim, task_heartbeat, task_submit
+from annotator.services.submit import task_submit
+from annotator.services.work import task_claim, task_heartbeat
 from infra.errors import Conflict, LoupeError
 from tests.annotator.work import (
     SNIPPET_PAYLOAD,

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from annotator.models import Queue, QueueMembership, Slot, Task, TaskExclusion
 from annotator.services.review import annotation_reject
-from annotator.services.work import task_claim, task_submit
+from annotator.services.submit import task_submit
+from annotator.services.work import task_claim
 from catalog.models import ControlAction, StoreAccess
 from infra.errors import Conflict, LoupeError
 from tests.annotator.work import add_tasks, work_queue

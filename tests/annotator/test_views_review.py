@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from annotator.models import QueueMembership, Slot, Task
 from annotator.services.review import annotation_reject
-from annotator.services.work import task_claim, task_submit
+from annotator.services.submit import task_submit
+from annotator.services.work import task_claim
 from catalog.models import ControlAction, StoreAccess
 from tests.annotator.screens import clip_snippet
 

@@ -184,7 +184,8 @@ def test_the_pages_refresh_as_often_as_the_settings_say(client, carol, alice, s0
 
 def test_work_home_shows_the_associates_own_figures_today(client, alice, s001):
     from annotator.models import Annotation
-    from annotator.services.work import task_claim, task_submit
+    from annotator.services.submit import task_submit
+    from annotator.services.work import task_claim
     from tests.annotator.work import add_tasks, none_result
 
     queue = work_queue(s001, alice)

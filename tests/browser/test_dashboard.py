@@ -10,7 +10,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from annotator.models import QueueDepthSample
-from annotator.services.work import task_claim, task_submit
+from annotator.services.submit import task_submit
+from annotator.services.work import task_claim
 from tests.annotator.work import add_tasks, work_queue
 from tests.browser.conftest import assert_clean, login, screenshot
 from tests.factories import UserFactory

@@ -8,7 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from annotator.models import Label, Task
-from annotator.services.work import task_claim, task_submit
+from annotator.services.submit import task_submit
+from annotator.services.work import task_claim
 from catalog import roles
 from tests.browser.conftest import assert_clean, screenshot
 from tests.browser.test_accessibility import violations

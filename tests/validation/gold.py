@@ -3,7 +3,8 @@ through the queue engine."""
 
 import uuid
 
-from annotator.services.work import task_claim, task_submit
+from annotator.services.submit import task_submit
+from annotator.services.work import task_claim
 from catalog.models import Store
 from tests.validation.bodies import event_body, visit_body
 from validation.services.gold import GoldVisit, gold_visit_create

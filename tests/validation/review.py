@@ -6,7 +6,8 @@ import random
 import uuid
 
 from annotator.models import Snippet, Task
-from annotator.services.work import task_claim, task_submit
+from annotator.services.submit import task_submit
+from annotator.services.work import task_claim
 from catalog import roles
 from tests.factories import CameraFactory, UserFactory
 from tests.validation.bodies import event_body, visit_body

@@ -8,7 +8,8 @@ import pytest
 from django.urls import reverse
 
 from annotator.models import Task, TaskExclusion
-from annotator.services.work import task_claim, task_submit
+from annotator.services.submit import task_submit
+from annotator.services.work import task_claim
 from tests.conftest import session_client, token_client
 from tests.validation.bodies import event_body, visit_body
 from tests.validation.review import associate, fixed_rng, make_snippet, pending_visit, validate, verdicts

@@ -6,7 +6,8 @@ import uuid
 import pytest
 
 from annotator.models import Annotation, Label
-from annotator.services.work import task_claim, task_submit
+from annotator.services.submit import task_submit
+from annotator.services.work import task_claim
 from infra.errors import LoupeError
 from tests.conftest import token_client
 from tests.validation.bodies import event_body

@@ -15,7 +15,8 @@ from django.utils import timezone
 from annotator.control_trail import control_trail
 from annotator.models import Annotation, AssociatePause, Slot, Task
 from annotator.services.gold import associate_pause_check, associate_reinstate
-from annotator.services.work import AssociatePaused, task_claim, task_submit
+from annotator.services.submit import task_submit
+from annotator.services.work import AssociatePaused, task_claim
 from catalog.models import ControlAction, Store, StoreAccess
 from tests.annotator.work import add_tasks, none_result, work_queue
 from tests.conftest import session_client, token_client

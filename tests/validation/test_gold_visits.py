@@ -21,7 +21,8 @@ from annotator.models import (
     Task,
     TaskExclusion,
 )
-from annotator.services.work import task_claim, task_submit
+from annotator.services.submit import task_submit
+from annotator.services.work import task_claim
 from catalog.models import Store
 from tests.conftest import session_client, token_client
 from tests.validation.bodies import visit_body

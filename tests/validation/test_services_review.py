@@ -7,7 +7,8 @@ from unittest import mock
 import pytest
 
 from annotator.models import Annotation, Label, Slot, Task
-from annotator.services.work import task_claim, task_submit
+from annotator.services.submit import task_submit
+from annotator.services.work import task_claim
 from tests.conftest import token_client
 from tests.validation.bodies import event_body
 from tests.validation.review import associate, audited_visit, pending_visit, validate, verdicts

@@ -9,7 +9,8 @@ from django.urls import reverse
 
 from annotator.models import Label, Queue, Task, TaskExclusion
 from annotator.selectors.escalations import escalations_waiting
-from annotator.services.work import task_claim, task_submit
+from annotator.services.submit import task_submit
+from annotator.services.work import task_claim
 from catalog.models import Store
 from infra.errors import LoupeError
 from tests.conftest import token_client
