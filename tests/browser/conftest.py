@@ -4,7 +4,8 @@
 Mark tests `@pytest.mark.browser` and `@pytest.mark.django_db(transaction=True)` (the live
 server runs in another thread, so test data must be committed). Every page a test opens is
 watched: console errors, uncaught exceptions and Content-Security-Policy violations fail
-the test, and any request that leaves the live server is aborted (Loupe works offline).
+the test, and so does any request for anything outside the machine, which never gets out
+(Loupe works offline; `NOWHERE`).
 """
 
 import os
@@ -27,6 +28,11 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
+# Loupe works offline: the browser sends everything but loopback to a proxy that is not there
+# (port 9, discard), so no request can leave, and each one that tried fails the test
+# (`outside`). No per-request interception: Playwright's routing would turn off the HTTP cache
+# and pass every request through this process.
+NOWHERE = {"server": "http://127.0.0.1:9", "bypass": "127.0.0.1,localhost"}
 VIEWPORT = {"width": 1366, "height": 768}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
@@ -41,7 +47,7 @@ def browser() -> Iterator:
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, proxy=NOWHERE)
         yield browser
         browser.close()
     if previous is None:
@@ -90,8 +96,16 @@ def shared_page(browser, live_server) -> Iterator:
         ),
     )
     page.on("pageerror", lambda exc: page.problems.append(f"page error: {exc}"))
+    page.on("requestfailed", lambda request: outside(page, request))
     yield page
     context.close()
+
+
+def outside(page, request) -> None:
+    """A failed request to anywhere but the live server (the proxy above refused it)."""
+    local = request.url.startswith(("data:", "blob:"))
+    if not local and urlsplit(request.url).netloc != urlsplit(page.base_url).netloc:
+        page.problems.append(f"request outside Loupe: {request.url} ({request.failure})")
 
 
 @pytest.fixture
@@ -106,16 +120,6 @@ def page(shared_page, live_server) -> Iterator:
     cdp = page.context.new_cdp_session(page)
     cdp.send("Storage.clearDataForOrigin", {"origin": live_server.url, "storageTypes": "all"})
     cdp.detach()
-    server = urlsplit(live_server.url).netloc
-
-    def offline(route):
-        if urlsplit(route.request.url).netloc == server or route.request.url.startswith(("data:", "blob:")):
-            route.continue_()
-        else:
-            page.problems.append(f"request outside Loupe: {route.request.url}")
-            route.abort()
-
-    page.route("**/*", offline)
     added: list = []
 
     def on(event: str, handler) -> None:  # the test's own listeners, removed after it

@@ -164,3 +164,21 @@ def test_api_docs_render_offline_under_their_policy(page, carol):
     expect(page.get_by_text("receipt.corrected").first).to_be_visible()
     screenshot(page, "api-docs")
     assert_clean(page)
+
+
+def test_no_request_leaves_the_machine_and_each_that_tries_is_named(page):
+    """The guard every browser test runs under, below Loupe's own Content-Security-Policy (a
+    page without one here): an image from a host outside and a fetch from an address outside
+    get nothing, and the test is told which requests tried."""
+    page.goto("about:blank")
+    page.evaluate("""async () => {
+        const image = new Image();
+        const loaded = new Promise(resolve => { image.onload = image.onerror = resolve; });
+        image.src = "http://packshots.example.com/p.png";
+        await loaded;
+        await fetch("http://203.0.113.7/beacon", {mode: "no-cors"}).catch(() => null);
+    }""")
+    tried = [problem for problem in page.problems if problem.startswith("request outside Loupe")]
+    assert len(tried) == 2, page.problems
+    assert "packshots.example.com/p.png" in tried[0] and "203.0.113.7/beacon" in tried[1]
+    assert all("ERR_PROXY_CONNECTION_FAILED" in problem for problem in tried), tried
