@@ -1,17 +1,14 @@
-"""The COCO zip read by Datumaro's COCO importer, as CVAT's "COCO 1.0" exports are.
-
-Datumaro is not in requirements-dev.txt (it pins pillow~=12; Loupe runs Pillow 13), so this
-runs only where it is installed; docs/datasets.md says which version was checked."""
+"""The COCO zip read by Datumaro's COCO importer, as CVAT's "COCO 1.0" exports are (datumaro
+is pinned in requirements-dev.txt)."""
 
 import io
 import zipfile
 
+import datumaro as dm
 import pytest
 
 from tests.annotator.labelling import ingest_clip, snippet_label
 from tests.annotator.test_export_formats import build
-
-dm = pytest.importorskip("datumaro")
 
 pytestmark = pytest.mark.django_db
 
