@@ -95,7 +95,7 @@ def test_the_same_keys_mean_the_same_on_both_screens(page, s001, alice, visit_ta
     page.keyboard.press("s")
     wait_for_task(page, snippet_task.pk)
     snippet_help = help_lines(page)
-    clip_keys(page, page.locator("#wb-video"))
+    clip_keys(page, page.locator("#workbench video.clip"))
     page.keyboard.press("t")
     page.keyboard.press("Enter")  # confirms nothing on a clip, and certainly does not submit
     page.wait_for_timeout(300)

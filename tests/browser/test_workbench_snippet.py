@@ -1,6 +1,8 @@
 """The snippet-annotation screen in a real browser: the model's boxes pre-filled, a box drawn
 by mouse on a scaled-down player stored in clip pixels, moved, a box deleted, submitted."""
 
+from collections import Counter
+
 import pytest
 from playwright.sync_api import expect
 
@@ -30,7 +32,7 @@ def test_a_box_drawn_on_a_scaled_down_player_is_stored_in_clip_pixels(page, alic
     page.goto("/work/")
     page.keyboard.press("s")
     wait_for_task(page, task.pk)
-    video = page.locator("#wb-video")
+    video = page.locator("#workbench video.clip")
     page.wait_for_function("v => v.readyState >= 2", arg=video.element_handle())
     expect(page.locator("#wb-product")).to_have_attribute("data-sku", "SKU-0003")
 
@@ -78,13 +80,13 @@ def test_seeking_the_clip_uses_range_requests(page, alice, snippet_task):
     page.goto("/work/")
     page.keyboard.press("s")
     wait_for_task(page, task.pk)
-    video = page.locator("#wb-video")
+    video = page.locator("#workbench video.clip")
     page.wait_for_function("v => v.readyState >= 2", arg=video.element_handle())
     page.locator("[data-act=speed][data-speed='2']").click()
-    assert page.evaluate("() => document.getElementById('wb-video').playbackRate") == 2
+    assert page.evaluate("() => document.querySelector('#workbench video.clip').playbackRate") == 2
     page.keyboard.press(">")  # already the fastest
     page.keyboard.press("<")
-    assert page.evaluate("() => document.getElementById('wb-video').playbackRate") == 1
+    assert page.evaluate("() => document.querySelector('#workbench video.clip').playbackRate") == 1
     for _ in range(12):
         page.keyboard.press(".")
     expect(page.locator("#wb-frame")).to_have_text("12")
@@ -97,6 +99,8 @@ def test_a_snippet_screen_swapped_in_after_a_submit_has_the_models_boxes(page, s
     # must come in a form that survives the swap, not only on a page load.
     first, _ = snippet_task_with_model_boxes(s001, alice, "clip-one", width=320, height=240)
     second, _ = snippet_task_with_model_boxes(s001, alice, "clip-two", width=320, height=240)
+    clip_requests = []
+    page.on("request", lambda request: clip_requests.append(request.url) if request.url.endswith("/video") else None)
     login(page, alice)
     page.goto("/work/")
     page.keyboard.press("s")
@@ -113,4 +117,8 @@ def test_a_snippet_screen_swapped_in_after_a_submit_has_the_models_boxes(page, s
     page.keyboard.press("Control+Enter")
     expect(page.locator("#wb-done")).to_be_visible()
     assert Annotation.objects.filter(task__in=[first, second]).count() == 2
+    # Each screen asked for its clip once, the swapped-in one too: a second request (htmx once
+    # cloned the <video> while swapping) is nobody's to halt, and an answer to it after the
+    # submit had ended the lease was a 404.
+    assert sorted(Counter(clip_requests).values()) == [1, 1], clip_requests
     assert_clean(page)

@@ -102,7 +102,7 @@ def start_task(page, user, task) -> None:
 def open_snippet(page, user, task) -> None:
     """`start_task` on a snippet task, until its clip can play."""
     start_task(page, user, task)
-    page.wait_for_function("v => v.readyState >= 2", arg=page.locator("#wb-video").element_handle())
+    page.wait_for_function("v => v.readyState >= 2", arg=page.locator("#workbench video.clip").element_handle())
 
 
 def press(page, key: str, times: int = 1) -> None:

@@ -19,7 +19,7 @@ export function snippetScreen(root) {
   const height = Number(root.dataset.height);
   const fps = Number(root.dataset.fps) || 15;
   const frames = Number(root.dataset.frames) || 1;
-  const video = $("#wb-video", root);
+  const video = $("video.clip", root); // no id: see snippet_task.html
   const canvas = $("#wb-canvas", root);
   const bar = $(".player-bar", root);
   const product = $("#wb-product", root);

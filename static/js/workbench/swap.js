@@ -5,6 +5,8 @@
 // (settle:0ms): otherwise htmx would leave the old screen's attributes (its task id, its
 // lease token) on the new one's elements for a moment, and the screen mounts at once.
 
+// Settling also clones, unattached, each new element whose id the old screen has too: a media
+// element with an id would load its clip a second time that way (snippet_task.html).
 export const SCREEN_SWAP = "outerHTML settle:0ms";
 const SWAP_SPEC = { swapStyle: "outerHTML", swapDelay: 0, settleDelay: 0 };
 
