@@ -15,7 +15,9 @@ PYTEST_ARGS ?=
 TEST_PG_PROCESSES ?= 3
 TEST_SQLITE_PROCESSES ?= 0
 
-.PHONY: run test test-postgres test-sqlite test-browser lint bench venv chromium nginx clean
+PROMTOOL := var/tools/promtool
+
+.PHONY: run test test-postgres test-sqlite test-browser lint bench venv chromium nginx promtool clean
 
 $(PY):
 	@echo "==> creating virtualenv in $(VENV)"
@@ -49,6 +51,23 @@ nginx:
 	  $(SUDO) apt-get update -qq; \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nginx-light >/dev/null; \
 	fi
+
+# Prometheus's promtool checks /metrics (tests/validation/test_metrics_api.py): unpacked from
+# Debian's prometheus package into var/tools, so no Prometheus server is installed or started.
+# Without it the test skips and says why; `make test` goes on.
+$(PROMTOOL):
+	@echo "==> unpacking promtool from Debian's prometheus package into var/tools"
+	mkdir -p var/tools
+	debs=$$(mktemp -d)
+	trap 'rm -rf "$$debs"' EXIT
+	if (cd "$$debs" && { apt-get download prometheus >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && apt-get download prometheus >/dev/null 2>&1; }; }); then
+	  dpkg-deb --fsys-tarfile "$$debs"/prometheus_*.deb | tar -xO ./usr/bin/promtool >$@.part
+	  chmod +x $@.part && mv $@.part $@
+	else
+	  echo "==> could not download Debian's prometheus package; the promtool test will skip"
+	fi
+
+promtool: $(PROMTOOL)
 
 run: $(STAMP)
 	@mkdir -p var/static
@@ -87,7 +106,7 @@ run: $(STAMP)
 	# DEBUG=1: runserver serves static files (app and vendored assets) straight from the finders.
 	$(PY) manage.py runserver --noreload "$(HOST):$(PORT)"
 
-test: $(STAMP) chromium nginx
+test: $(STAMP) chromium nginx promtool
 	@mkdir -p var/static
 	# pytest rewrites every test module's asserts; let it keep them between runs (~10 s a process).
 	export PYTHONDONTWRITEBYTECODE=
@@ -129,4 +148,4 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 clean:
-	rm -rf $(VENV) var/test.sqlite3
+	rm -rf $(VENV) var/test.sqlite3 var/tools
