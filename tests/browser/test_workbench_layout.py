@@ -9,6 +9,7 @@ from tests.browser.workbench import (
     ingest_clip,
     ingest_visit,
     join_queue,
+    player_shown,
     snippet_task_with_model_boxes,
     wait_for_task,
 )
@@ -88,6 +89,7 @@ def test_the_visit_screen_fits(page, s001, alice, size):
 def test_the_snippet_screen_fits(page, s001, alice, size):
     task, _ = snippet_task_with_model_boxes(s001, alice, "fit-snippet")
     open_task(page, alice, task, size)
+    player_shown(page)
     screenshot(page, f"layout-snippet-{size[0]}x{size[1]}")
     assert_in_view(
         page,

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from annotator.models import Annotation
 from tests.browser.conftest import assert_clean, login, screenshot
-from tests.browser.workbench import snippet_task_with_model_boxes, wait_for_task
+from tests.browser.workbench import player_shown, snippet_task_with_model_boxes, wait_for_task
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WIDTH, HEIGHT = 1280, 720
@@ -34,6 +34,7 @@ def test_a_box_drawn_on_a_scaled_down_player_is_stored_in_clip_pixels(page, alic
     wait_for_task(page, task.pk)
     video = page.locator("#workbench video.clip")
     page.wait_for_function("v => v.readyState >= 2", arg=video.element_handle())
+    player_shown(page)
     expect(page.locator("#wb-product")).to_have_attribute("data-sku", "SKU-0003")
 
     for _ in range(5):

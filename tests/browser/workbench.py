@@ -12,6 +12,7 @@ import io
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from annotator.models import QueueMembership
 from annotator.services.queues import queue_for
@@ -100,9 +101,16 @@ def start_task(page, user, task) -> None:
 
 
 def open_snippet(page, user, task) -> None:
-    """`start_task` on a snippet task, until its clip can play."""
+    """`start_task` on a snippet task, until its clip can play and the player shows it."""
     start_task(page, user, task)
     page.wait_for_function("v => v.readyState >= 2", arg=page.locator("#workbench video.clip").element_handle())
+    player_shown(page)
+
+
+def player_shown(page) -> None:
+    """Chromium gives the video's box the clip's size a frame or so after its data came
+    (readyState 2 with a 0×0 box was seen under load); the box canvas covers that box."""
+    expect(page.locator("#wb-canvas")).to_be_visible()
 
 
 def press(page, key: str, times: int = 1) -> None:
