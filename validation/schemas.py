@@ -92,7 +92,8 @@ class UnitIntervalField(serializers.Field):
 @extend_schema_field(OpenApiTypes.DATETIME)
 class AwareDateTimeField(serializers.Field):
     """An ISO-8601 timestamp with a UTC offset, returned in UTC, between
-    `VISIT_MAX_AGE_DAYS` ago and `MAX_AHEAD` from now."""
+    `VISIT_MAX_AGE_DAYS` ago and `MAX_AHEAD` from now (any age when the serializer's context
+    says `any_age`: the check of a replay, `validation.services.ingest`)."""
 
     default_error_messages = {
         "invalid": "Use an ISO-8601 timestamp such as 2026-11-24T10:01:02Z.",
@@ -119,7 +120,7 @@ class AwareDateTimeField(serializers.Field):
         now = timezone.now()
         if value > now + MAX_AHEAD:
             self.fail("in_future")
-        if value < now - dt.timedelta(days=settings.VISIT_MAX_AGE_DAYS):
+        if value < now - dt.timedelta(days=settings.VISIT_MAX_AGE_DAYS) and not self.context.get("any_age"):
             self.fail("too_old", days=settings.VISIT_MAX_AGE_DAYS)
         return value
 

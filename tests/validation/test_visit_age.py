@@ -93,3 +93,43 @@ def test_bulk_refuses_the_old_visit_and_stores_the_others(cv, s001):
     assert list(Visit.objects.values_list("external_id", flat=True)) == ["v-today"]
     # Only today's visit is queued; nothing decades past its deadline heads the queue.
     assert Task.objects.count() == 1
+
+
+def test_a_visit_stored_in_time_is_answered_as_a_replay_after_the_limit(cv, s001, settings):
+    """A sender retrying late (its first answer lost) gets the answer it missed, not 400: the
+    idempotency on store + external_id holds at any age. A new visit that old is refused."""
+    body = visit_at(timezone.now() - dt.timedelta(days=20), external_id="v-late")
+    first = cv.post(URL, body, format="json")
+    assert first.status_code == 201, first.content
+    settings.VISIT_MAX_AGE_DAYS = 10  # the visit is now past the limit
+
+    again = cv.post(URL, body, format="json")
+    assert again.status_code == 200, again.content
+    assert again.json() == first.json()
+
+    other = visit_at(timezone.now() - dt.timedelta(days=20), external_id="v-late")
+    other["events"][0]["quantity"] = 2
+    conflict = cv.post(URL, other, format="json")
+    assert conflict.status_code == 409, conflict.content
+    assert conflict.json()["error"]["code"] == "duplicate_external_id"
+
+    unseen = cv.post(URL, visit_at(timezone.now() - dt.timedelta(days=20), external_id="v-unseen"), format="json")
+    assert (unseen.status_code, unseen.json()["error"]["code"]) == (400, "too_old")
+    assert list(Visit.objects.values_list("external_id", flat=True)) == ["v-late"]
+    assert Task.objects.count() == 1
+
+
+def test_bulk_answers_a_late_replay_and_still_refuses_a_new_old_visit(cv, s001, settings):
+    body = visit_at(timezone.now() - dt.timedelta(days=20), external_id="v-late")
+    first = cv.post(URL, body, format="json")
+    settings.VISIT_MAX_AGE_DAYS = 10
+    unseen = visit_at(timezone.now() - dt.timedelta(days=20), external_id="v-unseen")
+
+    response = cv.post(URL + "bulk/", {"visits": [body, unseen]}, format="json")
+
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [(r["external_id"], r["status_code"]) for r in results] == [("v-late", 200), ("v-unseen", 400)]
+    assert results[0]["body"] == first.json()
+    assert results[1]["body"]["error"]["code"] == "too_old"
+    assert Visit.objects.count() == 1

@@ -97,12 +97,12 @@ class StoreCatalog:
         return {sku: product for sku, product in self.products.items() if product is not None}
 
 
-def visit_check(*, store: Store, payload: object) -> dict:
+def visit_check(*, store: Store, payload: object, any_age: bool = False) -> dict:
     """Check the shape of a visit body with `schemas.VisitIn`; return the cleaned data
     (timestamps in UTC, defaults filled in, unknown keys gone). Raises LoupeError (400)
     naming the first field at fault (`events[2].sku`) with the serializer's code and message.
-    Reads nothing but the clock (a timestamp more than `schemas.MAX_AHEAD` in the future, or
-    more than `VISIT_MAX_AGE_DAYS` in the past, is refused)."""
+    Reads nothing but the clock (a timestamp more than `schemas.MAX_AHEAD` in the future, or,
+    unless `any_age`, more than `VISIT_MAX_AGE_DAYS` in the past, is refused)."""
     if not isinstance(payload, dict):
         raise LoupeError("The visit must be a JSON object.", code="invalid")
     events = payload.get("events")
@@ -114,7 +114,7 @@ def visit_check(*, store: Store, payload: object) -> dict:
             field="events",
         )
     try:
-        data = VISIT_IN.run_validation(payload)
+        data = (VisitIn(context={"any_age": True}) if any_age else VISIT_IN).run_validation(payload)
     except ValidationError as exc:
         code, detail, field = first_validation_error(exc.detail)
         raise LoupeError(detail, code=code, field=field) from None
@@ -143,6 +143,19 @@ def body_sha256(data: dict) -> str:
 
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=default)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replay_of_old(store: Store, payload: object) -> IngestResult | LoupeError | None:
+    """A body older than `VISIT_MAX_AGE_DAYS` that Loupe stored while it was younger is
+    answered as any replay (200 with the visit; 409 `duplicate_external_id` for another body):
+    a sender retrying late gets the answer it missed. None when no such visit is stored, or
+    when the body has another fault: the caller answers `too_old`."""
+    try:
+        data = visit_check(store=store, payload=payload, any_age=True)
+        existing = _replay(store, data["external_id"], body_sha256(data))
+    except LoupeError as exc:
+        return exc if exc.code == "duplicate_external_id" else None
+    return IngestResult(visit=existing, created=False) if existing is not None else None
 
 
 def _replay(store: Store, external_id: str, digest: str, catalog: StoreCatalog | None = None) -> Visit | None:
@@ -305,7 +318,7 @@ def visits_ingest_many(
         try:
             checked.append((index, store, visit_check(store=store, payload=payload)))
         except LoupeError as exc:
-            results[index] = exc
+            results[index] = (_replay_of_old(store, payload) if exc.code == "too_old" else None) or exc
     catalogs = dict(catalogs or {})
     for store in {store.id: store for _, store, _ in checked}.values():
         catalog = catalogs.setdefault(store.id, StoreCatalog(store))
