@@ -160,6 +160,22 @@ def test_work_survives_a_reload_and_is_gone_once_submitted(page, s001, alice, vi
     assert_clean(page)
 
 
+def test_the_first_result_stays_highlighted_as_the_query_narrows(page, s001, alice, visit_task):
+    """Results replace results as the associate types on: the first is highlighted each time
+    (htmx's settle step once took the highlight off again, the options' ids being the same)."""
+    start_task(page, alice, visit_task)
+    page.keyboard.press("/")
+    page.keyboard.type("SKU-000")
+    expect(page.locator("#wb-search-results .pick.active")).to_have_count(1)
+    assert page.locator("#wb-search-results .pick").count() > 1
+    page.keyboard.type("3")
+    expect(page.locator("#wb-search-results .pick")).to_have_count(1)
+    page.wait_for_timeout(100)  # past htmx's settle (20 ms), where the highlight went
+    expect(page.locator("#wb-search-results .pick.active")).to_have_attribute("data-sku", "SKU-0003")
+    page.keyboard.press("Escape")
+    assert_clean(page)
+
+
 def test_the_search_ranks_words_in_any_order_and_spelt_differently(page, s001, alice, visit_task):
     start_task(page, alice, visit_task)
     for typed, first in [("milk whole", "SKU-0001"), ("yogurt", "SKU-0003"), ("milk", "SKU-0002")]:

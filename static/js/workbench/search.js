@@ -65,7 +65,10 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
-document.addEventListener("htmx:afterSwap", (event) => {
+// After the settle, not the swap: the options' ids are positional (wb-result-1, ...), so htmx's
+// settle step gives each new option the old one's class at the swap and its own ("pick") again
+// a moment later, which took the highlight off the first result whenever more typing came.
+document.addEventListener("htmx:afterSettle", (event) => {
   if (event.target && event.target.id === "wb-search-results") activate(0);
 });
 
