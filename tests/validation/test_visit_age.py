@@ -133,3 +133,23 @@ def test_bulk_answers_a_late_replay_and_still_refuses_a_new_old_visit(cv, s001, 
     assert results[0]["body"] == first.json()
     assert results[1]["body"]["error"]["code"] == "too_old"
     assert Visit.objects.count() == 1
+
+
+def test_a_late_replay_is_found_only_in_the_callers_store_and_only_for_a_sound_body(
+    cv, s001, s002, s002_integration, settings
+):
+    """Another store's integration sending an old body under S001's external_id meets no
+    visit of its own store: 400 `too_old`, nothing of S001's in the answer. An old replay whose
+    body has another fault is answered `too_old` too, not 200."""
+    body = visit_at(timezone.now() - dt.timedelta(days=20), external_id="v-late")
+    assert cv.post(URL, body, format="json").status_code == 201
+    settings.VISIT_MAX_AGE_DAYS = 10
+
+    elsewhere = token_client(s002_integration).post(URL, dict(body, store="S002"), format="json")
+    assert (elsewhere.status_code, elsewhere.json()["error"]["code"]) == (400, "too_old")
+    assert "id" not in elsewhere.json()
+
+    faulty = dict(body, events=[dict(body["events"][0], quantity=-1)])
+    answered = cv.post(URL, faulty, format="json")
+    assert (answered.status_code, answered.json()["error"]["code"]) == (400, "too_old")
+    assert Visit.objects.count() == 1
